@@ -31,7 +31,7 @@ def check_array(
         raise ValueError(
             f"{name} must have {len(shape)} dimensions {_fmt(shape)}, got shape {x.shape}"
         )
-    for got, want in zip(x.shape, shape):
+    for got, want in zip(x.shape, shape, strict=True):
         if want is not None and got != want:
             raise ValueError(f"{name} must have shape {_fmt(shape)}, got {x.shape}")
     if dtype is not None and x.dtype != dtype:

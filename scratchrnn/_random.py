@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 
-
 def as_generator(rng: int | np.random.Generator | None) -> np.random.Generator:
     """A Generator from a seed, an existing Generator (returned as is), or None (fresh)."""
     if isinstance(rng, np.random.Generator):
