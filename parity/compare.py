@@ -287,3 +287,51 @@ def compare_cell(cell: str, nonlinearity: str = "tanh", bias: bool = True,
         "max_rel_diff_output": max_diffs(outs[0], np_(outs[1])),
         "max_rel_diff_grad": max_diffs(g_ours, np_(g_torch)),
     }
+
+
+def torch_cell_reference(cell: str, case: dict, nonlinearity: str = "tanh",
+                         device: str = "cpu") -> dict:
+    """torch's RNNCell / LSTMCell / GRUCell on a :func:`parity.strategies.cell_cases` case.
+
+    Returns NumPy arrays: ``h_next`` (and ``c_next``), and the gradients of
+    ``Σ h_next ⊙ d_h (+ Σ c_next ⊙ d_c)`` with respect to x, h, (c) and each
+    parameter, under the keys ``d_x``, ``d_h_prev``, ``d_c_prev``, ``d_weight_ih`` ….
+    """
+    torch = import_torch()
+    B, I = case["x"].shape
+    H = case["h"].shape[1]
+    bias = case["bias_ih"] is not None
+    dt = torch.float64 if case["x"].dtype == np.float64 else torch.float32
+    kw = dict(bias=bias, dtype=dt, device=device)
+    if cell == "elman":
+        twin = torch.nn.RNNCell(I, H, nonlinearity=nonlinearity, **kw)
+    elif cell == "lstm":
+        twin = torch.nn.LSTMCell(I, H, **kw)
+    elif cell == "gru":
+        twin = torch.nn.GRUCell(I, H, **kw)
+    else:
+        raise ValueError(f"cell must be elman, lstm or gru, got {cell!r}")
+    names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if bias else [])
+    with torch.no_grad():
+        twin.load_state_dict({k: torch.tensor(case[k]) for k in names})
+
+    def t(a, grad=True):
+        return torch.tensor(a, device=device, requires_grad=grad)
+
+    x, h = t(case["x"]), t(case["h"])
+    out = {}
+    if cell == "lstm":
+        c = t(case["c"])
+        h1, c1 = twin(x, (h, c))
+        loss = (h1 * t(case["d_h"], False)).sum() + (c1 * t(case["d_c"], False)).sum()
+        out["c_next"] = c1
+    else:
+        h1 = twin(x, h)
+        loss = (h1 * t(case["d_h"], False)).sum()
+    out["h_next"] = h1
+    loss.backward()
+    out.update(d_x=x.grad, d_h_prev=h.grad)
+    if cell == "lstm":
+        out["d_c_prev"] = c.grad
+    out.update({"d_" + k: p.grad for k, p in twin.named_parameters()})
+    return {k: v.detach().cpu().numpy() for k, v in out.items()}

@@ -1,0 +1,43 @@
+"""``python -m parity``: compare scratchrnn with torch.nn and print the table.
+
+Exits 1 if any float64 row differs by more than 1e-9 (relative to max(1, |torch|)),
+or any float32 row by more than 1e-4.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+
+from .report import core_rows, extra_rows, failures, format_table, summary, to_json
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m parity", description=__doc__.splitlines()[0])
+    ap.add_argument("--json", action="store_true", help="print the rows as one JSON list")
+    ap.add_argument("--quick", action="store_true", help="fewer configurations")
+    ap.add_argument("--device", default="cpu", help="torch device for the twins (cpu, cuda)")
+    ap.add_argument("--core-only", action="store_true", help="cells and sequence modules only")
+    args = ap.parse_args(argv)
+    # torch notes that oneDNN lacks LSTM projections and falls back; not our concern here
+    warnings.filterwarnings("ignore", message="LSTM with projections is not supported")
+    start = time.perf_counter()
+    rows = core_rows(quick=args.quick, device=args.device)
+    if not args.core_only:
+        rows += extra_rows(device=args.device)
+    bad = failures(rows)
+    if args.json:
+        print(to_json(rows))
+    else:
+        print(format_table(rows))
+        print()
+        print(summary(rows))
+        print(f"{len(rows)} rows in {time.perf_counter() - start:.1f} s; "
+              f"{'all within tolerance' if not bad else f'{len(bad)} FAILED'}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
