@@ -19,13 +19,3 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x)
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1.0, e) / (1.0 + e)
-
-
-def log_sigmoid(x: np.ndarray) -> np.ndarray:
-    """log σ(x) = −log(1 + e^{−x}), stable: min(x, 0) − log1p(e^{−|x|})."""
-    x = np.asarray(x)
-    return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
-
-
-def relu(x: np.ndarray) -> np.ndarray:
-    return np.maximum(x, 0)

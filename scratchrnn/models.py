@@ -1,0 +1,253 @@
+r"""The labs' models, built from scratchrnn layers: forward and backward by hand.
+
+* :class:`SurnameClassifier` (lab 1, the book's ch. 6 model)::
+
+      x (B, T) ─ Embedding(E, padding 0) ─ RNN/LSTM/GRU ─ h at each surname's last step
+        ─ dropout ─ Linear(H, H) ─ ReLU ─ dropout ─ Linear(H, C) ─ logits (B, C)
+
+* :class:`SurnameGenerator` (lab 2, the book's ch. 7 model)::
+
+      x (B, T) ─ Embedding(E) ─ RNN/LSTM/GRU (h0 = nationality embedding if conditioned)
+        ─ dropout ─ Linear(H, V) at every step ─ logits (B, T, V)
+
+Parameter names follow torch's ``state_dict`` of the same modules (``emb.weight``,
+``rnn.weight_ih_l0``, ``fc1.bias`` …) so the torch twins in ``parity.models`` load
+them unchanged. Dropout acts only in training mode (the book's notebooks keep it on
+at evaluation: they call ``F.dropout`` without ``training=``).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._checks import check_float_dtype
+from ._random import as_generator
+from .layers import Dropout, Embedding, Linear, gather_last, gather_last_backward
+from .module import Module
+from .recurrent import GRU, LSTM, RNN
+
+CELLS = ("elman", "lstm", "gru")
+
+
+def make_rnn(
+    cell: str,
+    input_size: int,
+    hidden_size: int,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    batch_first: bool = True,
+    dtype: object = np.float32,
+    rng: np.random.Generator | None = None,
+    nonlinearity: str = "tanh",
+) -> RNN | LSTM | GRU:
+    """The sequence module for ``cell`` in {elman, lstm, gru}."""
+    kw = dict(num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first,
+              dtype=dtype, rng=rng)
+    if cell == "elman":
+        return RNN(input_size, hidden_size, nonlinearity=nonlinearity, **kw)
+    if cell == "lstm":
+        return LSTM(input_size, hidden_size, **kw)
+    if cell == "gru":
+        return GRU(input_size, hidden_size, **kw)
+    raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
+
+
+def _rnn_forward(rnn, x, h0=None, lengths=None):
+    """(output, h_n, cache) for any of RNN/LSTM/GRU; LSTM's c0 is zero."""
+    if isinstance(rnn, LSTM):
+        (out, (h_n, _)), cache = rnn.forward(x, h0, None, lengths=lengths)
+    else:
+        (out, h_n), cache = rnn.forward(x, h0, lengths=lengths)
+    return out, h_n, cache
+
+
+def _rnn_backward(rnn, d_out, cache):
+    """d_input and d_h0 of any of RNN/LSTM/GRU (parameter gradients accumulate)."""
+    d_x, d_state, _ = rnn.backward(d_out, cache)
+    return d_x, (d_state[0] if isinstance(rnn, LSTM) else d_state)
+
+
+class ClassifierCache(NamedTuple):
+    emb: tuple
+    rnn: object
+    gather: tuple
+    rev_shape: tuple | None
+    drop1: object
+    fc1: tuple
+    relu_mask: np.ndarray
+    drop2: object
+    fc2: tuple
+
+
+class SurnameClassifier(Module):
+    """The book's SurnameClassifier, with a choice of cell, layers and directions.
+
+    forward(x_in (B, T) int, lengths (B,)) → (logits (B, num_classes), cache)
+    backward(d_logits (B, num_classes), cache) accumulates every parameter's gradient.
+
+    The feature is the last layer's hidden state at each surname's last valid step
+    (the lecture's ``column_gather``); with ``bidirectional`` it is concatenated with
+    the reverse direction's final state (its output at t = 0), so ``fc1`` takes D·H.
+    """
+
+    def __init__(
+        self,
+        embedding_size: int,
+        num_embeddings: int,
+        num_classes: int,
+        rnn_hidden_size: int,
+        cell: str = "elman",
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        padding_idx: int = 0,
+        dropout_p: float = 0.5,
+        dtype: object = np.float32,
+        rng: int | np.random.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        gen = as_generator(rng)
+        dt = check_float_dtype(dtype)
+        self.cell = cell
+        self.hidden_size = rnn_hidden_size
+        self.num_directions = 2 if bidirectional else 1
+        self.emb = self.add_module(
+            "emb", Embedding(num_embeddings, embedding_size, padding_idx, dt, rng=gen))
+        self.rnn = self.add_module("rnn", make_rnn(cell, embedding_size, rnn_hidden_size,
+                                                   num_layers, bidirectional, True, dt, gen))
+        feat = rnn_hidden_size * self.num_directions
+        self.fc1 = self.add_module("fc1", Linear(feat, rnn_hidden_size, dtype=dt, rng=gen))
+        self.fc2 = self.add_module("fc2", Linear(rnn_hidden_size, num_classes, dtype=dt, rng=gen))
+        self.drop1 = self.add_module("drop1", Dropout(dropout_p, rng=gen))
+        self.drop2 = self.add_module("drop2", Dropout(dropout_p, rng=gen))
+
+    def forward(self, x_in: np.ndarray, lengths: np.ndarray):
+        x_emb, c_emb = self.emb.forward(x_in)
+        out, _, c_rnn = _rnn_forward(self.rnn, x_emb, lengths=lengths)
+        H = self.hidden_size
+        feat, c_gather = gather_last(out[:, :, :H], lengths, batch_first=True)
+        rev_shape = None
+        if self.num_directions == 2:
+            feat = np.concatenate([feat, out[:, 0, H:]], axis=1)
+            rev_shape = out.shape
+        y, c_d1 = self.drop1.forward(feat)
+        y, c_fc1 = self.fc1.forward(y)
+        relu_mask = y > 0
+        y = y * relu_mask
+        y, c_d2 = self.drop2.forward(y)
+        logits, c_fc2 = self.fc2.forward(y)
+        return logits, ClassifierCache(c_emb, c_rnn, c_gather, rev_shape, c_d1, c_fc1,
+                                       relu_mask, c_d2, c_fc2)
+
+    def backward(self, d_logits: np.ndarray, cache: ClassifierCache) -> None:
+        d = self.fc2.backward(d_logits, cache.fc2)
+        d = self.drop2.backward(d, cache.drop2)
+        d = d * cache.relu_mask
+        d = self.fc1.backward(d, cache.fc1)
+        d = self.drop1.backward(d, cache.drop1)
+        H = self.hidden_size
+        d_out = gather_last_backward(np.ascontiguousarray(d[:, :H]), cache.gather)
+        if cache.rev_shape is not None:
+            d_full = np.zeros(cache.rev_shape, dtype=d.dtype)
+            d_full[:, :, :H] = d_out
+            d_full[:, 0, H:] = d[:, H:]
+            d_out = d_full
+        d_x, _ = _rnn_backward(self.rnn, d_out, cache.rnn)
+        self.emb.backward(d_x, cache.emb)
+
+
+class GeneratorCache(NamedTuple):
+    emb: tuple
+    nation: tuple | None
+    rnn: object
+    drop: object
+    fc: tuple
+
+
+class SurnameGenerator(Module):
+    """The book's SurnameGenerationModel: a character language model.
+
+    forward(x_in (B, T) int, nationality_index (B,) int or None) → (logits (B, T, V), cache)
+    backward(d_logits (B, T, V), cache) accumulates every parameter's gradient.
+
+    Conditioned (``num_nationalities`` given): the nationality embedding (size H) is
+    h0 of every layer (for an LSTM h0, with c0 = 0), so its gradient trains it.
+    Padding comes after each surname and the loss ignores it; the recurrence is
+    causal, so running over the padding changes no counted output.
+    """
+
+    def __init__(
+        self,
+        char_embedding_size: int,
+        char_vocab_size: int,
+        rnn_hidden_size: int,
+        cell: str = "gru",
+        num_nationalities: int | None = None,
+        num_layers: int = 1,
+        padding_idx: int = 0,
+        dropout_p: float = 0.5,
+        dtype: object = np.float32,
+        rng: int | np.random.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        gen = as_generator(rng)
+        dt = check_float_dtype(dtype)
+        self.cell = cell
+        self.hidden_size = rnn_hidden_size
+        self.num_layers = num_layers
+        self.conditioned = num_nationalities is not None
+        self.char_emb = self.add_module(
+            "char_emb", Embedding(char_vocab_size, char_embedding_size, padding_idx, dt, rng=gen))
+        if self.conditioned:
+            self.nation_emb = self.add_module(
+                "nation_emb", Embedding(num_nationalities, rnn_hidden_size, dtype=dt, rng=gen))
+        self.rnn = self.add_module("rnn", make_rnn(cell, char_embedding_size, rnn_hidden_size,
+                                                   num_layers, False, True, dt, gen))
+        self.fc = self.add_module("fc", Linear(rnn_hidden_size, char_vocab_size, dtype=dt,
+                                               rng=gen))
+        self.drop = self.add_module("drop", Dropout(dropout_p, rng=gen))
+
+    def initial_state(self, nationality_index: np.ndarray | None, batch: int):
+        """h0 (L, B, H) from the nationality embedding (None if unconditioned) and its cache."""
+        if not self.conditioned:
+            if nationality_index is not None:
+                raise ValueError("this generator is unconditioned: nationality_index must be None")
+            return None, None
+        if nationality_index is None:
+            raise ValueError("this generator is conditioned: give nationality_index (B,)")
+        h, cache = self.nation_emb.forward(np.asarray(nationality_index))
+        if h.shape[0] != batch:
+            raise ValueError(f"nationality_index must have shape ({batch},), got {h.shape[:1]}")
+        return np.broadcast_to(h, (self.num_layers, *h.shape)).copy(), cache
+
+    def forward(self, x_in: np.ndarray, nationality_index: np.ndarray | None = None):
+        x_emb, c_emb = self.char_emb.forward(x_in)
+        h0, c_nat = self.initial_state(nationality_index, x_emb.shape[0])
+        out, _, c_rnn = _rnn_forward(self.rnn, x_emb, h0)
+        y, c_drop = self.drop.forward(out)
+        logits, c_fc = self.fc.forward(y)
+        return logits, GeneratorCache(c_emb, c_nat, c_rnn, c_drop, c_fc)
+
+    def backward(self, d_logits: np.ndarray, cache: GeneratorCache) -> None:
+        d = self.fc.backward(d_logits, cache.fc)
+        d = self.drop.backward(d, cache.drop)
+        d_x, d_h0 = _rnn_backward(self.rnn, d, cache.rnn)
+        self.char_emb.backward(d_x, cache.emb)
+        if cache.nation is not None:
+            self.nation_emb.backward(d_h0.sum(axis=0), cache.nation)
+
+    def step(self, x_t: np.ndarray, state):
+        """One step for sampling: x_t (B,) int, state from the previous step (None at t=0
+        for unconditioned models, or :meth:`initial_state`'s h0). Returns (logits (B, V), state).
+        """
+        x_emb, _ = self.char_emb.forward(x_t[:, None])
+        if isinstance(self.rnn, LSTM):
+            if state is None or isinstance(state, np.ndarray):
+                state = (state, None)  # h0 from the nationality (or zeros), c0 = 0
+            h0, c0 = state
+            (out, new_state), _ = self.rnn.forward(x_emb, h0, c0)
+        else:
+            (out, new_state), _ = self.rnn.forward(x_emb, state)
+        logits, _ = self.fc.forward(out[:, 0])
+        return logits, new_state
