@@ -115,9 +115,10 @@ def compare_optimizer(
         options.setdefault("lr", 0.1)
     np_dtype = np.dtype(dtype)
     rng = np.random.default_rng(seed)
-    start = [rng.standard_normal(tuple(s)).astype(np_dtype) for s in shapes]
+    # np.asarray: arithmetic on a 0-d array (shape ()) returns a NumPy scalar
+    start = [np.asarray(rng.standard_normal(tuple(s)), dtype=np_dtype) for s in shapes]
     grads_per_step = [
-        [(grad_scale * rng.standard_normal(tuple(s))).astype(np_dtype) for s in shapes]
+        [np.asarray(grad_scale * rng.standard_normal(tuple(s)), dtype=np_dtype) for s in shapes]
         for _ in range(steps)
     ]
 
@@ -178,7 +179,7 @@ def compare_clip_grad_norm(
 
     np_dtype = np.dtype(dtype)
     rng = np.random.default_rng(seed)
-    grads = [(grad_scale * rng.standard_normal(tuple(s))).astype(np_dtype) for s in shapes]
+    grads = [np.asarray(grad_scale * rng.standard_normal(tuple(s)), dtype=np_dtype) for s in shapes]
     ours = [g.copy() for g in grads]
     total = clip_grad_norm(ours, max_norm, norm_type)
 

@@ -1,0 +1,761 @@
+"""Optimizers, gradient clipping and a plateau scheduler, matching ``torch.optim``.
+
+Every optimizer here holds *references* to a model's parameter and gradient
+arrays and updates the parameters **in place**, exactly as ``torch.optim`` does
+with ``.data`` and ``.grad``. It is built from a :class:`~scratchrnn.module.Module`
+(its ``named_parameters()``) or from any iterable of ``(name, param, grad)``
+triples::
+
+    opt = Adam(model, lr=1e-3)
+    for batch in batches:
+        model.zero_grad()              # or opt.zero_grad()
+        loss = ...; model.backward(...)
+        clip_grad_norm(model, 1.0)
+        opt.step()
+
+The update equations follow torch's implementation (CPU, single-tensor path)
+operation by operation, so that float64 results agree with torch to rounding.
+There is one parameter group; its learning rate is the attribute ``opt.lr``,
+which may be changed between steps (:class:`ReduceLROnPlateau` does).
+
+State dicts are plain data, designed for a checkpoint that keeps arrays in an
+``.npz`` and everything else in JSON::
+
+    sd = opt.state_dict()
+    arrays = sd["buffers"]                                  # {"exp_avg/fc.weight": ndarray, ...}
+    meta = {k: v for k, v in sd.items() if k != "buffers"}  # JSON-serialisable
+
+and ``opt.load_state_dict({**meta, "buffers": dict(np.load(path))})`` restores it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .module import Module
+
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "clip_grad_norm",
+    "ReduceLROnPlateau",
+]
+
+NamedParams = Iterable[tuple[str, np.ndarray, np.ndarray]]
+
+
+# -- validation helpers ------------------------------------------------------
+def _real(name: str, value: object) -> float:
+    """``value`` as a finite Python float (bools and non-numbers rejected)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    out = float(value)
+    if not math.isfinite(out):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return out
+
+
+def _nonneg(name: str, value: object) -> float:
+    out = _real(name, value)
+    if out < 0.0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return out
+
+
+def _flag(name: str, value: object) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be a bool, got {value!r}")
+    return bool(value)
+
+
+def _nonneg_int(name: str, value: object) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    return int(value)
+
+
+def _collect(params: Module | NamedParams) -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
+    """Names, parameters and gradients from a Module or ``(name, param, grad)`` triples."""
+    if isinstance(params, Module):
+        triples = list(params.named_parameters())
+    elif isinstance(params, (np.ndarray, str, bytes, Mapping)) or not isinstance(params, Iterable):
+        raise ValueError(
+            "params must be a scratchrnn Module or an iterable of (name, param, grad) "
+            f"triples, got {type(params).__name__}"
+        )
+    else:
+        triples = list(params)
+    if not triples:
+        raise ValueError("optimizer got an empty parameter list")
+    names: list[str] = []
+    ps: list[np.ndarray] = []
+    gs: list[np.ndarray] = []
+    for item in triples:
+        if not isinstance(item, tuple) or len(item) != 3:
+            raise ValueError(
+                f"each entry of params must be a (name, param, grad) triple, got {item!r}"
+            )
+        name, p, g = item
+        if not isinstance(name, str):
+            raise ValueError(f"parameter name must be a str, got {name!r}")
+        if "/" in name:
+            raise ValueError(f"parameter name {name!r} must not contain '/'")
+        if name in names:
+            raise ValueError(f"duplicate parameter name {name!r}")
+        for what, arr in (("parameter", p), ("gradient", g)):
+            if not isinstance(arr, np.ndarray):
+                raise ValueError(
+                    f"{what} {name!r} must be a numpy.ndarray, got {type(arr).__name__}"
+                )
+            if arr.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+                raise ValueError(f"{what} {name!r} must be float32 or float64, got {arr.dtype}")
+        if g.shape != p.shape or g.dtype != p.dtype:
+            raise ValueError(
+                f"gradient of {name!r} has shape {g.shape} and dtype {g.dtype}, "
+                f"expected the parameter's {p.shape} and {p.dtype}"
+            )
+        if not p.flags.writeable:
+            raise ValueError(f"parameter {name!r} is read-only; optimizers update it in place")
+        names.append(name)
+        ps.append(p)
+        gs.append(g)
+    return names, ps, gs
+
+
+def _lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
+    """``start <- start + weight (end - start)`` in place, with torch.lerp's two-branch formula."""
+    if abs(weight) < 0.5:
+        start += weight * (end - start)
+    else:
+        start[...] = end - (end - start) * (1.0 - weight)
+
+
+# -- optimizers ----------------------------------------------------------------
+class Optimizer:
+    """Base class: one parameter group, per-parameter buffers, plain-data state dicts.
+
+    Attributes: ``names``, ``params``, ``grads`` (parallel lists; the arrays are the
+    model's own), ``lr``, ``step_count`` (number of :meth:`step` calls so far) and
+    ``state`` (``{param name: {buffer kind: ndarray}}``).
+    """
+
+    #: hyperparameter names, in the order the constructor takes them
+    HYPER: ClassVar[tuple[str, ...]] = ("lr",)
+    #: buffer kinds this optimizer may keep per parameter
+    BUFFERS: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, params: Module | NamedParams, lr: float) -> None:
+        self.names, self.params, self.grads = _collect(params)
+        self.lr = lr
+        self.step_count = 0
+        self.state: dict[str, dict[str, np.ndarray]] = {name: {} for name in self.names}
+
+    # -- learning rate, hyperparameters ----------------------------------------
+    @property
+    def lr(self) -> float:
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self._lr = _nonneg("lr", value)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The current hyperparameters as JSON-serialisable values."""
+        out: dict[str, Any] = {}
+        for key in self.HYPER:
+            value = getattr(self, key)
+            out[key] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    def _validate(self) -> None:
+        """Re-check hyperparameters (they are plain attributes a user may reassign)."""
+        self.lr = self.lr
+
+    # -- the update --------------------------------------------------------------
+    def step(self) -> None:
+        """Apply one update to every parameter, in place, from the current gradients."""
+        self._validate()
+        self.step_count += 1
+        for name, p, g in zip(self.names, self.params, self.grads, strict=True):
+            self._update(p, g, self.state[name])
+
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]) -> None:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def zero_grad(self) -> None:
+        """Fill every gradient with 0 (in place: the model sees it)."""
+        for g in self.grads:
+            g.fill(0)
+
+    # -- state -------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Plain-data state: ``type``, ``hyper``, ``step``, ``param_names``, ``buffers``.
+
+        Everything but ``buffers`` is JSON-serialisable; ``buffers`` maps
+        ``"<kind>/<param name>"`` to a *copy* of that buffer (ready for ``np.savez``).
+        """
+        return {
+            "type": type(self).__name__,
+            "hyper": self.hyperparameters(),
+            "step": self.step_count,
+            "param_names": list(self.names),
+            "buffers": {
+                f"{kind}/{name}": buf.copy()
+                for name in self.names
+                for kind, buf in self.state[name].items()
+            },
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore hyperparameters (``lr`` included, as torch does), step count and buffers.
+
+        Everything is checked before anything changes: the optimizer type, the
+        hyperparameter names and values, the parameter names, each buffer's kind
+        and shape. Buffers are copied and cast to their parameter's dtype.
+        """
+        if not isinstance(state, Mapping):
+            raise ValueError(f"state must be a mapping, got {type(state).__name__}")
+        expected_keys = {"type", "hyper", "step", "param_names", "buffers"}
+        if set(state) != expected_keys:
+            raise ValueError(
+                f"optimizer state_dict must have keys {sorted(expected_keys)}, got {sorted(state)}"
+            )
+        if state["type"] != type(self).__name__:
+            raise ValueError(
+                f"state_dict is for a {state['type']!r} optimizer, not {type(self).__name__!r}"
+            )
+        hyper = state["hyper"]
+        if not isinstance(hyper, Mapping) or set(hyper) != set(self.HYPER):
+            got = sorted(hyper) if isinstance(hyper, Mapping) else hyper
+            raise ValueError(f"state_dict['hyper'] must have keys {sorted(self.HYPER)}, got {got}")
+        step = _nonneg_int("state_dict['step']", state["step"])
+        names = state["param_names"]
+        if not isinstance(names, (list, tuple)) or sorted(names) != sorted(self.names):
+            raise ValueError(
+                f"state_dict parameter names {names!r} do not match the optimizer's {self.names!r}"
+            )
+        buffers = state["buffers"]
+        if not isinstance(buffers, Mapping):
+            raise ValueError("state_dict['buffers'] must be a mapping")
+        own = dict(zip(self.names, self.params, strict=True))
+        new_state: dict[str, dict[str, np.ndarray]] = {name: {} for name in self.names}
+        for key, value in buffers.items():
+            kind, sep, name = str(key).partition("/")
+            if not sep or kind not in self.BUFFERS or name not in own:
+                raise ValueError(
+                    f"unexpected buffer {key!r}: expected '<kind>/<param name>' with kind in "
+                    f"{list(self.BUFFERS)} and a known parameter name"
+                )
+            arr = np.asarray(value)
+            if arr.shape != own[name].shape:
+                raise ValueError(
+                    f"buffer {key!r} has shape {arr.shape}, expected {own[name].shape}"
+                )
+            new_state[name][kind] = arr.astype(own[name].dtype, copy=True)
+
+        # Validate on a scratch copy of the hyperparameters, then commit.
+        saved = {key: getattr(self, key) for key in self.HYPER}
+        try:
+            for key in self.HYPER:
+                value = hyper[key]
+                setattr(self, key, tuple(value) if isinstance(value, list) else value)
+            self._validate()
+            self._check_buffers(new_state, step)
+        except Exception:
+            for key, value in saved.items():
+                setattr(self, key, value)
+            raise
+        self.step_count = step
+        self.state = new_state
+
+    def _check_buffers(self, state: dict[str, dict[str, np.ndarray]], step: int) -> None:
+        """Subclasses check that a loaded set of buffers is one they could have made."""
+
+    def __repr__(self) -> str:
+        hyper = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
+        return f"{type(self).__name__}({len(self.params)} parameters, {hyper})"
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent with momentum, as ``torch.optim.SGD``.
+
+    For each parameter θ with gradient ∇ (γ = lr, λ = weight_decay, μ = momentum,
+    τ = dampening)::
+
+        g_t = -∇ if maximize else ∇
+        g_t = g_t + λ θ_{t-1}                              if λ ≠ 0
+        b_t = g_t                                          if μ ≠ 0 and t = 1  (not dampened)
+        b_t = μ b_{t-1} + (1 - τ) g_t                      if μ ≠ 0 and t > 1
+        g_t = g_t + μ b_t  if nesterov  else  b_t          if μ ≠ 0
+        θ_t = θ_{t-1} - γ g_t
+
+    Nesterov momentum needs μ > 0 and τ = 0. Buffer kind: ``momentum_buffer``
+    (created on the first step with μ ≠ 0).
+    """
+
+    HYPER = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
+    BUFFERS = ("momentum_buffer",)
+
+    def __init__(
+        self,
+        params: Module | NamedParams,
+        lr: float,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(params, lr)
+        self.momentum = momentum
+        self.dampening = dampening
+        self.weight_decay = weight_decay
+        self.nesterov = nesterov
+        self.maximize = maximize
+        self._validate()
+
+    def _validate(self) -> None:
+        super()._validate()
+        self.momentum = _nonneg("momentum", self.momentum)
+        self.dampening = _real("dampening", self.dampening)
+        self.weight_decay = _nonneg("weight_decay", self.weight_decay)
+        self.nesterov = _flag("nesterov", self.nesterov)
+        self.maximize = _flag("maximize", self.maximize)
+        if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum > 0 and zero dampening")
+
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]) -> None:
+        d_p = -g if self.maximize else g
+        if self.weight_decay != 0:
+            d_p = d_p + self.weight_decay * p
+        if self.momentum != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                # np.array, not .copy(): arithmetic on a 0-d array yields a scalar
+                buf = np.array(d_p, dtype=p.dtype, copy=True)
+                state["momentum_buffer"] = buf
+            else:
+                buf *= self.momentum
+                buf += (1.0 - self.dampening) * d_p
+            d_p = d_p + self.momentum * buf if self.nesterov else buf
+        p -= self.lr * d_p
+
+    def _check_buffers(self, state: dict[str, dict[str, np.ndarray]], step: int) -> None:
+        have = [bool(state[name]) for name in self.names]
+        if any(have) and not all(have):
+            missing = [name for name, h in zip(self.names, have, strict=True) if not h]
+            raise ValueError(f"momentum_buffer missing for parameters {missing}")
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba), as ``torch.optim.Adam`` (L2 weight decay added to the gradient).
+
+    For each parameter θ with gradient ∇, at step t = 1, 2, … (γ = lr,
+    λ = weight_decay, β₁, β₂ = betas, ε = eps)::
+
+        g_t = -∇ if maximize else ∇
+        g_t = g_t + λ θ_{t-1}                          if λ ≠ 0   (Adam: L2 penalty)
+        m_t = β₁ m_{t-1} + (1 - β₁) g_t                 (computed as torch.lerp)
+        v_t = β₂ v_{t-1} + (1 - β₂) g_t²
+        v̂_t = max(v̂_{t-1}, v_t)  if amsgrad  else  v_t
+        denom = sqrt(v̂_t) / sqrt(1 - β₂ᵗ) + ε
+        θ_t = θ_{t-1} - (γ / (1 - β₁ᵗ)) m_t / denom
+
+    with m_0 = v_0 = v̂_0 = 0. Buffer kinds: ``exp_avg`` (m), ``exp_avg_sq`` (v)
+    and, with amsgrad, ``max_exp_avg_sq`` (v̂).
+    """
+
+    HYPER = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize")
+    BUFFERS = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    #: AdamW decays the weights directly instead of adding λθ to the gradient.
+    decoupled_weight_decay: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        params: Module | NamedParams,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(params, lr)
+        self.betas = betas
+        self.eps = eps
+        self.weight_decay = weight_decay
+        self.amsgrad = amsgrad
+        self.maximize = maximize
+        self._validate()
+
+    def _validate(self) -> None:
+        super()._validate()
+        betas = self.betas
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        b1, b2 = _real("betas[0]", betas[0]), _real("betas[1]", betas[1])
+        for i, b in enumerate((b1, b2)):
+            if not 0.0 <= b < 1.0:
+                raise ValueError(f"betas[{i}] must be in [0, 1), got {b!r}")
+        self.betas = (b1, b2)
+        self.eps = _nonneg("eps", self.eps)
+        self.weight_decay = _nonneg("weight_decay", self.weight_decay)
+        self.amsgrad = _flag("amsgrad", self.amsgrad)
+        self.maximize = _flag("maximize", self.maximize)
+
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]) -> None:
+        if not state:
+            state["exp_avg"] = np.zeros_like(p)
+            state["exp_avg_sq"] = np.zeros_like(p)
+        if self.amsgrad and "max_exp_avg_sq" not in state:
+            state["max_exp_avg_sq"] = np.zeros_like(p)
+        lr, (beta1, beta2), t = self.lr, self.betas, float(self.step_count)
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+
+        grad = -g if self.maximize else g
+        if self.weight_decay != 0:
+            if self.decoupled_weight_decay:
+                p *= 1.0 - lr * self.weight_decay
+            else:
+                grad = grad + self.weight_decay * p
+
+        _lerp_(m, grad, 1.0 - beta1)
+        v *= beta2
+        v += (1.0 - beta2) * grad * grad
+
+        bias_correction1 = 1.0 - beta1**t
+        bias_correction2 = 1.0 - beta2**t
+        step_size = lr / bias_correction1
+        bias_correction2_sqrt = bias_correction2**0.5
+        if self.amsgrad:
+            v_hat = state["max_exp_avg_sq"]
+            np.maximum(v_hat, v, out=v_hat)
+        else:
+            v_hat = v
+        denom = np.sqrt(v_hat) / bias_correction2_sqrt + self.eps
+        p += -step_size * m / denom
+
+    def _check_buffers(self, state: dict[str, dict[str, np.ndarray]], step: int) -> None:
+        if step == 0:
+            if any(state[name] for name in self.names):
+                raise ValueError("state_dict has buffers but step is 0")
+            return
+        needed = {"exp_avg", "exp_avg_sq"} | ({"max_exp_avg_sq"} if self.amsgrad else set())
+        for name in self.names:
+            missing = needed - set(state[name])
+            if missing:
+                raise ValueError(f"buffers {sorted(missing)} missing for parameter {name!r}")
+
+
+class AdamW(Adam):
+    r"""AdamW (Loshchilov & Hutter), as ``torch.optim.AdamW``: decoupled weight decay.
+
+    Identical to :class:`Adam` except that weight decay shrinks the parameter
+    before the moment updates instead of entering the gradient::
+
+        θ ← θ (1 - γ λ)          (then the Adam update with g_t = ∇, or -∇ if maximize)
+
+    Default ``weight_decay`` is 1e-2, as in torch.
+    """
+
+    decoupled_weight_decay = True
+
+    def __init__(
+        self,
+        params: Module | NamedParams,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
+
+
+# -- gradient clipping ----------------------------------------------------------
+def _grad_list(grads: Module | Optimizer | np.ndarray | Iterable[np.ndarray]) -> list[np.ndarray]:
+    if isinstance(grads, Module):
+        out = grads.gradients()
+    elif isinstance(grads, Optimizer):
+        out = list(grads.grads)
+    elif isinstance(grads, np.ndarray):
+        out = [grads]
+    elif isinstance(grads, Iterable) and not isinstance(grads, (str, bytes, Mapping)):
+        out = list(grads)
+    else:
+        raise ValueError(
+            "grads must be a Module, an Optimizer, an ndarray or an iterable of ndarrays, "
+            f"got {type(grads).__name__}"
+        )
+    for i, g in enumerate(out):
+        if not isinstance(g, np.ndarray) or g.dtype.kind != "f":
+            raise ValueError(f"grads[{i}] must be a floating-point numpy.ndarray, got {g!r}")
+        if not g.flags.writeable:
+            raise ValueError(f"grads[{i}] is read-only; clip_grad_norm scales it in place")
+    return out
+
+
+def _vector_norm(x: np.ndarray, p: float) -> np.floating:
+    """torch.linalg.vector_norm(x, p) in x's dtype (0 for an empty array)."""
+    if x.size == 0:
+        return x.dtype.type(0)
+    a = np.abs(x.ravel())
+    if p == math.inf:
+        return a.max()
+    if p == 2.0:
+        return np.sqrt(np.dot(a, a))
+    if p == 1.0:
+        return a.sum()
+    return np.sum(a**p) ** (1.0 / p)
+
+
+def clip_grad_norm(
+    grads: Module | Optimizer | np.ndarray | Iterable[np.ndarray],
+    max_norm: float,
+    norm_type: float | str = 2.0,
+    error_if_nonfinite: bool = False,
+) -> float:
+    r"""Scale gradients in place so that their joint norm is at most ``max_norm``.
+
+    As ``torch.nn.utils.clip_grad_norm_``::
+
+        total_norm = ‖(‖g_1‖_p, ‖g_2‖_p, …)‖_p     (the p-norm of all gradients as one vector)
+        clip_coef  = max_norm / (total_norm + 1e-6)
+        g_i ← g_i · min(clip_coef, 1)                (so nothing changes when under the norm)
+
+    ``norm_type`` p may be any p > 0 or ``inf`` (max |g|). ``grads`` is a Module
+    (its gradients), an Optimizer (the gradients it steps with), one array or a
+    list of arrays. Computed in the gradients' dtype. Returns ``total_norm`` (before
+    clipping) as a float; 0.0 when there are no gradients.
+
+    A non-finite total norm raises ``RuntimeError`` if ``error_if_nonfinite``;
+    otherwise, as in torch, the gradients are multiplied by the NaN/0 coefficient.
+    Unlike torch, a negative or NaN ``max_norm`` is rejected (torch would flip the
+    gradients' sign).
+    """
+    gs = _grad_list(grads)
+    max_norm_f = float(max_norm) if isinstance(max_norm, (int, float, np.number)) else math.nan
+    if isinstance(max_norm, (bool, np.bool_)) or not max_norm_f >= 0.0:
+        raise ValueError(f"max_norm must be a number >= 0, got {max_norm!r}")
+    try:
+        p = float(norm_type)
+    except (TypeError, ValueError):
+        raise ValueError(f"norm_type must be a number > 0 or inf, got {norm_type!r}") from None
+    if not p > 0.0:
+        raise ValueError(f"norm_type must be a number > 0 or inf, got {norm_type!r}")
+    if not gs:
+        return 0.0
+    dtype = np.result_type(*gs)
+    norms = np.array([_vector_norm(g, p) for g in gs], dtype=dtype)
+    total = _vector_norm(norms, p)
+    if error_if_nonfinite and not np.isfinite(total):
+        raise RuntimeError(
+            f"The total norm of order {p} for gradients is non-finite, so it cannot be "
+            "clipped. To disable this error and scale the gradients by the non-finite norm "
+            "anyway, set error_if_nonfinite=False"
+        )
+    # torch evaluates max_norm / tensor as tensor.reciprocal() * max_norm
+    clip_coef = (dtype.type(1.0) / (total + dtype.type(1e-6))) * dtype.type(max_norm_f)
+    clip_coef_clamped = np.minimum(clip_coef, dtype.type(1.0))  # NaN propagates, as torch.clamp
+    if clip_coef_clamped != 1.0:
+        for g in gs:
+            g *= clip_coef_clamped.astype(g.dtype)
+    return float(total)
+
+
+# -- learning-rate scheduler ------------------------------------------------------
+def _encode_float(x: float) -> float | str:
+    """A float as strict JSON allows it: non-finite values become 'inf', '-inf', 'nan'."""
+    return x if math.isfinite(x) else str(x)
+
+
+def _decode_float(name: str, x: object) -> float:
+    if isinstance(x, str) and x in ("inf", "-inf", "nan"):
+        return float(x)
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.number)):
+        raise ValueError(f"{name} must be a number or 'inf'/'-inf'/'nan', got {x!r}")
+    return float(x)
+
+
+class ReduceLROnPlateau:
+    r"""Reduce ``optimizer.lr`` when a metric stops improving, as torch's ReduceLROnPlateau.
+
+    On each ``step(metric)`` (one per epoch)::
+
+        better(a, best) = a < best (1 - threshold)    mode min, threshold_mode rel
+                        = a < best - threshold        mode min, threshold_mode abs
+                        = a > best (1 + threshold)    mode max, threshold_mode rel
+                        = a > best + threshold        mode max, threshold_mode abs
+        if better(metric, best): best = metric; num_bad_epochs = 0
+        else:                    num_bad_epochs += 1
+        if cooldown_counter > 0: cooldown_counter -= 1; num_bad_epochs = 0
+        if num_bad_epochs > patience:
+            new_lr = max(lr · factor, min_lr)
+            if lr - new_lr > eps: lr = new_lr          (tiny changes are skipped)
+            cooldown_counter = cooldown; num_bad_epochs = 0
+
+    ``best`` starts at +inf (min) or -inf (max), so the first metric always counts
+    as an improvement; a NaN metric never does. Stricter than torch, the
+    constructor also rejects negative ``factor``, ``threshold``, ``min_lr``, ``eps``,
+    ``patience`` and ``cooldown``.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+        eps: float = 1e-8,
+    ) -> None:
+        # Any object with a read/write ``lr`` works (the labs' backends pass themselves).
+        if not isinstance(getattr(optimizer, "lr", None), (int, float)):
+            raise ValueError(
+                "optimizer must have a numeric 'lr' attribute (a scratchrnn Optimizer), "
+                f"got {type(optimizer).__name__}"
+            )
+        self.optimizer = optimizer
+        self._configure(mode, factor, patience, threshold, threshold_mode, cooldown, min_lr, eps)
+        self.last_epoch = 0
+        self.last_lr = optimizer.lr
+        self.best = self.mode_worse
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+
+    def _configure(
+        self,
+        mode: str,
+        factor: float,
+        patience: int,
+        threshold: float,
+        threshold_mode: str,
+        cooldown: int,
+        min_lr: float,
+        eps: float,
+    ) -> None:
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+        factor_f = _nonneg("factor", factor)
+        if factor_f >= 1.0:
+            raise ValueError(f"factor must be < 1.0, got {factor!r}")
+        values = {
+            "mode": mode,
+            "threshold_mode": threshold_mode,
+            "factor": factor_f,
+            "patience": _nonneg_int("patience", patience),
+            "threshold": _nonneg("threshold", threshold),
+            "cooldown": _nonneg_int("cooldown", cooldown),
+            "min_lr": _nonneg("min_lr", min_lr),
+            "eps": _nonneg("eps", eps),
+        }
+        # assign only once everything is valid
+        for key, value in values.items():
+            setattr(self, key, value)
+
+    @property
+    def mode_worse(self) -> float:
+        return math.inf if self.mode == "min" else -math.inf
+
+    @property
+    def in_cooldown(self) -> bool:
+        return self.cooldown_counter > 0
+
+    def is_better(self, a: float, best: float) -> bool:
+        """Whether metric ``a`` improves on ``best`` by more than the threshold."""
+        if self.mode == "min" and self.threshold_mode == "rel":
+            return a < best * (1.0 - self.threshold)
+        if self.mode == "min":
+            return a < best - self.threshold
+        if self.threshold_mode == "rel":
+            return a > best * (self.threshold + 1.0)
+        return a > best + self.threshold
+
+    def step(self, metric: float) -> float:
+        """Record one epoch's metric; reduce the optimizer's lr if due. Returns the lr."""
+        if isinstance(metric, (bool, np.bool_)) or not isinstance(metric, (int, float, np.number)):
+            if not (isinstance(metric, np.ndarray) and metric.shape == ()):
+                raise ValueError(f"metric must be a real number, got {metric!r}")
+        current = float(metric)
+        self.last_epoch += 1
+        if self.is_better(current, self.best):
+            self.best = current
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.in_cooldown:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0  # bad epochs during cooldown are ignored
+        if self.num_bad_epochs > self.patience:
+            old_lr = float(self.optimizer.lr)
+            new_lr = max(old_lr * self.factor, self.min_lr)
+            if old_lr - new_lr > self.eps:
+                self.optimizer.lr = new_lr
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self.last_lr = self.optimizer.lr
+        return self.last_lr
+
+    def get_last_lr(self) -> list[float]:
+        """The lr after the last step, as a one-element list (torch's shape)."""
+        return [self.last_lr]
+
+    _CONFIG = (
+        "mode",
+        "factor",
+        "patience",
+        "threshold",
+        "threshold_mode",
+        "cooldown",
+        "min_lr",
+        "eps",
+    )
+    _COUNTERS = ("num_bad_epochs", "cooldown_counter", "last_epoch")
+
+    def state_dict(self) -> dict[str, Any]:
+        """Configuration and counters as strict JSON data (``best`` may be 'inf'/'-inf')."""
+        out: dict[str, Any] = {"type": type(self).__name__}
+        out.update({key: getattr(self, key) for key in self._CONFIG + self._COUNTERS})
+        out["best"] = _encode_float(self.best)
+        out["last_lr"] = self.last_lr
+        return out
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore configuration and counters (the optimizer's lr lives in its own state)."""
+        if not isinstance(state, Mapping):
+            raise ValueError(f"state must be a mapping, got {type(state).__name__}")
+        expected = {"type", "best", "last_lr", *self._CONFIG, *self._COUNTERS}
+        if set(state) != expected:
+            raise ValueError(
+                f"scheduler state_dict must have keys {sorted(expected)}, got {sorted(state)}"
+            )
+        if state["type"] != type(self).__name__:
+            raise ValueError(f"state_dict is for {state['type']!r}, not {type(self).__name__!r}")
+        counters = {key: _nonneg_int(key, state[key]) for key in self._COUNTERS}
+        best = _decode_float("best", state["best"])
+        last_lr = _nonneg("last_lr", state["last_lr"])
+        self._configure(*(state[key] for key in self._CONFIG))
+        for key, value in counters.items():
+            setattr(self, key, value)
+        self.best = best
+        self.last_lr = last_lr
+
+    def __repr__(self) -> str:
+        config = ", ".join(f"{key}={getattr(self, key)!r}" for key in self._CONFIG)
+        return f"ReduceLROnPlateau({config})"
