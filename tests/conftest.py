@@ -20,3 +20,11 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+# Tiny tensors: one torch thread is fastest and does not fight the BLAS threads.
+try:
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:  # torch is optional; its tests skip
+    pass

@@ -1,0 +1,166 @@
+"""Lab 1: surname classification (the book's ch. 6), on the NumPy or the torch backend.
+
+    python -m scratchrnn classify train --cell gru --seed 1
+    python -m scratchrnn classify predict --model runs/classify McMahan Nakamoto
+
+The model is :class:`scratchrnn.models.SurnameClassifier` (E=100, H=64 by default);
+the loss is cross-entropy weighted by 1/count of each nationality in the train split.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .checkpoint import load_checkpoint
+from .data import SurnameDataset, SurnameVectorizer
+from .layers import softmax
+from .losses import accuracy, cross_entropy, cross_entropy_backward
+from .metrics import classification_report
+from .models import SurnameClassifier
+from .train import TrainConfig, Trainer, evaluate
+
+KIND = "classifier"
+
+
+class ClassificationTask:
+    """What lab 1 trains: inputs, targets, the (weighted) loss and the metrics."""
+
+    kind = KIND
+
+    def __init__(self, vectorizer: SurnameVectorizer, class_weights: np.ndarray | None,
+                 hyperparameters: dict) -> None:
+        self.vectorizer = vectorizer
+        self.class_weights = class_weights
+        self.hyperparameters = hyperparameters
+        self.ignore_index = -100
+
+    @staticmethod
+    def inputs(batch: dict) -> tuple:
+        return batch["x"], batch["lengths"]
+
+    @staticmethod
+    def targets(batch: dict) -> np.ndarray:
+        return batch["y_nationality"]
+
+    def _weight(self, dtype):
+        return None if self.class_weights is None else self.class_weights.astype(dtype)
+
+    def loss_and_grad(self, logits: np.ndarray, y: np.ndarray):
+        loss, cache = cross_entropy(logits, y, weight=self._weight(logits.dtype))
+        return float(loss), cross_entropy_backward(1.0, cache)
+
+    @staticmethod
+    def batch_accuracy(logits: np.ndarray, y: np.ndarray) -> float:
+        return accuracy(logits, y)
+
+    def metrics(self, logits: np.ndarray, y: np.ndarray) -> dict:
+        loss, _ = cross_entropy(logits, y, weight=self._weight(logits.dtype))
+        report = classification_report(y, logits.argmax(axis=1), logits.shape[1])
+        return {"loss": float(loss), **report}
+
+    def checkpoint_meta(self) -> dict:
+        return {"hyperparameters": self.hyperparameters,
+                "vocabularies": self.vectorizer.to_json()}
+
+
+def build_model(hp: dict, dtype=np.float32) -> SurnameClassifier:
+    return SurnameClassifier(
+        embedding_size=hp["embedding_size"], num_embeddings=hp["num_embeddings"],
+        num_classes=hp["num_classes"], rnn_hidden_size=hp["hidden_size"], cell=hp["cell"],
+        num_layers=hp["num_layers"], bidirectional=hp["bidirectional"],
+        dropout_p=hp["dropout"], dtype=dtype, rng=hp["seed"])
+
+
+def make_backend(name: str, model, task, lr: float, clip, device: str, seed: int):
+    """The NumPy backend, or the torch one (imported only when asked for)."""
+    if name == "numpy":
+        from .backend import NumpyBackend
+
+        return NumpyBackend(model, task, lr=lr, clip=clip)
+    if name == "torch":
+        try:
+            from parity.backend import TorchBackend
+        except ImportError as exc:
+            raise ValueError(f"--backend torch needs torch installed ({exc})") from exc
+        return TorchBackend(model, task, lr=lr, clip=clip, device=device, seed=seed)
+    raise ValueError(f"backend must be numpy or torch, got {name!r}")
+
+
+def train(data: str | None = None, out: str | Path = "runs/classify", cell: str = "elman",
+          backend: str = "numpy", device: str = "cpu", embedding: int = 100, hidden: int = 64,
+          layers: int = 1, bidirectional: bool = False, dropout: float = 0.5,
+          class_weights: bool = True, epochs: int = 100, batch_size: int = 64,
+          lr: float = 1e-3, seed: int = 1337, early_stopping: int = 5,
+          clip: float | None = None, progress: bool = True, resume: bool = False,
+          log=None) -> dict:
+    """Train, keep the best model in ``out/model.npz``, evaluate it on the test split."""
+    dataset = SurnameDataset.load(data)
+    vec = dataset.vectorizer
+    hp = dict(cell=cell, embedding_size=embedding, hidden_size=hidden, num_layers=layers,
+              bidirectional=bidirectional, dropout=dropout, num_embeddings=len(vec.char_vocab),
+              num_classes=len(vec.nationality_vocab), seed=seed,
+              class_weights=class_weights, lr=lr, batch_size=batch_size)
+    task = ClassificationTask(vec, dataset.class_weights() if class_weights else None, hp)
+    model = build_model(hp)
+    be = make_backend(backend, model, task, lr, clip, device, seed)
+    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                      early_stopping=early_stopping, clip=clip, progress=progress)
+    trainer = Trainer(be, dataset, task, cfg, out, log=log)
+    if resume:
+        trainer.resume(trainer.last_path)
+    start = time.perf_counter()
+    state = trainer.fit()
+    elapsed = time.perf_counter() - start
+    test = evaluate(be, dataset, "test", task)
+    nat = vec.nationalities
+    metrics = {
+        "lab": "classify", "backend": backend, "device": device, "cell": cell, "seed": seed,
+        "hidden": hidden, "layers": layers, "bidirectional": bidirectional,
+        "class_weights": class_weights,
+        "test_loss": test["loss"], "test_acc": test["acc"],
+        "test_balanced_acc": test["balanced_acc"],
+        "per_class_recall": dict(zip(nat, np.round(test["per_class_recall"], 2).tolist(),
+                                     strict=True)),
+        "confusion_matrix": test["confusion_matrix"].tolist(), "nationalities": nat,
+        "epochs": state.epoch, "best_epoch": state.best_epoch,
+        "best_val_loss": state.best_val_loss,
+        "seconds_per_epoch": elapsed / max(1, len(state.history) or 1),
+    }
+    trainer.write_metrics(metrics)
+    return metrics
+
+
+def load_model(model_dir: str | Path):
+    """(model, vectorizer, hyperparameters) from a directory written by :func:`train`."""
+    path = Path(model_dir)
+    if path.is_dir():
+        path = path / "model.npz"
+    ckpt = load_checkpoint(path, kind=KIND)
+    vec = SurnameVectorizer.from_json(ckpt.vocabularies)
+    hp = ckpt.hyperparameters
+    model = build_model(hp, dtype=next(iter(ckpt.model_state.values())).dtype)
+    model.load_state_dict(ckpt.model_state)
+    model.eval()
+    return model, vec, hp
+
+
+def predict(model_dir: str | Path, surnames: list[str], topk: int = 3) -> list[dict]:
+    """Top-k nationalities with probabilities for each surname."""
+    if topk < 1:
+        raise ValueError(f"--topk must be at least 1, got {topk}")
+    model, vec, _ = load_model(model_dir)
+    out = []
+    for surname in surnames:
+        if not surname.strip():
+            raise ValueError("a surname to classify must not be empty or only spaces")
+        x, length = vec.vectorize_classification(surname.strip())
+        logits, _ = model.forward(x[None], np.array([length]))
+        p = softmax(logits.astype(np.float64), axis=1)[0]
+        best = np.argsort(-p)[: min(topk, len(p))]
+        out.append({"surname": surname, "predictions": [
+            {"nationality": vec.nationality_vocab.lookup_index(int(i)),
+             "probability": float(p[i])} for i in best]})
+    return out

@@ -1,0 +1,128 @@
+"""``python -m scratchrnn``: the labs from the command line.
+
+    python -m scratchrnn classify train [--cell elman|lstm|gru] [--backend numpy|torch] ...
+    python -m scratchrnn classify predict --model DIR SURNAME ... [--topk 3]
+
+A user's mistake (bad option, missing file, unknown nationality …) gives one line
+on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2 (argparse prints usage too)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
+    return value
+
+
+def _common_train(p: argparse.ArgumentParser, cells: tuple[str, ...], out: str) -> None:
+    p.add_argument("--cell", choices=cells, default=cells[0])
+    p.add_argument("--backend", choices=("numpy", "torch"), default="numpy")
+    p.add_argument("--device", default="cpu", help="torch backend: cpu or cuda")
+    p.add_argument("--hidden", type=_positive_int)
+    p.add_argument("--embedding", type=_positive_int)
+    p.add_argument("--layers", type=_positive_int, default=1)
+    p.add_argument("--epochs", type=_positive_int, default=100)
+    p.add_argument("--batch-size", type=_positive_int)
+    p.add_argument("--lr", type=_positive_float, default=1e-3)
+    p.add_argument("--dropout", type=float, default=0.5)
+    p.add_argument("--clip", type=_positive_float, default=None, help="max gradient norm")
+    p.add_argument("--early-stopping", type=_positive_int, default=5)
+    p.add_argument("--seed", type=int, default=1337)
+    p.add_argument("--data", default=None, help="surnames_with_splits.csv or its directory")
+    p.add_argument("--out", default=out, help="directory for model.npz, last.npz, metrics.json")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.npz")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="last line: the metrics as JSON")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="python -m scratchrnn", description=__doc__.splitlines()[0])
+    labs = ap.add_subparsers(dest="lab", required=True, parser_class=_Parser)
+
+    clf = labs.add_parser("classify", help="lab 1: surname classification")
+    clf_cmds = clf.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    t = clf_cmds.add_parser("train", help="train, keep the best model, report the test split")
+    _common_train(t, ("elman", "lstm", "gru"), "runs/classify")
+    t.add_argument("--bidirectional", action="store_true")
+    t.add_argument("--no-class-weights", action="store_true",
+                   help="plain cross-entropy instead of 1/count class weights")
+    pr = clf_cmds.add_parser("predict", help="nationalities of surnames, with probabilities")
+    pr.add_argument("--model", required=True, help="directory written by classify train")
+    pr.add_argument("surnames", nargs="+")
+    pr.add_argument("--topk", type=_positive_int, default=3)
+    pr.add_argument("--json", action="store_true")
+    return ap
+
+
+def _classify(args) -> int:
+    from . import classify
+
+    if args.command == "train":
+        metrics = classify.train(
+            data=args.data, out=args.out, cell=args.cell, backend=args.backend,
+            device=args.device, embedding=args.embedding or 100, hidden=args.hidden or 64,
+            layers=args.layers, bidirectional=args.bidirectional, dropout=args.dropout,
+            class_weights=not args.no_class_weights, epochs=args.epochs,
+            batch_size=args.batch_size or 64, lr=args.lr, seed=args.seed,
+            early_stopping=args.early_stopping, clip=args.clip,
+            progress=not args.no_progress, resume=args.resume)
+        print(f"test loss {metrics['test_loss']:.4f}  accuracy {metrics['test_acc']:.2f}%  "
+              f"balanced accuracy {metrics['test_balanced_acc']:.2f}%  "
+              f"({metrics['epochs']} epochs, best {metrics['best_epoch']}, "
+              f"{metrics['seconds_per_epoch']:.1f} s/epoch)")
+        print("per-class recall: " + ", ".join(
+            f"{k} {v:.0f}%" for k, v in metrics["per_class_recall"].items()))
+        if args.json:
+            print(json.dumps(metrics))
+        return 0
+    results = classify.predict(args.model, args.surnames, args.topk)
+    for r in results:
+        preds = ", ".join(f"{p['nationality']} {100 * p['probability']:.1f}%"
+                          for p in r["predictions"])
+        print(f"{r['surname']}: {preds}")
+    if args.json:
+        print(json.dumps(results))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.lab == "classify":
+            return _classify(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, FileNotFoundError) as exc:  # user mistakes: one line, exit 2
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""The training loop shared by both labs and both backends.
+
+A *backend* runs one model (NumPy, or torch via ``parity.backend``) behind a small
+interface; the loop, the data, the metrics, the schedule, early stopping and the
+checkpoints are the same for both::
+
+    backend.train() / backend.eval()
+    backend.train_step(batch) -> (loss: float, logits: np.ndarray)   # one optimizer step
+    backend.predict(batch) -> logits: np.ndarray                     # eval mode, no grad
+    backend.lr  (read/write)                                         # the scheduler sets it
+    backend.model_state() / load_model_state(dict)                   # torch's names
+    backend.optimizer_state() / load_optimizer_state(dict)
+    backend.rng_state() / set_rng_state(dict)                        # dropout randomness
+
+Schedule (the book's): Adam, ReduceLROnPlateau(factor 0.5, patience 1) on the
+validation loss, early stopping after ``patience`` epochs without a new best
+validation loss; the best model is kept on disk and restored at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .data import SurnameDataset
+from .optim import ReduceLROnPlateau
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 100
+    batch_size: int = 64
+    lr: float = 1e-3
+    seed: int = 1337
+    early_stopping: int = 5
+    lr_factor: float = 0.5
+    lr_patience: int = 1
+    clip: float | None = None
+    progress: bool = True
+
+
+@dataclass
+class TrainState:
+    """Everything the loop needs to continue after an interruption."""
+
+    epoch: int = 0  # epochs completed
+    best_val_loss: float = float("inf")
+    best_epoch: int = -1
+    bad_epochs: int = 0
+    history: list = field(default_factory=list)
+    stopped_early: bool = False
+
+
+class TrainingError(RuntimeError):
+    """A fault during training (non-finite loss or gradient)."""
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    """A tqdm bar if tqdm is installed and enabled, else a silent stand-in."""
+    if enabled:
+        try:
+            from tqdm.auto import tqdm
+
+            return tqdm(total=total, desc=desc, leave=False, file=sys.stderr)
+        except ImportError:
+            pass
+
+    class _Quiet:
+        def update(self, n=1):
+            pass
+
+        def set_postfix(self, **kw):
+            pass
+
+        def close(self):
+            pass
+
+    return _Quiet()
+
+
+def evaluate(backend, dataset: SurnameDataset, split: str, task, batch_size: int = 512) -> dict:
+    """Loss and metrics of ``split`` (every row, in file order) under the task's loss."""
+    backend.eval()
+    logits, targets = [], []
+    for batch in dataset.eval_batches(split, batch_size):
+        logits.append(backend.predict(batch).astype(np.float64))
+        targets.append(task.targets(batch))
+    return task.metrics(np.concatenate(logits), np.concatenate(targets))
+
+
+class Trainer:
+    """Runs epochs of ``backend`` on ``dataset`` for ``task``, saving into ``out_dir``.
+
+    ``task`` provides ``targets(batch)``, ``metrics(logits, targets)`` (with ``loss``
+    and ``acc``), ``kind`` and ``checkpoint_meta()`` (hyperparameters, vocabularies).
+    """
+
+    def __init__(self, backend, dataset: SurnameDataset, task, config: TrainConfig,
+                 out_dir: str | Path, log: Callable[[str], None] | None = None) -> None:
+        self.backend, self.dataset, self.task, self.cfg = backend, dataset, task, config
+        self.out_dir = Path(out_dir)
+        self.log = log or (lambda msg: print(msg, file=sys.stderr))
+        self.state = TrainState()
+        self.shuffle_rng = np.random.default_rng(config.seed)
+        self.scheduler = ReduceLROnPlateau(backend, mode="min", factor=config.lr_factor,
+                                           patience=config.lr_patience)
+
+    # -- checkpoints -------------------------------------------------------------
+    @property
+    def best_path(self) -> Path:
+        return self.out_dir / "model.npz"
+
+    @property
+    def last_path(self) -> Path:
+        return self.out_dir / "last.npz"
+
+    def _save(self, path: Path) -> None:
+        meta = self.task.checkpoint_meta()
+        save_checkpoint(
+            path,
+            self.backend.model_state(),
+            kind=self.task.kind,
+            hyperparameters=meta["hyperparameters"],
+            vocabularies=meta["vocabularies"],
+            optimizer_state=self.backend.optimizer_state(),
+            scheduler_state=self.scheduler.state_dict(),
+            epoch=self.state.epoch,
+            extra={
+                "train_state": asdict(self.state),
+                "train_config": asdict(self.cfg),
+                "shuffle_rng": self.shuffle_rng.bit_generator.state,
+                "model_rng": self.backend.rng_state(),
+            },
+        )
+
+    def resume(self, path: str | Path) -> None:
+        """Restore model, optimizer, scheduler, early-stopping and RNG states."""
+        ckpt = load_checkpoint(path, kind=self.task.kind)
+        self.backend.load_model_state(ckpt.model_state)
+        self.backend.load_optimizer_state(ckpt.optimizer_state)
+        self.scheduler.load_state_dict(ckpt.scheduler_state)
+        self.state = TrainState(**ckpt.extra["train_state"])
+        self.shuffle_rng.bit_generator.state = ckpt.extra["shuffle_rng"]
+        self.backend.set_rng_state(ckpt.extra["model_rng"])
+
+    # -- the loop ----------------------------------------------------------------
+    def train_epoch(self) -> dict:
+        cfg, st = self.cfg, self.state
+        self.backend.train()
+        n = self.dataset.num_batches("train", cfg.batch_size, drop_last=True)
+        bar = _progress(n, f"epoch {st.epoch + 1}", cfg.progress)
+        loss_sum, acc_sum = 0.0, 0.0
+        try:
+            for i, batch in enumerate(self.dataset.batches(
+                    "train", cfg.batch_size, shuffle=True, rng=self.shuffle_rng, drop_last=True)):
+                loss, logits = self.backend.train_step(batch)
+                if not np.isfinite(loss):
+                    raise TrainingError(
+                        f"non-finite loss ({loss}) at epoch {st.epoch + 1}, step {i + 1}; "
+                        f"the last good checkpoint is {self.last_path}")
+                acc = self.task.batch_accuracy(logits, self.task.targets(batch))
+                loss_sum += loss
+                acc_sum += acc
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss_sum / (i + 1):.3f}", acc=f"{acc_sum / (i + 1):.1f}")
+        finally:
+            bar.close()
+        return {"train_loss": loss_sum / n, "train_acc": acc_sum / n}
+
+    def fit(self) -> TrainState:
+        cfg, st = self.cfg, self.state
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        while st.epoch < cfg.epochs and not st.stopped_early:
+            start = time.perf_counter()
+            row = self.train_epoch()
+            val = evaluate(self.backend, self.dataset, "val", self.task)
+            row.update(epoch=st.epoch + 1, val_loss=val["loss"], val_acc=val["acc"],
+                       lr=self.backend.lr, seconds=time.perf_counter() - start)
+            st.epoch += 1
+            st.history.append(row)
+            self.scheduler.step(val["loss"])
+            if val["loss"] < st.best_val_loss:
+                st.best_val_loss, st.best_epoch, st.bad_epochs = val["loss"], st.epoch, 0
+                self._save(self.best_path)
+            else:
+                st.bad_epochs += 1
+                st.stopped_early = st.bad_epochs >= cfg.early_stopping
+            self._save(self.last_path)
+            self.log(f"epoch {st.epoch:3d}  train loss {row['train_loss']:.4f} "
+                     f"acc {row['train_acc']:5.1f}  val loss {val['loss']:.4f} "
+                     f"acc {val['acc']:5.1f}  lr {row['lr']:.2e}  {row['seconds']:.1f}s")
+        if self.best_path.exists():
+            self.backend.load_model_state(load_checkpoint(self.best_path).model_state)
+        return st
+
+    def write_metrics(self, metrics: dict) -> Path:
+        path = self.out_dir / "metrics.json"
+        path.write_text(json.dumps(metrics, indent=2, default=_json_default))
+        return path
+
+
+def _json_default(o):
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
