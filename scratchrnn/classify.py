@@ -9,7 +9,6 @@ the loss is cross-entropy weighted by 1/count of each nationality in the train s
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,7 @@ from .layers import softmax
 from .losses import accuracy, cross_entropy, cross_entropy_backward
 from .metrics import classification_report
 from .models import SurnameClassifier
-from .train import TrainConfig, Trainer, evaluate
+from .train import TrainConfig, run_training, write_metrics
 
 KIND = "classifier"
 
@@ -74,21 +73,6 @@ def build_model(hp: dict, dtype=np.float32) -> SurnameClassifier:
         dropout_p=hp["dropout"], dtype=dtype, rng=hp["seed"])
 
 
-def make_backend(name: str, model, task, lr: float, clip, device: str, seed: int):
-    """The NumPy backend, or the torch one (imported only when asked for)."""
-    if name == "numpy":
-        from .backend import NumpyBackend
-
-        return NumpyBackend(model, task, lr=lr, clip=clip)
-    if name == "torch":
-        try:
-            from parity.backend import TorchBackend
-        except ImportError as exc:
-            raise ValueError(f"--backend torch needs torch installed ({exc})") from exc
-        return TorchBackend(model, task, lr=lr, clip=clip, device=device, seed=seed)
-    raise ValueError(f"backend must be numpy or torch, got {name!r}")
-
-
 def train(data: str | None = None, out: str | Path = "runs/classify", cell: str = "elman",
           backend: str = "numpy", device: str = "cpu", embedding: int = 100, hidden: int = 64,
           layers: int = 1, bidirectional: bool = False, dropout: float = 0.5,
@@ -104,17 +88,10 @@ def train(data: str | None = None, out: str | Path = "runs/classify", cell: str 
               num_classes=len(vec.nationality_vocab), seed=seed,
               class_weights=class_weights, lr=lr, batch_size=batch_size)
     task = ClassificationTask(vec, dataset.class_weights() if class_weights else None, hp)
-    model = build_model(hp)
-    be = make_backend(backend, model, task, lr, clip, device, seed)
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                       early_stopping=early_stopping, clip=clip, progress=progress)
-    trainer = Trainer(be, dataset, task, cfg, out, log=log)
-    if resume:
-        trainer.resume(trainer.last_path)
-    start = time.perf_counter()
-    state = trainer.fit()
-    elapsed = time.perf_counter() - start
-    test = evaluate(be, dataset, "test", task)
+    state, test, seconds = run_training(build_model(hp), task, dataset, backend, device, cfg,
+                                        out, resume, log)
     nat = vec.nationalities
     metrics = {
         "lab": "classify", "backend": backend, "device": device, "cell": cell, "seed": seed,
@@ -127,9 +104,9 @@ def train(data: str | None = None, out: str | Path = "runs/classify", cell: str 
         "confusion_matrix": test["confusion_matrix"].tolist(), "nationalities": nat,
         "epochs": state.epoch, "best_epoch": state.best_epoch,
         "best_val_loss": state.best_val_loss,
-        "seconds_per_epoch": elapsed / max(1, len(state.history) or 1),
+        "seconds_per_epoch": seconds,
     }
-    trainer.write_metrics(metrics)
+    write_metrics(out, metrics)
     return metrics
 
 

@@ -2,6 +2,9 @@
 
     python -m scratchrnn classify train [--cell elman|lstm|gru] [--backend numpy|torch] ...
     python -m scratchrnn classify predict --model DIR SURNAME ... [--topk 3]
+    python -m scratchrnn generate train [--conditioned] [--cell gru|lstm|elman] ...
+    python -m scratchrnn generate sample --model DIR [--nationality NAME] [-n 10] ...
+    python -m scratchrnn generate score --model DIR SURNAME ... [--nationality NAME]
 
 A user's mistake (bad option, missing file, unknown nationality …) gives one line
 on stderr and exit status 2, never a traceback.
@@ -76,6 +79,27 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("surnames", nargs="+")
     pr.add_argument("--topk", type=_positive_int, default=3)
     pr.add_argument("--json", action="store_true")
+
+    gen = labs.add_parser("generate", help="lab 2: surname generation")
+    gen_cmds = gen.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    t = gen_cmds.add_parser("train", help="train a character language model")
+    _common_train(t, ("gru", "lstm", "elman"), "runs/generate")
+    t.add_argument("--conditioned", action="store_true",
+                   help="condition on the nationality (its embedding is h0)")
+    s = gen_cmds.add_parser("sample", help="draw surnames from a trained model")
+    s.add_argument("--model", required=True)
+    s.add_argument("--nationality", default=None)
+    s.add_argument("-n", type=_positive_int, default=10)
+    s.add_argument("--temperature", type=_positive_float, default=0.7)
+    s.add_argument("--top-k", type=_positive_int, default=None)
+    s.add_argument("--max-length", type=_positive_int, default=None)
+    s.add_argument("--seed", type=int, default=None)
+    s.add_argument("--json", action="store_true")
+    sc = gen_cmds.add_parser("score", help="log P(surname) (and P(nationality | surname))")
+    sc.add_argument("--model", required=True)
+    sc.add_argument("surnames", nargs="+")
+    sc.add_argument("--nationality", default=None)
+    sc.add_argument("--json", action="store_true")
     return ap
 
 
@@ -110,11 +134,58 @@ def _classify(args) -> int:
     return 0
 
 
+def _generate(args) -> int:
+    from . import generate
+
+    if args.command == "train":
+        m = generate.train(
+            data=args.data, out=args.out, cell=args.cell, conditioned=args.conditioned,
+            backend=args.backend, device=args.device, embedding=args.embedding or 32,
+            hidden=args.hidden or 32, layers=args.layers, dropout=args.dropout,
+            epochs=args.epochs, batch_size=args.batch_size or 128, lr=args.lr, seed=args.seed,
+            early_stopping=args.early_stopping, clip=args.clip,
+            progress=not args.no_progress, resume=args.resume)
+        line = (f"test loss {m['test_loss']:.4f} nats/char  perplexity "
+                f"{m['test_perplexity']:.2f}  accuracy {m['test_acc']:.2f}%  "
+                f"({m['epochs']} epochs, best {m['best_epoch']}, "
+                f"{m['seconds_per_epoch']:.1f} s/epoch)")
+        if "generative_classifier_test_acc" in m:
+            acc = m["generative_classifier_test_acc"]
+            line += f"\ngenerative classifier: test accuracy {acc:.2f}%"
+        print(line)
+        if args.json:
+            print(json.dumps(m))
+        return 0
+    if args.command == "sample":
+        model, vec, _ = generate.load_model(args.model)
+        names = generate.sample(model, vec, n=args.n, nationality=args.nationality,
+                                temperature=args.temperature, top_k=args.top_k,
+                                max_length=args.max_length, rng=args.seed)
+        print("\n".join(names))
+        if args.json:
+            print(json.dumps(names))
+        return 0
+    results = generate.score(args.model, args.surnames, args.nationality)
+    for r in results:
+        line = (f"{r['surname']}: log P = {r['log_prob']:.3f} nats "
+                f"({r['log_prob_per_char']:.3f} per character)")
+        if "posterior" in r:
+            top = sorted(r["posterior"].items(), key=lambda kv: -kv[1])[:3]
+            line += "  P(nationality | surname): " + ", ".join(
+                f"{k} {100 * v:.1f}%" for k, v in top)
+        print(line)
+    if args.json:
+        print(json.dumps(results))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.lab == "classify":
             return _classify(args)
+        if args.lab == "generate":
+            return _generate(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -200,10 +200,45 @@ class Trainer:
             self.backend.load_model_state(load_checkpoint(self.best_path).model_state)
         return st
 
-    def write_metrics(self, metrics: dict) -> Path:
-        path = self.out_dir / "metrics.json"
-        path.write_text(json.dumps(metrics, indent=2, default=_json_default))
-        return path
+
+
+def make_backend(name: str, model, task, lr: float, clip, device: str, seed: int):
+    """The NumPy backend, or the torch one (``parity.backend``, imported only when asked)."""
+    if name == "numpy":
+        from .backend import NumpyBackend
+
+        return NumpyBackend(model, task, lr=lr, clip=clip)
+    if name == "torch":
+        try:
+            from parity.backend import TorchBackend
+        except ImportError as exc:
+            raise ValueError(f"--backend torch needs torch installed ({exc})") from exc
+        return TorchBackend(model, task, lr=lr, clip=clip, device=device, seed=seed)
+    raise ValueError(f"backend must be numpy or torch, got {name!r}")
+
+
+def run_training(model, task, dataset: SurnameDataset, backend: str, device: str,
+                 config: TrainConfig, out: str | Path, resume: bool = False, log=None):
+    """Train (or resume) on ``backend``; returns (state, test metrics, seconds per epoch).
+
+    The best model (by validation loss) ends up in ``out/model.npz`` and in the backend.
+    """
+    be = make_backend(backend, model, task, config.lr, config.clip, device, config.seed)
+    trainer = Trainer(be, dataset, task, config, out, log=log)
+    if resume:
+        trainer.resume(trainer.last_path)
+    epochs_before = trainer.state.epoch
+    start = time.perf_counter()
+    state = trainer.fit()
+    seconds_per_epoch = (time.perf_counter() - start) / max(1, state.epoch - epochs_before)
+    test = evaluate(be, dataset, "test", task)
+    return state, test, seconds_per_epoch
+
+
+def write_metrics(out: str | Path, metrics: dict) -> Path:
+    path = Path(out) / "metrics.json"
+    path.write_text(json.dumps(metrics, indent=2, default=_json_default))
+    return path
 
 
 def _json_default(o):

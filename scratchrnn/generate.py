@@ -1,0 +1,275 @@
+"""Lab 2: surname generation, a character language model (the book's ch. 7).
+
+    P(surname) = Π_t P(c_t | c_<t),   c_1 … c_n followed by <END>
+
+Unconditioned (실습 1) or conditioned on the nationality (실습 2: its embedding is
+h0). Training shares the loop of lab 1; this module adds sampling and scoring:
+
+    python -m scratchrnn generate train --conditioned
+    python -m scratchrnn generate sample --model runs/generate --nationality Korean -n 5
+    python -m scratchrnn generate score --model runs/generate Nakamura Smith
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ._random import as_generator
+from .checkpoint import load_checkpoint
+from .data import SurnameDataset, SurnameVectorizer
+from .layers import log_softmax
+from .losses import accuracy, sequence_cross_entropy, sequence_cross_entropy_backward
+from .models import SurnameGenerator
+from .train import TrainConfig, run_training, write_metrics
+
+KIND = "generator"
+
+
+class GenerationTask:
+    """What lab 2 trains: next-character targets under a masked sequence loss."""
+
+    kind = KIND
+    mask_index = 0
+
+    def __init__(self, vectorizer: SurnameVectorizer, conditioned: bool,
+                 hyperparameters: dict) -> None:
+        self.vectorizer, self.conditioned = vectorizer, conditioned
+        self.hyperparameters = hyperparameters
+
+    def inputs(self, batch: dict) -> tuple:
+        return batch["x_gen"], (batch["y_nationality"] if self.conditioned else None)
+
+    @staticmethod
+    def targets(batch: dict) -> np.ndarray:
+        return batch["y_gen"]
+
+    def loss_and_grad(self, logits: np.ndarray, y: np.ndarray):
+        loss, cache = sequence_cross_entropy(logits, y, mask_index=self.mask_index)
+        return float(loss), sequence_cross_entropy_backward(1.0, cache)
+
+    def batch_accuracy(self, logits: np.ndarray, y: np.ndarray) -> float:
+        return accuracy(logits, y, ignore_index=self.mask_index)
+
+    def metrics(self, logits: np.ndarray, y: np.ndarray) -> dict:
+        loss, _ = sequence_cross_entropy(logits, y, mask_index=self.mask_index)
+        return {"loss": float(loss), "acc": self.batch_accuracy(logits, y),
+                "perplexity": math.exp(float(loss))}
+
+    def checkpoint_meta(self) -> dict:
+        return {"hyperparameters": self.hyperparameters,
+                "vocabularies": self.vectorizer.to_json()}
+
+
+def build_model(hp: dict, dtype=np.float32) -> SurnameGenerator:
+    return SurnameGenerator(
+        char_embedding_size=hp["embedding_size"], char_vocab_size=hp["num_embeddings"],
+        rnn_hidden_size=hp["hidden_size"], cell=hp["cell"],
+        num_nationalities=hp["num_nationalities"] if hp["conditioned"] else None,
+        num_layers=hp["num_layers"], dropout_p=hp["dropout"], dtype=dtype, rng=hp["seed"])
+
+
+def train(data: str | None = None, out: str | Path = "runs/generate", cell: str = "gru",
+          conditioned: bool = False, backend: str = "numpy", device: str = "cpu",
+          embedding: int = 32, hidden: int = 32, layers: int = 1, dropout: float = 0.5,
+          epochs: int = 100, batch_size: int = 128, lr: float = 1e-3, seed: int = 1337,
+          early_stopping: int = 5, clip: float | None = None, progress: bool = True,
+          resume: bool = False, log=None) -> dict:
+    """Train, keep the best model in ``out/model.npz``, evaluate it on the test split."""
+    dataset = SurnameDataset.load(data)
+    vec = dataset.vectorizer
+    prior = class_prior(dataset)
+    hp = dict(prior=prior.tolist(), cell=cell, conditioned=conditioned,
+              embedding_size=embedding, hidden_size=hidden,
+              num_layers=layers, dropout=dropout, num_embeddings=len(vec.char_vocab),
+              num_nationalities=len(vec.nationality_vocab), seed=seed, lr=lr,
+              batch_size=batch_size)
+    task = GenerationTask(vec, conditioned, hp)
+    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                      early_stopping=early_stopping, clip=clip, progress=progress)
+    state, test, seconds = run_training(build_model(hp), task, dataset, backend, device, cfg,
+                                        out, resume, log)
+    metrics = {
+        "lab": "generate", "backend": backend, "device": device, "cell": cell,
+        "conditioned": conditioned, "seed": seed, "embedding": embedding, "hidden": hidden,
+        "layers": layers, "test_loss": test["loss"], "test_acc": test["acc"],
+        "test_perplexity": test["perplexity"], "epochs": state.epoch,
+        "best_epoch": state.best_epoch, "best_val_loss": state.best_val_loss,
+        "seconds_per_epoch": seconds,
+    }
+    if conditioned:
+        model, _, _ = load_model(out)
+        test_split = dataset.split("test")
+        post = nationality_posterior(model, vec, list(test_split.surnames), prior)
+        metrics["generative_classifier_test_acc"] = float(
+            100.0 * np.mean(post.argmax(axis=1) == test_split.y_nationality))
+    write_metrics(out, metrics)
+    return metrics
+
+
+def load_model(model_dir: str | Path):
+    """(model, vectorizer, hyperparameters) from a directory written by :func:`train`."""
+    path = Path(model_dir)
+    if path.is_dir():
+        path = path / "model.npz"
+    ckpt = load_checkpoint(path, kind=KIND)
+    vec = SurnameVectorizer.from_json(ckpt.vocabularies)
+    hp = ckpt.hyperparameters
+    model = build_model(hp, dtype=next(iter(ckpt.model_state.values())).dtype)
+    model.load_state_dict(ckpt.model_state)
+    model.eval()
+    return model, vec, hp
+
+
+def class_prior(dataset: SurnameDataset) -> np.ndarray:
+    """P(nationality) from the train split's counts."""
+    y = dataset.split("train").y_nationality
+    counts = np.bincount(y, minlength=len(dataset.vectorizer.nationality_vocab))
+    return counts / counts.sum()
+
+
+# ---------------------------------------------------------------------------
+# sampling
+# ---------------------------------------------------------------------------
+def sample(model: SurnameGenerator, vec: SurnameVectorizer, n: int = 10,
+           nationality: str | None = None, temperature: float = 1.0,
+           top_k: int | None = None, max_length: int | None = None,
+           rng: int | np.random.Generator | None = None) -> list[str]:
+    """Draw ``n`` surnames: c_t ~ softmax(logits_t / temperature), restricted to the top k.
+
+    Starts from ``<BEGIN>`` (and the nationality's h0 when conditioned) and stops at
+    ``<END>`` or after ``max_length`` characters. ``<MASK>``, ``<UNK>`` and ``<BEGIN>``
+    are never drawn.
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"top-k must be at least 1, got {top_k}")
+    gen = as_generator(rng)
+    cv = vec.char_vocab
+    max_length = max_length or vec.max_length
+    state = _initial_state(model, vec, nationality, n)
+    x_t = np.full(n, cv.begin_seq_index)
+    out = np.zeros((n, max_length), dtype=np.int64)
+    done = np.zeros(n, dtype=bool)
+    banned = [cv.mask_index, cv.unk_index, cv.begin_seq_index]
+    for t in range(max_length):
+        logits, state = model.step(x_t, state)
+        z = logits.astype(np.float64) / temperature
+        z[:, banned] = -np.inf
+        if top_k is not None and top_k < z.shape[1]:
+            kth = np.partition(z, -top_k, axis=1)[:, -top_k][:, None]
+            z = np.where(z >= kth, z, -np.inf)
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        u = gen.random((n, 1))
+        x_t = np.minimum((p.cumsum(axis=1) < u).sum(axis=1), p.shape[1] - 1)
+        out[:, t] = np.where(done, cv.mask_index, x_t)
+        done |= x_t == cv.end_seq_index
+        if done.all():
+            break
+    return [vec.decode(row) for row in out]
+
+
+def _initial_state(model, vec, nationality, batch):
+    if model.conditioned:
+        if nationality is None:
+            raise ValueError("this model is conditioned: give a nationality "
+                             f"({', '.join(vec.nationalities)})")
+        index = np.full(batch, vec.lookup_nationality(nationality))
+        h0, _ = model.initial_state(index, batch)
+        return h0
+    if nationality is not None:
+        raise ValueError("this model is unconditioned: it takes no nationality")
+    return None
+
+
+# ---------------------------------------------------------------------------
+# scoring: log P(surname) and the generative classifier
+# ---------------------------------------------------------------------------
+def _vectorize(vec: SurnameVectorizer, surnames: list[str]):
+    for s in surnames:
+        if not s.strip():
+            raise ValueError("a surname to score must not be empty or only spaces")
+    length = max(len(s.strip()) for s in surnames) + 1
+    pairs = [vec.vectorize_generation(s.strip(), length) for s in surnames]
+    return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+
+
+def log_probability(model: SurnameGenerator, vec: SurnameVectorizer, surnames: list[str],
+                    nationality_index: np.ndarray | None = None) -> np.ndarray:
+    """log P(surname) = Σ_t log P(c_t | c_<t), ``<END>`` included, in nats; shape (N,)."""
+    x, y = _vectorize(vec, surnames)
+    logits, _ = model.forward(x, nationality_index)
+    logp = log_softmax(logits.astype(np.float64), axis=-1)
+    picked = np.take_along_axis(logp, y[..., None], axis=-1)[..., 0]
+    return np.where(y != vec.char_vocab.mask_index, picked, 0.0).sum(axis=1)
+
+
+def log_probability_by_nationality(model: SurnameGenerator, vec: SurnameVectorizer,
+                                   surnames: list[str], batch_size: int = 512) -> np.ndarray:
+    """log P(surname | nationality) for every nationality; shape (N, C)."""
+    C = len(vec.nationality_vocab)
+    logp = np.empty((len(surnames), C))
+    for lo in range(0, len(surnames), batch_size):
+        chunk = surnames[lo: lo + batch_size]
+        for c in range(C):
+            logp[lo: lo + len(chunk), c] = log_probability(
+                model, vec, chunk, np.full(len(chunk), c))
+    return logp
+
+
+def posterior(log_likelihood: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """Bayes: P(n | s) = P(s | n) P(n) / Σ_m P(s | m) P(m), from log P(s | n) (N, C)."""
+    joint = log_likelihood + np.log(np.asarray(prior, dtype=np.float64))
+    joint -= joint.max(axis=1, keepdims=True)
+    post = np.exp(joint)
+    return post / post.sum(axis=1, keepdims=True)
+
+
+def nationality_posterior(model: SurnameGenerator, vec: SurnameVectorizer,
+                          surnames: list[str], prior: np.ndarray) -> np.ndarray:
+    """P(nationality | surname) under a conditioned model; shape (N, C)."""
+    return posterior(log_probability_by_nationality(model, vec, surnames), prior)
+
+
+def score(model_dir: str | Path, surnames: list[str], nationality: str | None = None) -> list:
+    """Per surname: log P (total and per character), and for a conditioned model without a
+    nationality given, P(surname | n) for every nationality and the posterior over them."""
+    model, vec, hp = load_model(model_dir)
+    unknown = sorted({ch for s in surnames for ch in s.strip() if ch not in vec.char_vocab})
+    if unknown:
+        warnings.warn(f"characters not in the vocabulary, scored as <UNK>: {''.join(unknown)}",
+                      stacklevel=2)
+    results = []
+    if model.conditioned and nationality is None:
+        per_nat = log_probability_by_nationality(model, vec, surnames)
+        post = posterior(per_nat, hp["prior"])
+        # log P(s) = log Σ_n P(s | n) P(n), the marginal under the train-split prior
+        joint = per_nat + np.log(np.asarray(hp["prior"]))
+        top = joint.max(axis=1)
+        marginal = top + np.log(np.exp(joint - top[:, None]).sum(axis=1))
+        for i, s in enumerate(surnames):
+            results.append({
+                "surname": s, "log_prob": float(marginal[i]),
+                "log_prob_per_char": float(marginal[i] / (len(s.strip()) + 1)),
+                "log_prob_by_nationality": dict(zip(vec.nationalities, per_nat[i].tolist(),
+                                                    strict=True)),
+                "posterior": dict(zip(vec.nationalities, post[i].tolist(), strict=True)),
+            })
+        return results
+    index = None
+    if model.conditioned:
+        index = np.full(len(surnames), vec.lookup_nationality(nationality))
+    elif nationality is not None:
+        raise ValueError("this model is unconditioned: it takes no --nationality")
+    logp = log_probability(model, vec, surnames, index)
+    for s, lp in zip(surnames, logp, strict=True):
+        results.append({"surname": s, "log_prob": float(lp),
+                        "log_prob_per_char": float(lp / (len(s.strip()) + 1))})
+    return results
