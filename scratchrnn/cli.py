@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+
+from .train import TrainingError, TrainingInterrupted
 
 
 class _Parser(argparse.ArgumentParser):
@@ -181,14 +184,19 @@ def _generate(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Ctrl-C must reach training even when a parent shell started us with SIGINT ignored
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         if args.lab == "classify":
             return _classify(args)
         if args.lab == "generate":
             return _generate(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except (KeyboardInterrupt, TrainingInterrupted) as exc:
+        print(str(exc) or "interrupted", file=sys.stderr)
         return 130
+    except TrainingError as exc:  # non-finite loss or gradient
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except (ValueError, FileNotFoundError) as exc:  # user mistakes: one line, exit 2
         print(f"error: {exc}", file=sys.stderr)
         return 2

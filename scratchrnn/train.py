@@ -51,7 +51,7 @@ class TrainState:
     """Everything the loop needs to continue after an interruption."""
 
     epoch: int = 0  # epochs completed
-    best_val_loss: float = float("inf")
+    best_val_loss: float | None = None  # None until the first validation
     best_epoch: int = -1
     bad_epochs: int = 0
     history: list = field(default_factory=list)
@@ -60,6 +60,10 @@ class TrainState:
 
 class TrainingError(RuntimeError):
     """A fault during training (non-finite loss or gradient)."""
+
+
+class TrainingInterrupted(RuntimeError):
+    """Ctrl-C during training; the message says what was saved and how to resume."""
 
 
 def _progress(total: int, desc: str, enabled: bool):
@@ -163,8 +167,8 @@ class Trainer:
                 loss, logits = self.backend.train_step(batch)
                 if not np.isfinite(loss):
                     raise TrainingError(
-                        f"non-finite loss ({loss}) at epoch {st.epoch + 1}, step {i + 1}; "
-                        f"the last good checkpoint is {self.last_path}")
+                        f"non-finite loss or gradient ({loss}) at epoch {st.epoch + 1}, "
+                        f"step {i + 1}; the last good checkpoint is {self.last_path}")
                 acc = self.task.batch_accuracy(logits, self.task.targets(batch))
                 loss_sum += loss
                 acc_sum += acc
@@ -175,8 +179,29 @@ class Trainer:
         return {"train_loss": loss_sum / n, "train_acc": acc_sum / n}
 
     def fit(self) -> TrainState:
-        cfg, st = self.cfg, self.state
+        """Run epochs until ``epochs`` or early stopping; restore the best model.
+
+        Ctrl-C saves the current (mid-epoch) model to ``interrupted.npz`` and raises
+        :class:`TrainingInterrupted`; ``last.npz`` still holds the last complete epoch,
+        from which ``--resume`` continues exactly.
+        """
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._epochs()
+        except KeyboardInterrupt:
+            path = self.out_dir / "interrupted.npz"
+            self._save(path)
+            hint = (f"continue from the last complete epoch ({self.state.epoch}) with --resume"
+                    if self.last_path.exists() else "no epoch was complete: nothing to resume")
+            raise TrainingInterrupted(
+                f"interrupted during epoch {self.state.epoch + 1}: saved {path}; {hint}"
+            ) from None
+        if self.best_path.exists():
+            self.backend.load_model_state(load_checkpoint(self.best_path).model_state)
+        return self.state
+
+    def _epochs(self) -> None:
+        cfg, st = self.cfg, self.state
         while st.epoch < cfg.epochs and not st.stopped_early:
             start = time.perf_counter()
             row = self.train_epoch()
@@ -186,7 +211,7 @@ class Trainer:
             st.epoch += 1
             st.history.append(row)
             self.scheduler.step(val["loss"])
-            if val["loss"] < st.best_val_loss:
+            if st.best_val_loss is None or val["loss"] < st.best_val_loss:
                 st.best_val_loss, st.best_epoch, st.bad_epochs = val["loss"], st.epoch, 0
                 self._save(self.best_path)
             else:
@@ -196,9 +221,6 @@ class Trainer:
             self.log(f"epoch {st.epoch:3d}  train loss {row['train_loss']:.4f} "
                      f"acc {row['train_acc']:5.1f}  val loss {val['loss']:.4f} "
                      f"acc {val['acc']:5.1f}  lr {row['lr']:.2e}  {row['seconds']:.1f}s")
-        if self.best_path.exists():
-            self.backend.load_model_state(load_checkpoint(self.best_path).model_state)
-        return st
 
 
 
