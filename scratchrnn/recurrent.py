@@ -44,8 +44,6 @@ from .cells import (
 )
 from .module import Module
 
-GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
-
 
 class DirectionCache(NamedTuple):
     x: np.ndarray  # (T, B, In): this layer's input
@@ -69,6 +67,7 @@ class _RecurrentBase(Module):
     """Shared machinery of RNN, LSTM and GRU (torch's ``RNNBase``)."""
 
     mode: str = ""
+    gates: int = 1  # stacked blocks in weight_ih / weight_hh: 1 Elman, 4 LSTM, 3 GRU
 
     def __init__(
         self,
@@ -104,7 +103,7 @@ class _RecurrentBase(Module):
         dt = check_float_dtype(dtype)
         self.rng = as_generator(rng)
 
-        G, H = GATES[self.mode], self.hidden_size
+        G, H = self.gates, self.hidden_size
         P = self.proj_size or H
         bound = 1.0 / np.sqrt(H)
         for layer in range(self.num_layers):
@@ -410,6 +409,7 @@ class GRU(_RecurrentBase):
     """
 
     mode = "GRU"
+    gates = 3
 
     def __init__(
         self,
@@ -462,6 +462,7 @@ class LSTM(_RecurrentBase):
     """
 
     mode = "LSTM"
+    gates = 4
 
     def __init__(
         self,
