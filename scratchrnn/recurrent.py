@@ -354,6 +354,7 @@ class RNN(_RecurrentBase):
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        proj_size: int = 0,
         dtype: object = np.float32,
         rng: int | np.random.Generator | None = None,
     ) -> None:
@@ -362,7 +363,7 @@ class RNN(_RecurrentBase):
         self.nonlinearity = nonlinearity
         self.mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, 0, dtype, rng)
+                         bidirectional, proj_size, dtype, rng)
 
     def _step(self, gx_t, h, c, W_hh, b_hh, W_hr):
         h_t, cache = elman_step_forward(gx_t, h, W_hh, b_hh, self.nonlinearity)
@@ -421,6 +422,7 @@ class GRU(_RecurrentBase):
         dropout: float = 0.0,
         bidirectional: bool = False,
         form: str = "torch",
+        proj_size: int = 0,
         dtype: object = np.float32,
         rng: int | np.random.Generator | None = None,
     ) -> None:
@@ -428,7 +430,7 @@ class GRU(_RecurrentBase):
             raise ValueError(f"form must be 'torch' or 'slide', got {form!r}")
         self.form = form
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, 0, dtype, rng)
+                         bidirectional, proj_size, dtype, rng)
 
     def _step(self, gx_t, h, c, W_hh, b_hh, W_hr):
         h_t, cache = gru_step_forward(gx_t, h, W_hh, b_hh, self.form)
