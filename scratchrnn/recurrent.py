@@ -28,6 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import fastpath
 from ._checks import check_array, check_float_dtype, check_positive_int
 from ._random import as_generator
 from .cells import (
@@ -102,6 +103,8 @@ class _RecurrentBase(Module):
         self.num_directions = 2 if bidirectional else 1
         dt = check_float_dtype(dtype)
         self.rng = as_generator(rng)
+        #: use :mod:`scratchrnn.fastpath` where it exists (False: the step functions)
+        self.fast = True
 
         G, H = self.gates, self.hidden_size
         P = self.proj_size or H
@@ -170,6 +173,14 @@ class _RecurrentBase(Module):
         """Returns (dgx_t, dgh_t, dh_prev, dc_prev or None)."""
         raise NotImplementedError
 
+    def _fast_functions(self):
+        """(forward, backward) of :mod:`scratchrnn.fastpath` for this cell, or None."""
+        return None
+
+    def _fast_args(self) -> tuple:
+        """Extra arguments of the fast forward after W_hh, b_hh (Elman: nonlinearity)."""
+        return ()
+
     def _weight_hh_grad(self, dGH: np.ndarray, steps: list) -> np.ndarray:
         H_prev = np.stack([s.h_prev for s in steps]).reshape(dGH.shape[0], -1)
         return dGH.T @ H_prev
@@ -183,6 +194,11 @@ class _RecurrentBase(Module):
         GX = (x.reshape(T * B, -1) @ W_ih.T).reshape(T, B, -1)
         if b_ih is not None:
             GX += b_ih
+        fast = self._fast_functions() if self.fast and W_hr is None else None
+        if fast is not None:
+            args = (GX, h0) if c0 is None else (GX, h0, c0)
+            out, h, c, fcache = fast[0](*args, W_hh, b_hh, *self._fast_args(), mask, reverse)
+            return out, h, c, DirectionCache(x, fcache, None)
         out = np.empty((T, B, h0.shape[-1]), dtype=x.dtype)
         steps: list = [None] * T
         h, c = h0, c0
@@ -198,13 +214,19 @@ class _RecurrentBase(Module):
                 c = None if c is None else np.where(m, c_t, c)
         return out, h, c, DirectionCache(x, steps, [None] * T if W_hr is not None else None)
 
-    def _direction_backward(self, d_out, dh, dc, cache, suffix, reverse, mask, grads):
+    def _direction_backward(self, d_out, dh, dc, cache, suffix, reverse, mask, grads,
+                            input_grad=True):
         p = self.params
         W_ih, W_hh, W_hr = p["weight_ih" + suffix], p["weight_hh" + suffix], p.get(
             "weight_hr" + suffix
         )
         x, steps = cache.x, cache.steps
         T, B, _ = x.shape
+        N = T * B
+        if isinstance(steps, fastpath.FastCache):
+            dGX, dGH, H_prev, dh, dc = self._fast_functions()[1](d_out, dh, dc, steps, W_hh)
+            return self._weight_grads(x, dGX, dGH, H_prev.reshape(N, -1), suffix, grads,
+                                      input_grad), dh, dc
         dGX = np.zeros((T, B, W_ih.shape[0]), dtype=x.dtype)
         dGH = np.zeros_like(dGX)
         for t in (range(T) if reverse else reversed(range(T))):
@@ -222,18 +244,31 @@ class _RecurrentBase(Module):
                 dh = dh + dh_carry
                 if dc is not None:
                     dc = dc + dc_carry
-        N = T * B
-        dGX_flat, dGH_flat = dGX.reshape(N, -1), dGH.reshape(N, -1)
-        grads["weight_ih" + suffix] = dGX_flat.T @ x.reshape(N, -1)
-        grads["weight_hh" + suffix] = self._weight_hh_grad(dGH_flat, steps)
-        if self.bias:
-            grads["bias_ih" + suffix] = dGX_flat.sum(axis=0)
-            grads["bias_hh" + suffix] = dGH_flat.sum(axis=0)
         if W_hr is not None:
             M = np.stack([s.m_t for s in steps]).reshape(N, -1)
             grads["weight_hr" + suffix] = np.stack(cache.dh_in).reshape(N, -1).T @ M
-        dx = (dGX_flat @ W_ih).reshape(x.shape)
+        dx = self._weight_grads(x, dGX, dGH, steps, suffix, grads, input_grad)
         return dx, dh, dc
+
+    def _weight_grads(self, x, dGX, dGH, H_prev, suffix, grads, input_grad):
+        """One matrix product each: dW_ih = Σ_t dgx_t^T x_t, dW_hh = Σ_t dgh_t^T h_{t-1}.
+
+        ``H_prev`` is the (T·B, ·) array W_hh multiplied, or the reference path's step
+        caches. Returns d_input = dgx_t W_ih (None when ``input_grad`` is False).
+        """
+        N = dGX.shape[0] * dGX.shape[1]
+        dGX_flat, dGH_flat = dGX.reshape(N, -1), dGH.reshape(N, -1)
+        grads["weight_ih" + suffix] = dGX_flat.T @ x.reshape(N, -1)
+        if isinstance(H_prev, np.ndarray):
+            grads["weight_hh" + suffix] = dGH_flat.T @ H_prev
+        else:
+            grads["weight_hh" + suffix] = self._weight_hh_grad(dGH_flat, H_prev)
+        if self.bias:
+            grads["bias_ih" + suffix] = dGX_flat.sum(axis=0)
+            grads["bias_hh" + suffix] = dGH_flat.sum(axis=0)
+        if not input_grad:
+            return None
+        return (dGX_flat @ self.params["weight_ih" + suffix]).reshape(x.shape)
 
     # -- whole module ----------------------------------------------------------
     def _forward(self, x, h0, c0, lengths, dropout_masks):
@@ -282,7 +317,7 @@ class _RecurrentBase(Module):
         keep = self.rng.random(layer_input.shape) >= self.dropout
         return keep.astype(layer_input.dtype) / (1.0 - self.dropout)
 
-    def _backward(self, d_output, cache, d_h_n, d_c_n):
+    def _backward(self, d_output, cache, d_h_n, d_c_n, input_grad=True):
         L, D, dt = self.num_layers, self.num_directions, self.dtype
         x0 = cache.layers[0][0].x
         T, B, _ = x0.shape
@@ -316,15 +351,19 @@ class _RecurrentBase(Module):
                     d == 1,
                     cache.mask,
                     grads,
+                    input_grad or layer > 0,
                 )
                 if d_c0 is not None:
                     d_c0[k] = dc0
                 d_in = dx if d_in is None else d_in + dx
             drop = cache.dropout_masks[layer]
-            d_layer = d_in if drop is None else d_in * drop
+            d_layer = d_in if drop is None or d_in is None else d_in * drop
         for name, g in grads.items():
             self.grads[name] += g
-        d_input = d_layer.transpose(1, 0, 2) if cache.batch_first else d_layer
+        if d_layer is None:
+            d_input = None
+        else:
+            d_input = d_layer.transpose(1, 0, 2) if cache.batch_first else d_layer
         return d_input, d_h0, d_c0, grads
 
 
@@ -369,6 +408,12 @@ class RNN(_RecurrentBase):
         h_t, cache = elman_step_forward(gx_t, h, W_hh, b_hh, self.nonlinearity)
         return h_t, None, cache
 
+    def _fast_functions(self):
+        return fastpath.elman_forward, fastpath.elman_backward
+
+    def _fast_args(self):
+        return (self.nonlinearity,)
+
     def _step_backward(self, dh, dc, cache, W_hh, W_hr):
         return (*elman_step_backward(dh, cache, W_hh), None)
 
@@ -383,9 +428,13 @@ class RNN(_RecurrentBase):
         return (output, h_n), cache
 
     def backward(
-        self, d_output: np.ndarray | None, cache: RecurrentCache, d_h_n: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        d_input, d_h0, _, grads = self._backward(d_output, cache, d_h_n, None)
+        self,
+        d_output: np.ndarray | None,
+        cache: RecurrentCache,
+        d_h_n: np.ndarray | None = None,
+        input_grad: bool = True,
+    ) -> tuple[np.ndarray | None, np.ndarray, dict[str, np.ndarray]]:
+        d_input, d_h0, _, grads = self._backward(d_output, cache, d_h_n, None, input_grad)
         return d_input, d_h0, grads
 
 
@@ -436,6 +485,9 @@ class GRU(_RecurrentBase):
         h_t, cache = gru_step_forward(gx_t, h, W_hh, b_hh, self.form)
         return h_t, None, cache
 
+    def _fast_functions(self):
+        return (fastpath.gru_forward, fastpath.gru_backward) if self.form == "torch" else None
+
     def _step_backward(self, dh, dc, cache, W_hh, W_hr):
         return (*gru_step_backward(dh, cache, W_hh), None)
 
@@ -485,6 +537,9 @@ class LSTM(_RecurrentBase):
     def _step(self, gx_t, h, c, W_hh, b_hh, W_hr):
         return lstm_step_forward(gx_t, h, c, W_hh, b_hh, W_hr)
 
+    def _fast_functions(self):
+        return fastpath.lstm_forward, fastpath.lstm_backward
+
     def _step_backward(self, dh, dc, cache, W_hh, W_hr):
         return lstm_step_backward(dh, dc, cache, W_hh, W_hr)
 
@@ -505,6 +560,7 @@ class LSTM(_RecurrentBase):
         cache: RecurrentCache,
         d_h_n: np.ndarray | None = None,
         d_c_n: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], dict[str, np.ndarray]]:
-        d_input, d_h0, d_c0, grads = self._backward(d_output, cache, d_h_n, d_c_n)
+        input_grad: bool = True,
+    ) -> tuple[np.ndarray | None, tuple[np.ndarray, np.ndarray], dict[str, np.ndarray]]:
+        d_input, d_h0, d_c0, grads = self._backward(d_output, cache, d_h_n, d_c_n, input_grad)
         return d_input, (d_h0, d_c0), grads
