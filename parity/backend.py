@@ -21,6 +21,11 @@ class TorchBackend:
     def __init__(self, model, task, lr: float = 1e-3, clip: float | None = None,
                  device: str = "cpu", seed: int = 0) -> None:
         torch = self.torch = import_torch()
+        try:
+            torch.device(device)
+        except RuntimeError:
+            raise ValueError(f"--device must be a torch device such as cpu or cuda, "
+                             f"got {device!r}") from None
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError("--device cuda asked for, but torch sees no CUDA device")
         torch.manual_seed(seed)
@@ -77,7 +82,10 @@ class TorchBackend:
                 torch.stack([p.grad.norm() for p in self.net.parameters()]))
         if not torch.isfinite(norm):
             return float("nan"), logits.detach().cpu().numpy()
-        self.opt.step()
+        try:
+            self.opt.step()
+        except RuntimeError:  # e.g. an update that overflows float32: divergence
+            return float("nan"), logits.detach().cpu().numpy()
         return value, logits.detach().cpu().numpy()
 
     def predict(self, batch: dict) -> np.ndarray:

@@ -41,15 +41,18 @@ class NumpyBackend:
     def train_step(self, batch: dict) -> tuple[float, np.ndarray]:
         """Forward, loss, backward by hand, optional clipping, one Adam step."""
         self.model.zero_grad()
-        logits, cache = self.model.forward(*self.task.inputs(batch))
-        loss, d_logits = self.task.loss_and_grad(logits, self.task.targets(batch))
-        if not np.isfinite(loss):
-            return float(loss), logits  # the trainer stops with a message
-        self.model.backward(d_logits, cache)
-        if self.clip is not None:
-            norm = clip_grad_norm(self.model, self.clip)
-        else:
-            norm = np.sqrt(sum(float(np.sum(g * g)) for g in self.model.gradients()))
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
+            logits, cache = self.model.forward(*self.task.inputs(batch))
+            if not np.isfinite(logits).all():
+                return float("nan"), logits  # the trainer stops with a message
+            loss, d_logits = self.task.loss_and_grad(logits, self.task.targets(batch))
+            if not np.isfinite(loss):
+                return float(loss), logits
+            self.model.backward(d_logits, cache)
+            if self.clip is not None:
+                norm = clip_grad_norm(self.model, self.clip)
+            else:
+                norm = np.sqrt(sum(float(np.sum(g * g)) for g in self.model.gradients()))
         if not np.isfinite(norm):
             return float("nan"), logits
         self.optimizer.step()

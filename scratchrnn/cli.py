@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingError as exc:  # non-finite loss or gradient
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except (ValueError, FileNotFoundError) as exc:  # user mistakes: one line, exit 2
+    except (ValueError, OSError) as exc:  # user mistakes (bad paths too): one line, exit 2
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 2

@@ -166,9 +166,11 @@ class Trainer:
                     "train", cfg.batch_size, shuffle=True, rng=self.shuffle_rng, drop_last=True)):
                 loss, logits = self.backend.train_step(batch)
                 if not np.isfinite(loss):
+                    kept = (f"the last good checkpoint is {self.last_path}"
+                            if self.last_path.exists() else "no epoch was complete yet")
                     raise TrainingError(
                         f"non-finite loss or gradient ({loss}) at epoch {st.epoch + 1}, "
-                        f"step {i + 1}; the last good checkpoint is {self.last_path}")
+                        f"step {i + 1}; nothing was updated; {kept}")
                 acc = self.task.batch_accuracy(logits, self.task.targets(batch))
                 loss_sum += loss
                 acc_sum += acc
