@@ -70,7 +70,8 @@ def build_model(hp: dict, dtype=np.float32) -> SurnameClassifier:
         embedding_size=hp["embedding_size"], num_embeddings=hp["num_embeddings"],
         num_classes=hp["num_classes"], rnn_hidden_size=hp["hidden_size"], cell=hp["cell"],
         num_layers=hp["num_layers"], bidirectional=hp["bidirectional"],
-        dropout_p=hp["dropout"], dtype=dtype, rng=hp["seed"])
+        dropout_p=hp["dropout"], forget_bias=hp.get("forget_bias", 0.0), dtype=dtype,
+        rng=hp["seed"])
 
 
 def train(data: str | None = None, out: str | Path = "runs/classify", cell: str = "elman",
@@ -79,14 +80,15 @@ def train(data: str | None = None, out: str | Path = "runs/classify", cell: str 
           class_weights: bool = True, epochs: int = 100, batch_size: int = 64,
           lr: float = 1e-3, seed: int = 1337, early_stopping: int = 5,
           clip: float | None = None, progress: bool = True, resume: bool = False,
-          log=None) -> dict:
+          forget_bias: float = 0.0, log=None) -> dict:
     """Train, keep the best model in ``out/model.npz``, evaluate it on the test split."""
     dataset = SurnameDataset.load(data)
     vec = dataset.vectorizer
     hp = dict(cell=cell, embedding_size=embedding, hidden_size=hidden, num_layers=layers,
               bidirectional=bidirectional, dropout=dropout, num_embeddings=len(vec.char_vocab),
               num_classes=len(vec.nationality_vocab), seed=seed,
-              class_weights=class_weights, lr=lr, batch_size=batch_size)
+              class_weights=class_weights, lr=lr, batch_size=batch_size,
+              forget_bias=forget_bias)
     task = ClassificationTask(vec, dataset.class_weights() if class_weights else None, hp)
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                       early_stopping=early_stopping, clip=clip, progress=progress)

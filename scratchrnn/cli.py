@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--bidirectional", action="store_true")
     t.add_argument("--no-class-weights", action="store_true",
                    help="plain cross-entropy instead of 1/count class weights")
+    t.add_argument("--forget-bias", type=float, default=0.0,
+                   help="LSTM: add this to the forget gate's bias at initialisation")
     pr = clf_cmds.add_parser("predict", help="nationalities of surnames, with probabilities")
     pr.add_argument("--model", required=True, help="directory written by classify train")
     pr.add_argument("surnames", nargs="+")
@@ -117,7 +119,7 @@ def _classify(args) -> int:
             class_weights=not args.no_class_weights, epochs=args.epochs,
             batch_size=args.batch_size or 64, lr=args.lr, seed=args.seed,
             early_stopping=args.early_stopping, clip=args.clip,
-            progress=not args.no_progress, resume=args.resume)
+            progress=not args.no_progress, resume=args.resume, forget_bias=args.forget_bias)
         print(f"test loss {metrics['test_loss']:.4f}  accuracy {metrics['test_acc']:.2f}%  "
               f"balanced accuracy {metrics['test_balanced_acc']:.2f}%  "
               f"({metrics['epochs']} epochs, best {metrics['best_epoch']}, "
