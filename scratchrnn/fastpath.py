@@ -17,8 +17,9 @@ arranged for speed:
 Arrays are time-major: GX (T, B, G·H) holds x_t W_ih^T + b_ih for every t; ``mask``
 (T, B, 1) bool or None; processing runs t = 0 … T−1, or backwards if ``reverse``.
 Each ``*_forward`` returns (out (T, B, H), h_n, c_n or None, cache); each
-``*_backward`` returns (dGX, dGH, H_prev, dh0, dc0 or None) with dGX, dGH (T, B, G·H)
-and H_prev (T, B, H) — the state each step's W_hh multiplied — all in time order.
+``*_backward`` returns (dGX, dGH, H_prev, dh0, dc0 or None, G) with dGX, dGH
+(T, B, G·H), H_prev (T, B, H) — the state each step's W_hh multiplied — and G
+(T, B, H) = ∂L/∂h_t, the total gradient reaching each step's state; all in time order.
 """
 
 from __future__ import annotations
@@ -91,15 +92,16 @@ def elman_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
         D *= mask
         d_out = d_out * mask
     dA = np.empty(H_new.shape, dtype=S.dtype)
+    G = np.empty(H_new.shape, dtype=S.dtype)  # ∂L/∂h_t, the total gradient at each state
     dh = dh_n
     for t in (range(T) if reverse else range(T - 1, -1, -1)):
-        g = dh + d_out[t]
+        g = np.add(dh, d_out[t], out=G[t])
         np.multiply(g, D[t], out=dA[t])
         dh_prev = dA[t] @ W_hh
         if mask is not None:
             dh_prev += g * ~mask[t]  # padded step: the state passed straight through
         dh = dh_prev
-    return dA, dA, _time_ordered(S[:-1], reverse), dh, None
+    return dA, dA, _time_ordered(S[:-1], reverse), dh, None, G
 
 
 # ---------------------------------------------------------------------------
@@ -163,12 +165,13 @@ def lstm_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
         d_out = d_out * mask
     W = W_hh[perm]
     dA = np.empty_like(Y)  # (i, f, o, g) order
+    G = np.empty_like(TC)  # ∂L/∂h_t
     dh, dc = dh_n, dc_n
     dc_t = np.empty((B, H), dtype=Y.dtype)
     for t in (range(T) if reverse else range(T - 1, -1, -1)):
         y, da = Y[t], dA[t]
         i_t, f_t, o_t, g_t = y[:, :H], y[:, H : 2 * H], y[:, 2 * H : 3 * H], y[:, 3 * H :]
-        g = dh + d_out[t]
+        g = np.add(dh, d_out[t], out=G[t])
         np.multiply(g, o_t, out=dc_t)  # dC_t = dc + dh ⊙ o ⊙ (1 − tanh² C_t)
         dc_t *= DTC[t]
         dc_t += dc
@@ -186,7 +189,7 @@ def lstm_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
         dh, dc = dh_prev, dc_prev
     inverse = np.argsort(perm)
     dA = dA[:, :, inverse]
-    return dA, dA, _time_ordered(S[:-1], reverse), dh, dc
+    return dA, dA, _time_ordered(S[:-1], reverse), dh, dc, G
 
 
 # ---------------------------------------------------------------------------
@@ -247,9 +250,10 @@ def gru_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
         d_out = d_out * mask
     dGX = np.empty((T, B, 3 * H), dtype=N.dtype)
     dGH = np.empty_like(dGX)
+    G = np.empty_like(N)  # ∂L/∂h_t
     dh = dh_n
     for t in (range(T) if reverse else range(T - 1, -1, -1)):
-        g = dh + d_out[t]
+        g = np.add(dh, d_out[t], out=G[t])
         dgx, dgh = dGX[t], dGH[t]
         da_n = dgx[:, 2 * H :]
         np.multiply(g, Dn[t], out=da_n)
@@ -262,4 +266,4 @@ def gru_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
         if mask is not None:
             dh_prev += g * ~mask[t]
         dh = dh_prev
-    return dGX, dGH, H_prev, dh, None
+    return dGX, dGH, H_prev, dh, None, G

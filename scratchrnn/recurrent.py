@@ -105,6 +105,10 @@ class _RecurrentBase(Module):
         self.rng = as_generator(rng)
         #: use :mod:`scratchrnn.fastpath` where it exists (False: the step functions)
         self.fast = True
+        #: when True, each backward stores ∂L/∂h_t (T, B, H) per layer and direction in
+        #: ``state_grads[suffix]`` (e.g. "_l0"), 0 at padded steps — for gradient-flow studies
+        self.record_state_grads = False
+        self.state_grads: dict[str, np.ndarray] = {}
 
         G, H = self.gates, self.hidden_size
         P = self.proj_size or H
@@ -224,11 +228,14 @@ class _RecurrentBase(Module):
         T, B, _ = x.shape
         N = T * B
         if isinstance(steps, fastpath.FastCache):
-            dGX, dGH, H_prev, dh, dc = self._fast_functions()[1](d_out, dh, dc, steps, W_hh)
+            dGX, dGH, H_prev, dh, dc, G = self._fast_functions()[1](d_out, dh, dc, steps, W_hh)
+            if self.record_state_grads:
+                self.state_grads[suffix] = G if mask is None else G * mask
             return self._weight_grads(x, dGX, dGH, H_prev.reshape(N, -1), suffix, grads,
                                       input_grad), dh, dc
         dGX = np.zeros((T, B, W_ih.shape[0]), dtype=x.dtype)
         dGH = np.zeros_like(dGX)
+        G = np.zeros((T, B, dh.shape[-1]), dtype=x.dtype) if self.record_state_grads else None
         for t in (range(T) if reverse else reversed(range(T))):
             dh_t = dh + d_out[t]
             dc_t = dc
@@ -239,11 +246,15 @@ class _RecurrentBase(Module):
                     dc_carry, dc_t = np.where(m, 0, dc), np.where(m, dc, 0)
             if cache.dh_in is not None:
                 cache.dh_in[t] = dh_t
+            if G is not None:
+                G[t] = dh_t
             dGX[t], dGH[t], dh, dc = self._step_backward(dh_t, dc_t, steps[t], W_hh, W_hr)
             if mask is not None:
                 dh = dh + dh_carry
                 if dc is not None:
                     dc = dc + dc_carry
+        if G is not None:
+            self.state_grads[suffix] = G
         if W_hr is not None:
             M = np.stack([s.m_t for s in steps]).reshape(N, -1)
             grads["weight_hr" + suffix] = np.stack(cache.dh_in).reshape(N, -1).T @ M
