@@ -1,0 +1,154 @@
+r"""Gate inspection: what the LSTM's and GRU's gates do on real surnames.
+
+For a trained surname model (lab 1 classifier or lab 2 generator) with an LSTM or
+GRU layer, :func:`gate_activations` runs one surname through the reference step
+functions and returns, at every character, the gate values of the first layer::
+
+    LSTM:  i_t, f_t, o_t (input, forget, output gates), C̃_t = g_t, and the cell state C_t
+    GRU:   r_t (reset), z_t (update), n_t (candidate)
+
+:func:`saturation` measures, over a whole split, the share of gate values below 0.1
+("closed") and above 0.9 ("open") per gate — saturated gates are the ones acting
+as the switches the gating slides describe.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..models import SurnameClassifier, SurnameGenerator
+from ..recurrent import GRU, LSTM
+
+GATES = {"lstm": ("i", "f", "o", "g", "c"), "gru": ("r", "z", "n")}
+
+
+def _parts(model):
+    if isinstance(model, SurnameClassifier):
+        return model.emb, model.rnn
+    if isinstance(model, SurnameGenerator):
+        return model.char_emb, model.rnn
+    raise ValueError(f"expected a surname classifier or generator, got {type(model).__name__}")
+
+
+def _indices(model, vec, surname: str) -> tuple[np.ndarray, list[str]]:
+    surname = surname.strip()
+    if not surname:
+        raise ValueError("a surname to inspect must not be empty or only spaces")
+    if isinstance(model, SurnameClassifier):
+        x, n = vec.vectorize_classification(surname)
+        tokens = ["<BEGIN>", *surname, "<END>"]
+    else:
+        x, _ = vec.vectorize_generation(surname)
+        n = len(surname) + 1
+        tokens = ["<BEGIN>", *surname]
+    return x[:n], tokens
+
+
+def _run_gates(rnn, x_emb: np.ndarray, lengths: np.ndarray, h0=None) -> dict[str, np.ndarray]:
+    """Gate values (T, B, H) of layer 0, forward direction, from the step caches."""
+    if not isinstance(rnn, (LSTM, GRU)):
+        raise ValueError("gate inspection needs an LSTM or GRU model (an Elman RNN has no gates)")
+    fast, rnn.fast = rnn.fast, False  # the reference path keeps every step's cache
+    try:
+        if isinstance(rnn, LSTM):
+            _, cache = rnn.forward(x_emb, h0, None, lengths=lengths)
+        else:
+            _, cache = rnn.forward(x_emb, h0, lengths=lengths)
+    finally:
+        rnn.fast = fast
+    steps = cache.layers[0][0].steps
+    if isinstance(rnn, LSTM):
+        out = {k: np.stack([getattr(s, f"{k}_t") for s in steps]) for k in ("i", "f", "o", "g")}
+        out["c"] = out["f"] * np.stack([s.c_prev for s in steps]) + out["i"] * out["g"]
+        return out
+    return {k: np.stack([getattr(s, f"{k}_t") for s in steps]) for k in ("r", "z", "n")}
+
+
+def gate_activations(model, vec, surname: str, nationality: str | None = None) -> dict:
+    """Gate values at every character of ``surname``: {"tokens": [...], gate: (T, H)}."""
+    emb, rnn = _parts(model)
+    x, tokens = _indices(model, vec, surname)
+    x_emb, _ = emb.forward(x[None])
+    h0 = None
+    if isinstance(model, SurnameGenerator) and model.conditioned:
+        if nationality is None:
+            raise ValueError("this generator is conditioned: give a nationality")
+        h0, _ = model.initial_state(np.array([vec.lookup_nationality(nationality)]), 1)
+    gates = _run_gates(rnn, x_emb, np.array([len(x)]), h0)
+    return {"tokens": tokens, **{k: v[:, 0] for k, v in gates.items()}}
+
+
+def saturation(model, dataset, split: str = "test", low: float = 0.1,
+               high: float = 0.9) -> dict[str, dict[str, float]]:
+    """Per gate: share (%) of values < ``low`` and > ``high`` over every valid step and unit."""
+    emb, rnn = _parts(model)
+    arrays = dataset.split(split)
+    if isinstance(model, SurnameClassifier):
+        x, lengths = arrays.x, arrays.lengths
+    else:
+        x, lengths = arrays.x_gen, arrays.lengths - 1
+    x_emb, _ = emb.forward(x)
+    h0 = None
+    if isinstance(model, SurnameGenerator) and model.conditioned:
+        h0, _ = model.initial_state(arrays.y_nationality, len(x))
+    gates = _run_gates(rnn, x_emb, lengths, h0)
+    T = next(iter(gates.values())).shape[0]
+    valid = (np.arange(T)[:, None] < lengths[None, :])[:, :, None]
+    result = {}
+    for name, v in gates.items():
+        if name in ("g", "c", "n"):  # tanh-valued or unbounded: not gates
+            continue
+        sel = np.broadcast_to(valid, v.shape)
+        vals = v[sel]
+        result[name] = {"below": 100.0 * float(np.mean(vals < low)),
+                        "above": 100.0 * float(np.mean(vals > high)),
+                        "mean": float(np.mean(vals))}
+    return result
+
+
+def format_table(acts: dict, units: int = 0) -> str:
+    """Per character: the mean of each gate over the hidden units (and unit ``units``)."""
+    names = [k for k in acts if k != "tokens"]
+    head = f"{'char':<8}" + "".join(f"{'mean ' + k:>9}" for k in names)
+    lines = [head, "-" * len(head)]
+    for t, tok in enumerate(acts["tokens"]):
+        lines.append(f"{tok:<8}" + "".join(f"{acts[k][t].mean():9.3f}" for k in names))
+    return "\n".join(lines)
+
+
+def heatmap_png(acts: dict, path: str | Path, title: str = "") -> Path | None:
+    """One heatmap per gate (units × characters) in one PNG; None if matplotlib is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    names = [k for k in acts if k != "tokens"]
+    fig, axes = plt.subplots(len(names), 1, figsize=(max(6, 0.5 * len(acts["tokens"])),
+                                                     2.2 * len(names)), squeeze=False)
+    for ax, k in zip(axes[:, 0], names, strict=True):
+        v = acts[k].T
+        if k in ("g", "n"):  # tanh-valued
+            style = {"cmap": "coolwarm", "vmin": -1, "vmax": 1}
+        elif k == "c":  # the cell state is unbounded
+            lim = float(np.abs(v).max()) or 1.0
+            style = {"cmap": "coolwarm", "vmin": -lim, "vmax": lim}
+        else:  # gates in (0, 1)
+            style = {"cmap": "viridis", "vmin": 0, "vmax": 1}
+        im = ax.imshow(v, aspect="auto", interpolation="nearest", **style)
+        ax.set_ylabel(f"{k}\nunit")
+        ax.set_xticks(range(len(acts["tokens"])))
+        ax.set_xticklabels(acts["tokens"], fontsize=8)
+        fig.colorbar(im, ax=ax, fraction=0.02)
+    if title:
+        axes[0, 0].set_title(title)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
