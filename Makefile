@@ -18,8 +18,16 @@ data:
 		mkdir -p data/surnames && cp $(SHARED_DATA)/*.csv data/surnames/ && \
 		echo "copied surnames data from $(SHARED_DATA) to data/surnames/"; fi
 
+# The parity report, then both labs end to end (lab 2 with a shorter schedule).
+DEMO_OUT ?= runs/demo
 demo: $(VENV)/.installed data
 	$(PY) -m parity
+	$(PY) -m scratchrnn classify train --cell gru --out $(DEMO_OUT)/classify
+	$(PY) -m scratchrnn classify predict --model $(DEMO_OUT)/classify Nakamoto McMahan Dvořák Schmidt Rossi
+	$(PY) -m scratchrnn generate train --conditioned --epochs 30 --out $(DEMO_OUT)/generate
+	$(PY) -m scratchrnn generate sample --model $(DEMO_OUT)/generate --nationality Japanese -n 5 --seed 1
+	$(PY) -m scratchrnn generate sample --model $(DEMO_OUT)/generate --nationality Russian -n 5 --seed 1
+	$(PY) -m scratchrnn generate score --model $(DEMO_OUT)/generate Nakamura Smith Kowalski
 
 parity: demo
 
