@@ -80,8 +80,15 @@ def train(data: str | None = None, out: str | Path = "runs/classify", cell: str 
           class_weights: bool = True, epochs: int = 100, batch_size: int = 64,
           lr: float = 1e-3, seed: int = 1337, early_stopping: int = 5,
           clip: float | None = None, progress: bool = True, resume: bool = False,
-          forget_bias: float = 0.0, log=None) -> dict:
-    """Train, keep the best model in ``out/model.npz``, evaluate it on the test split."""
+          forget_bias: float | None = None, log=None) -> dict:
+    """Train, keep the best model in ``out/model.npz``, evaluate it on the test split.
+
+    ``forget_bias`` (LSTM): added to the forget gate's bias at initialisation; None
+    means 1.0 for an LSTM (the usual remedy for early forgetting, Jozefowicz et al.
+    2015), and 0 keeps torch's initialisation exactly.
+    """
+    if forget_bias is None:
+        forget_bias = 1.0 if cell == "lstm" else 0.0
     dataset = SurnameDataset.load(data)
     vec = dataset.vectorizer
     hp = dict(cell=cell, embedding_size=embedding, hidden_size=hidden, num_layers=layers,

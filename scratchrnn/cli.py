@@ -77,8 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--bidirectional", action="store_true")
     t.add_argument("--no-class-weights", action="store_true",
                    help="plain cross-entropy instead of 1/count class weights")
-    t.add_argument("--forget-bias", type=float, default=0.0,
-                   help="LSTM: add this to the forget gate's bias at initialisation")
+    t.add_argument("--forget-bias", type=float, default=None,
+                   help="LSTM: add this to the forget gate's bias at initialisation "
+                        "(default 1; 0 keeps torch's initialisation)")
     pr = clf_cmds.add_parser("predict", help="nationalities of surnames, with probabilities")
     pr.add_argument("--model", required=True, help="directory written by classify train")
     pr.add_argument("surnames", nargs="+")

@@ -1,0 +1,89 @@
+r"""Studies of the lecture's "Issues in ElmanRNN" and gating slides, made exact by hand BPTT.
+
+* :mod:`scratchrnn.studies.jacobian` — vanishing gradients: ‖∂h_T/∂h_t‖ against the
+  distance T − t for every cell, at initialisation, across the spectral radius of
+  Elman's W_hh, and for a trained surname model;
+* :mod:`scratchrnn.studies.adding` — long-term dependency: the adding problem
+  (Hochreiter & Schmidhuber 1997; Le, Jaitly & Hinton 2015).
+
+The cells compared, by name (:data:`CELLS`)::
+
+    elman-tanh     h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
+    elman-relu     the same with ReLU
+    irnn           ReLU Elman with W_hh = I and zero biases at initialisation (Le et al.)
+    residual       h_t = h_{t-1} + F_t                      (scratchrnn.gating, "none")
+    input-gating   h_t = h_{t-1} + λ_t ⊙ F_t                (gating "input")
+    hidden-gating  h_t = μ_t ⊙ h_{t-1} + λ_t ⊙ F_t          (gating "hidden")
+    lstm           torch.nn.LSTM's equations
+    gru            torch.nn.GRU's equations
+
+:func:`make_recurrent` builds any of them as a one-layer, time-major sequence module.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..gating import GatedRNN
+from ..recurrent import GRU, LSTM, RNN, _RecurrentBase
+
+CELLS = ("elman-tanh", "elman-relu", "irnn", "residual", "input-gating", "hidden-gating",
+         "lstm", "gru")
+GATING_OF = {"residual": "none", "input-gating": "input", "hidden-gating": "hidden"}
+
+
+def make_recurrent(
+    cell: str,
+    input_size: int,
+    hidden_size: int,
+    dtype: object = np.float64,
+    rng: int | np.random.Generator | None = None,
+) -> _RecurrentBase:
+    """A one-layer, unidirectional, time-major sequence module for ``cell`` (see :data:`CELLS`).
+
+    Every cell gets torch's default initialisation U(−1/√H, 1/√H); ``irnn`` then sets
+    W_hh = I and both biases to 0 (its input weights keep the default).
+    """
+    if cell in ("elman-tanh", "elman-relu", "irnn"):
+        nonlinearity = "tanh" if cell == "elman-tanh" else "relu"
+        module: _RecurrentBase = RNN(input_size, hidden_size, nonlinearity=nonlinearity,
+                                     dtype=dtype, rng=rng)
+        if cell == "irnn":
+            module.params["weight_hh_l0"][...] = np.eye(hidden_size)
+            module.params["bias_ih_l0"][...] = 0
+            module.params["bias_hh_l0"][...] = 0
+        return module
+    if cell in GATING_OF:
+        return GatedRNN(input_size, hidden_size, gating=GATING_OF[cell], dtype=dtype, rng=rng)
+    if cell == "lstm":
+        return LSTM(input_size, hidden_size, dtype=dtype, rng=rng)
+    if cell == "gru":
+        return GRU(input_size, hidden_size, dtype=dtype, rng=rng)
+    raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
+
+
+def recurrent_forward(
+    module: _RecurrentBase, x: np.ndarray, h0: np.ndarray | None = None,
+    c0: np.ndarray | None = None,
+):
+    """((output, h_n, c_n or None), cache) for any sequence module; c0 only for LSTM."""
+    if isinstance(module, LSTM):
+        (out, (h_n, c_n)), cache = module.forward(x, h0, c0)
+        return (out, h_n, c_n), cache
+    (out, h_n), cache = module.forward(x, h0)
+    return (out, h_n, None), cache
+
+
+def recurrent_backward(
+    module: _RecurrentBase, cache, d_h_n: np.ndarray, d_c_n: np.ndarray | None = None,
+    d_output: np.ndarray | None = None,
+):
+    """(d_input, d_h0, d_c0 or None) for any sequence module (parameter gradients accumulate)."""
+    if isinstance(module, LSTM):
+        d_x, (d_h0, d_c0), _ = module.backward(d_output, cache, d_h_n, d_c_n)
+        return d_x, d_h0, d_c0
+    d_x, d_h0, _ = module.backward(d_output, cache, d_h_n)
+    return d_x, d_h0, None
+
+
+__all__ = ["CELLS", "GATING_OF", "make_recurrent", "recurrent_backward", "recurrent_forward"]

@@ -1,0 +1,398 @@
+r"""Long-term dependency: the adding problem (Hochreiter & Schmidhuber 1997; Le et al. 2015).
+
+Each example is a sequence of T pairs (value, marker)::
+
+    x_t = (v_t, m_t),   v_t ~ U(0, 1),   m_t ∈ {0, 1}
+    exactly two markers: one at a step drawn uniformly from the first half [0, ⌊T/2⌋),
+    one from the second half [⌊T/2⌋, T)  (as Le, Jaitly & Hinton 2015)
+    target y = Σ_t m_t v_t            (the sum of the two marked values, in [0, 2])
+
+A model must carry the first marked value across at least T/2 steps. Always predicting
+1 (the mean of y) gives MSE = Var(v_a + v_b) = 2/12 ≈ 0.167: the baseline to beat.
+The usual bar for "solved" is MSE < 0.01.
+
+The model (:class:`AddingModel`) is one recurrent layer (any of
+:data:`ADDING_CELLS`) whose last state h_T feeds a Linear(H, 1)::
+
+    ŷ = h_T w^T + b,      L = (1/B) Σ_b (ŷ_b − y_b)²      (MSE, :func:`mse_loss`)
+
+trained with Adam (lr 1e-3), gradients clipped to norm 1, on fresh batches for a fixed
+budget of updates; the MSE on a held-out batch is measured every ``eval_every`` updates.
+Everything is seeded: for a given seed and T every cell sees the same training batches
+and is evaluated on the same held-out batch.
+
+**Defaults and cost.** H = 32, batch 32, 1500 updates, held-out batch of 500 every 50
+updates, float32. The whole comparison (:func:`compare`: 7 cells × T ∈ {10, 25, 50,
+100}) costs T_total = 185 time steps × 7 cells per update. On 2 CPU cores it takes a
+few minutes (measured figures are in ``docs/studies.md``); set
+``OPENBLAS_NUM_THREADS=1``: these matrices are small, and BLAS threads fighting for two
+cores make it several times slower.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .._checks import check_array, check_float_dtype, check_positive_int
+from ..layers import Linear
+from ..module import Module
+from ..optim import Adam, clip_grad_norm
+from . import make_recurrent, recurrent_backward, recurrent_forward
+
+ADDING_CELLS = ("elman-tanh", "irnn", "residual", "input-gating", "hidden-gating", "lstm", "gru")
+ADDING_LENGTHS = (10, 25, 50, 100)
+BASELINE_MSE = 1.0 / 6.0  # E[(v_a + v_b − 1)²] = Var(v_a + v_b) = 2 · 1/12
+
+
+# ---------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------
+def adding_batch(
+    T: int, batch: int, rng: int | np.random.Generator | None = None, dtype: object = np.float32
+) -> tuple[np.ndarray, np.ndarray]:
+    """A batch of the adding problem: x (T, B, 2) time-major [value, marker], y (B,).
+
+    One marker at a step uniform in [0, ⌊T/2⌋), one uniform in [⌊T/2⌋, T); y = the sum
+    of the two marked values. T ≥ 2.
+    """
+    T = check_positive_int("T", T, minimum=2)
+    batch = check_positive_int("batch", batch)
+    dt = check_float_dtype(dtype)
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    half = T // 2
+    values = rng.uniform(0.0, 1.0, size=(T, batch))
+    first = rng.integers(0, half, size=batch)
+    second = rng.integers(half, T, size=batch)
+    markers = np.zeros((T, batch))
+    cols = np.arange(batch)
+    markers[first, cols] = 1.0
+    markers[second, cols] = 1.0
+    x = np.stack([values, markers], axis=2).astype(dt)
+    y = (values[first, cols] + values[second, cols]).astype(dt)
+    return x, y
+
+
+# ---------------------------------------------------------------------------
+# Loss
+# ---------------------------------------------------------------------------
+def mse_loss(pred: np.ndarray, target: np.ndarray) -> tuple[float, tuple]:
+    """L = (1/B) Σ_b (ŷ_b − y_b)².  pred, target (B,) of one float dtype. Returns (L, cache)."""
+    pred = check_array("pred", pred, (None,))
+    target = check_array("target", target, (pred.shape[0],), pred.dtype)
+    diff = pred - target
+    return float(np.mean(diff * diff)), (diff,)
+
+
+def mse_loss_backward(d_loss: float, cache: tuple) -> np.ndarray:
+    """∂L/∂ŷ_b = d_loss · 2 (ŷ_b − y_b) / B, shape (B,)."""
+    (diff,) = cache
+    return (d_loss * 2.0 / diff.shape[0]) * diff
+
+
+# ---------------------------------------------------------------------------
+# Model
+# ---------------------------------------------------------------------------
+class AddingModel(Module):
+    r"""Recurrent layer → last state h_T → Linear(H, 1):  ŷ = h_T w^T + b.
+
+    forward(x (T, B, 2)) → (ŷ (B,), cache);  backward(dŷ (B,), cache) accumulates the
+    gradients of every parameter (``rnn.*``, ``fc.*``). ``cell`` is one of
+    :data:`scratchrnn.studies.CELLS` (``irnn``: ReLU Elman with W_hh = I, zero biases).
+    """
+
+    def __init__(
+        self,
+        cell: str,
+        hidden_size: int = 32,
+        dtype: object = np.float32,
+        rng: int | np.random.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        self.cell = cell
+        self.rnn = self.add_module("rnn", make_recurrent(cell, 2, hidden_size, dtype, gen))
+        self.fc = self.add_module("fc", Linear(hidden_size, 1, dtype=dtype, rng=gen))
+
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray, tuple]:
+        (_, h_n, _), c_rnn = recurrent_forward(self.rnn, x)
+        y, c_fc = self.fc.forward(h_n[-1])
+        return y[:, 0], (c_rnn, c_fc)
+
+    def backward(self, d_pred: np.ndarray, cache: tuple) -> None:
+        c_rnn, c_fc = cache
+        d_h = self.fc.backward(d_pred[:, None], c_fc)
+        recurrent_backward(self.rnn, c_rnn, d_h[None])
+
+
+# ---------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AddingConfig:
+    """Hyperparameters of one adding-problem run (defaults: see the module docstring)."""
+
+    hidden_size: int = 32
+    batch_size: int = 32
+    steps: int = 1500  # the fixed budget of updates
+    lr: float = 1e-2
+    clip: float = 1.0  # max gradient norm (clip_grad_norm)
+    eval_every: int = 50
+    eval_size: int = 500
+    threshold: float = 0.01
+    seed: int = 0
+    dtype: str = "float32"
+
+
+@dataclass
+class AddingResult:
+    """Outcome of one run. ``first_below``: updates done when the held-out MSE first fell
+    below the threshold (a multiple of ``eval_every``), or None."""
+
+    cell: str
+    T: int
+    final_mse: float
+    first_below: int | None
+    baseline_mse: float  # held-out MSE of always predicting 1
+    diverged: bool
+    seconds: float
+    history: list[tuple[int, float]] = field(default_factory=list)  # (updates, held-out MSE)
+    config: dict = field(default_factory=dict)
+
+    @property
+    def solved(self) -> bool:
+        return self.first_below is not None
+
+
+def _rng(seed: int, T: int, stream: int) -> np.random.Generator:
+    return np.random.default_rng([seed, T, stream])
+
+
+def train_adding(
+    cell: str, T: int, config: AddingConfig | None = None, **overrides
+) -> AddingResult:
+    """Train one cell on the adding problem of length T for ``config.steps`` updates.
+
+    ``overrides`` replace fields of ``config`` (e.g. ``steps=200``). A non-finite loss
+    stops the run (``diverged=True``, final MSE = inf).
+    """
+    cfg = replace(config or AddingConfig(), **overrides)
+    dt = check_float_dtype(cfg.dtype)
+    check_positive_int("steps", cfg.steps, minimum=0)
+    check_positive_int("eval_every", cfg.eval_every)
+    start = time.perf_counter()
+    model = AddingModel(cell, cfg.hidden_size, dt, _rng(cfg.seed, T, 0))
+    opt = Adam(model, lr=cfg.lr)
+    x_eval, y_eval = adding_batch(T, cfg.eval_size, _rng(cfg.seed, T, 1), dt)
+    data_rng = _rng(cfg.seed, T, 2)
+    baseline = float(np.mean((y_eval.astype(np.float64) - 1.0) ** 2))
+
+    def evaluate() -> float:
+        pred, _ = model.forward(x_eval)
+        mse = mse_loss(pred, y_eval)[0] if np.isfinite(pred).all() else math.inf
+        return mse if math.isfinite(mse) else math.inf
+
+    history = [(0, evaluate())]
+    first_below = 0 if history[0][1] < cfg.threshold else None
+    diverged = False
+    for step in range(1, cfg.steps + 1):
+        x, y = adding_batch(T, cfg.batch_size, data_rng, dt)
+        model.zero_grad()
+        pred, cache = model.forward(x)
+        if not np.isfinite(pred).all():
+            diverged = True
+            break
+        loss, lcache = mse_loss(pred, y)
+        model.backward(mse_loss_backward(1.0, lcache), cache)
+        norm = clip_grad_norm(model, cfg.clip)
+        if not (math.isfinite(loss) and math.isfinite(norm)):
+            diverged = True
+            break
+        opt.step()
+        if step % cfg.eval_every == 0 or step == cfg.steps:
+            mse = evaluate()
+            history.append((step, mse))
+            if first_below is None and mse < cfg.threshold:
+                first_below = step
+    final = math.inf if diverged else history[-1][1]
+    return AddingResult(cell, T, final, first_below, baseline, diverged,
+                        time.perf_counter() - start, history, asdict(cfg))
+
+
+def compare(
+    cells: Sequence[str] = ADDING_CELLS,
+    lengths: Sequence[int] = ADDING_LENGTHS,
+    config: AddingConfig | None = None,
+    progress: Callable[[AddingResult], None] | None = None,
+    workers: int = 1,
+    **overrides,
+) -> list[AddingResult]:
+    """:func:`train_adding` for every (T, cell) under one fixed budget, ordered by T then cell.
+
+    ``workers`` > 1 runs that many processes at once (each run is seeded on its own, so the
+    results do not depend on it); ``progress`` sees each result as it finishes.
+    """
+    cfg = replace(config or AddingConfig(), **overrides)
+    workers = check_positive_int("workers", workers)
+    jobs = [(cell, T) for T in lengths for cell in cells]
+    if workers == 1:
+        results = []
+        for cell, T in jobs:
+            results.append(train_adding(cell, T, cfg))
+            if progress is not None:
+                progress(results[-1])
+        return results
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    done: dict[tuple[str, int], AddingResult] = {}
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(train_adding, cell, T, cfg) for cell, T in jobs]
+        for fut in as_completed(futures):
+            r = fut.result()
+            done[(r.cell, r.T)] = r
+            if progress is not None:
+                progress(r)
+    return [done[job] for job in jobs]
+
+
+# ---------------------------------------------------------------------------
+# Export: tables, CSV, plot
+# ---------------------------------------------------------------------------
+def format_result(r: AddingResult) -> str:
+    below = "never" if r.first_below is None else str(r.first_below)
+    mse = "diverged" if r.diverged else f"{r.final_mse:.4f}"
+    return (f"T={r.T:<4d} {r.cell:<14s} final MSE {mse:>9s}  "
+            f"MSE<thr at {below:>6s}  ({r.seconds:.1f}s)")
+
+
+def format_table(results: Sequence[AddingResult]) -> str:
+    """Final MSE (and, in brackets, the update at which it first fell below the threshold)
+    per cell (rows) and T (columns)."""
+    cells = list(dict.fromkeys(r.cell for r in results))
+    lengths = list(dict.fromkeys(r.T for r in results))
+    by = {(r.cell, r.T): r for r in results}
+    head = f"{'cell':<14s}" + "".join(f"{'T=' + str(T):>20s}" for T in lengths)
+    lines = ["adding problem: final held-out MSE [first update with MSE < threshold]", head]
+    for cell in cells:
+        row = f"{cell:<14s}"
+        for T in lengths:
+            r = by.get((cell, T))
+            if r is None:
+                row += f"{'':>20s}"
+                continue
+            mse = "diverged" if r.diverged else f"{r.final_mse:.4f}"
+            below = "-" if r.first_below is None else str(r.first_below)
+            row += f"{mse + ' [' + below + ']':>20s}"
+        lines.append(row)
+    if results:
+        lines.append(f"baseline (always predict 1): MSE ≈ {BASELINE_MSE:.3f}")
+    return "\n".join(lines)
+
+
+def summarize(results: Sequence[AddingResult]) -> dict[str, dict]:
+    """{"cell@T": {final_mse, first_below, diverged, seconds}} (JSON-ready: inf → None)."""
+    return {f"{r.cell}@{r.T}": {"final_mse": r.final_mse if math.isfinite(r.final_mse) else None,
+                                "first_below": r.first_below, "diverged": r.diverged,
+                                "seconds": round(r.seconds, 2)} for r in results}
+
+
+SUMMARY_COLUMNS = ("cell", "T", "final_mse", "first_below", "baseline_mse", "diverged",
+                   "seconds", "steps", "hidden_size", "batch_size", "lr", "clip", "seed")
+
+
+def write_csv(results: Sequence[AddingResult], path: str | Path) -> Path:
+    """One row per run with :data:`SUMMARY_COLUMNS`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(SUMMARY_COLUMNS)
+        for r in results:
+            c = r.config
+            w.writerow([r.cell, r.T, f"{r.final_mse:.6g}",
+                        "" if r.first_below is None else r.first_below,
+                        f"{r.baseline_mse:.6g}", int(r.diverged), f"{r.seconds:.2f}",
+                        c.get("steps"), c.get("hidden_size"), c.get("batch_size"), c.get("lr"),
+                        c.get("clip"), c.get("seed")])
+    return path
+
+
+def write_history_csv(results: Sequence[AddingResult], path: str | Path) -> Path:
+    """The learning curves: rows (cell, T, updates, held-out MSE)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(("cell", "T", "updates", "mse"))
+        for r in results:
+            for step, mse in r.history:
+                w.writerow([r.cell, r.T, step, f"{mse:.6g}"])
+    return path
+
+
+def plot_results(results: Sequence[AddingResult], path: str | Path) -> Path | None:
+    """Held-out MSE against updates, one panel per T, log scale (PNG); None without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print(f"matplotlib is not installed (pip install 'scratchrnn[plot]'); skipping {path}",
+              file=sys.stderr)
+        return None
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lengths = list(dict.fromkeys(r.T for r in results))
+    fig, axes = plt.subplots(1, len(lengths), figsize=(4.2 * len(lengths), 4), squeeze=False,
+                             sharey=True)
+    for ax, T in zip(axes[0], lengths, strict=True):
+        for r in results:
+            if r.T != T:
+                continue
+            steps = [s for s, m in r.history if math.isfinite(m)]
+            mses = [m for s, m in r.history if math.isfinite(m)]
+            ax.semilogy(steps, mses, label=r.cell)
+        ax.axhline(BASELINE_MSE, color="grey", ls="--", lw=1)
+        ax.axhline(results[0].config.get("threshold", 0.01), color="grey", ls=":", lw=1)
+        ax.set_title(f"T = {T}")
+        ax.set_xlabel("updates")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].set_ylabel("held-out MSE")
+    axes[0][-1].legend(fontsize=8)
+    fig.suptitle("Adding problem (dashed: predict-1 baseline 0.167; dotted: threshold)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def run(
+    out: str | Path,
+    cells: Sequence[str] = ADDING_CELLS,
+    lengths: Sequence[int] = ADDING_LENGTHS,
+    config: AddingConfig | None = None,
+    plot: bool = True,
+    progress: Callable[[AddingResult], None] | None = None,
+    workers: int = 1,
+    **overrides,
+) -> dict:
+    """:func:`compare`, then adding.csv, adding_history.csv and adding.png into ``out``.
+
+    Returns ``{"results": [...], "summary": summarize(...), "files": [...]}``.
+    """
+    out = Path(out)
+    results = compare(cells, lengths, config, progress, workers, **overrides)
+    files = [write_csv(results, out / "adding.csv"),
+             write_history_csv(results, out / "adding_history.csv")]
+    if plot:
+        files.append(plot_results(results, out / "adding.png"))
+    return {"results": results, "summary": summarize(results),
+            "files": [str(f) for f in files if f is not None]}
