@@ -19,12 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from ._random import as_generator
-from .checkpoint import load_checkpoint
 from .data import SurnameDataset, SurnameVectorizer
 from .layers import log_softmax
 from .losses import accuracy, sequence_cross_entropy, sequence_cross_entropy_backward
 from .models import SurnameGenerator
-from .train import TrainConfig, run_training, write_metrics
+from .train import TrainConfig, load_lab_model, run_training, write_metrics
 
 KIND = "generator"
 
@@ -112,16 +111,7 @@ def train(data: str | None = None, out: str | Path = "runs/generate", cell: str 
 
 def load_model(model_dir: str | Path):
     """(model, vectorizer, hyperparameters) from a directory written by :func:`train`."""
-    path = Path(model_dir)
-    if path.is_dir():
-        path = path / "model.npz"
-    ckpt = load_checkpoint(path, kind=KIND)
-    vec = SurnameVectorizer.from_json(ckpt.vocabularies)
-    hp = ckpt.hyperparameters
-    model = build_model(hp, dtype=next(iter(ckpt.model_state.values())).dtype)
-    model.load_state_dict(ckpt.model_state)
-    model.eval()
-    return model, vec, hp
+    return load_lab_model(model_dir, KIND, build_model)
 
 
 def class_prior(dataset: SurnameDataset) -> np.ndarray:

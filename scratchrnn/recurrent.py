@@ -527,23 +527,7 @@ class LSTM(_RecurrentBase):
     """
 
     mode = "LSTM"
-    gates = 4
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        proj_size: int = 0,
-        dtype: object = np.float32,
-        rng: int | np.random.Generator | None = None,
-    ) -> None:
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, proj_size, dtype, rng)
+    gates = 4  # the constructor is _RecurrentBase's: torch.nn.LSTM's arguments
 
     def _step(self, gx_t, h, c, W_hh, b_hh, W_hr):
         return lstm_step_forward(gx_t, h, c, W_hh, b_hh, W_hr)

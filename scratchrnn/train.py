@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .data import SurnameDataset
+from .data import SurnameDataset, SurnameVectorizer
 from .optim import ReduceLROnPlateau
 
 
@@ -257,6 +257,24 @@ def run_training(model, task, dataset: SurnameDataset, backend: str, device: str
     seconds_per_epoch = (time.perf_counter() - start) / max(1, state.epoch - epochs_before)
     test = evaluate(be, dataset, "test", task)
     return state, test, seconds_per_epoch
+
+
+def load_lab_model(model_dir: str | Path, kind: str, build):
+    """(model, vectorizer, hyperparameters) from ``model_dir/model.npz`` (or a file path).
+
+    ``build(hyperparameters, dtype=...)`` makes the lab's model; the checkpoint must be
+    of ``kind`` ("classifier" or "generator"). The model is returned in eval mode.
+    """
+    path = Path(model_dir)
+    if path.is_dir():
+        path = path / "model.npz"
+    ckpt = load_checkpoint(path, kind=kind)
+    vec = SurnameVectorizer.from_json(ckpt.vocabularies)
+    hp = ckpt.hyperparameters
+    model = build(hp, dtype=next(iter(ckpt.model_state.values())).dtype)
+    model.load_state_dict(ckpt.model_state)
+    model.eval()
+    return model, vec, hp
 
 
 def write_metrics(out: str | Path, metrics: dict) -> Path:
