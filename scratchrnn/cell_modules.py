@@ -75,6 +75,15 @@ class _CellBase(Module):
             "bias_hh": p.get("bias_hh"),
         }
 
+    def backward(self, d_h: np.ndarray, cache: tuple[CellCache, bool]):
+        """(d_input, d_h_prev, d_params) from d_h' (Elman and GRU; LSTM has its own)."""
+        cell_cache, unbatched = cache
+        g = self._cell_backward(d_h[None] if unbatched else d_h, cell_cache)
+        d_params = self._accumulate(g)
+        if unbatched:
+            return g["x"][0], g["h_prev"][0], d_params
+        return g["x"], g["h_prev"], d_params
+
     def _accumulate(self, grads: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         d_params = {k: grads[k] for k in self.params}
         for k, g in d_params.items():
@@ -109,13 +118,7 @@ class RNNCell(_CellBase):
         h_t, cache = elman_cell_forward(x, h, **self._weights(), nonlinearity=self.nonlinearity)
         return (h_t[0] if unbatched else h_t), (cache, unbatched)
 
-    def backward(self, d_h: np.ndarray, cache: tuple[CellCache, bool]):
-        cell_cache, unbatched = cache
-        g = elman_cell_backward(d_h[None] if unbatched else d_h, cell_cache)
-        d_params = self._accumulate(g)
-        if unbatched:
-            return g["x"][0], g["h_prev"][0], d_params
-        return g["x"], g["h_prev"], d_params
+    _cell_backward = staticmethod(elman_cell_backward)
 
 
 class GRUCell(_CellBase):
@@ -145,13 +148,7 @@ class GRUCell(_CellBase):
         h_t, cache = gru_cell_forward(x, h, **self._weights(), form=self.form)
         return (h_t[0] if unbatched else h_t), (cache, unbatched)
 
-    def backward(self, d_h: np.ndarray, cache: tuple[CellCache, bool]):
-        cell_cache, unbatched = cache
-        g = gru_cell_backward(d_h[None] if unbatched else d_h, cell_cache)
-        d_params = self._accumulate(g)
-        if unbatched:
-            return g["x"][0], g["h_prev"][0], d_params
-        return g["x"], g["h_prev"], d_params
+    _cell_backward = staticmethod(gru_cell_backward)
 
 
 class LSTMCell(_CellBase):
