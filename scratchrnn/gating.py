@@ -57,7 +57,7 @@ def gated_step_forward(
     h_prev: np.ndarray,
     W_hh: np.ndarray,
     b_hh: np.ndarray | None,
-    gating: str = "hidden",
+    gating: str = "none",
 ) -> tuple[np.ndarray, GatedCache]:
     r"""One step of the gating progression (blocks F, λ, μ of the stacked weights)::
 
@@ -131,14 +131,14 @@ class GatedRNN(_RecurrentBase):
     returns ``(d_input, d_h0, d_params)`` and adds ``d_params`` into ``self.grads``.
     """
 
-    mode = "GATED_HIDDEN"
-    gates = 3
+    mode = "GATED_NONE"
+    gates = 1
 
     def __init__(
         self,
         input_size: int,
         hidden_size: int,
-        gating: str = "hidden",
+        gating: str = "none",
         num_layers: int = 1,
         bias: bool = True,
         batch_first: bool = False,

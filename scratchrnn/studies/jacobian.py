@@ -52,6 +52,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import check_array
 from ..gating import GatedRNN
 from ..recurrent import GRU, LSTM, RNN, _RecurrentBase
 from . import make_recurrent, recurrent_backward, recurrent_forward
@@ -88,6 +89,18 @@ def _state0(module, B: int, h0, c0):
     return h0, c0
 
 
+def _check_x(module: _RecurrentBase, x: np.ndarray) -> np.ndarray:
+    x = check_array("x", x, (None, None, module.input_size), module.dtype)
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"x must have at least one step and one sequence, got {x.shape}")
+    return x
+
+
+def _repeat_rows(a: np.ndarray | None, H: int) -> np.ndarray | None:
+    """State (1, B, ·) → (1, B·H, ·): copy j of sequence b in row b·H + j."""
+    return None if a is None else np.repeat(a, H, axis=1)
+
+
 def _identity_rows(B: int, H: int, dtype) -> np.ndarray:
     """(B·H, H): row b·H + j is e_j."""
     return np.tile(np.eye(H, dtype=dtype), (B, 1))
@@ -111,14 +124,14 @@ def jacobian(
     Returns J (B, H, H), or (B, H, 2H) = [∂h_T/∂h_t | ∂h_T/∂C_t] for LSTM.
     """
     H = _check_module(module)
-    T, B, _ = x.shape
+    T, B, _ = _check_x(module, x).shape
     if not 1 <= k <= T:
         raise ValueError(f"distance k must lie in [1, {T}] (the number of steps), got {k}")
     h, c = _state0(module, B, h0, c0)
     if k < T:
         (_, h, c), _ = recurrent_forward(module, x[: T - k], h, c)
-    rep = lambda a: None if a is None else np.repeat(a, H, axis=1)  # noqa: E731
-    (_, _, _), cache = recurrent_forward(module, np.repeat(x[T - k :], H, axis=1), rep(h), rep(c))
+    _, cache = recurrent_forward(module, np.repeat(x[T - k :], H, axis=1), _repeat_rows(h, H),
+                                 _repeat_rows(c, H))
     eye = _identity_rows(B, H, module.dtype)[None]
     d_c_n = None if c is None else np.zeros_like(eye)
     saved = {name: g.copy() for name, g in module.grads.items()}
@@ -138,7 +151,7 @@ def _replicate_cache(step_cache: tuple, H: int) -> tuple:
 def _sweep(module, x, h0, c0) -> Iterator[np.ndarray]:
     """Yield J at distances k = 1, 2, …, T, each (B, H, S), from one forward and one backward."""
     H = _check_module(module)
-    T, B, _ = x.shape
+    T, B, _ = _check_x(module, x).shape
     h, c = _state0(module, B, h0, c0)
     # The step functions' caches are what the sweep walks back through: switch off any
     # whole-sequence fast path for this forward (it keeps no per-step caches).
@@ -509,13 +522,19 @@ def write_csv(curves: Sequence[JacobianCurve], path: str | Path) -> Path:
 
 def summarize(curves: Sequence[JacobianCurve], distances: Sequence[int] = (1, 10, 50),
               norm: str = "spectral") -> dict[str, dict]:
-    """Per curve label: mean norm at ``distances`` (``d1``, ``d10``, …) and the fitted decay."""
+    """Per curve label: mean norm at ``distances`` (``d1``, ``d10``, …) and the fitted decay.
+
+    JSON-ready: a figure that is not finite (a distance not measured, no fit) is None.
+    """
+    def finite(v: float) -> float | None:
+        return float(v) if math.isfinite(v) else None
+
     out = {}
     for c in curves:
         fit = c.fit(norm)
-        row = {f"d{k}": c.at(k, norm) for k in distances}
-        row.update(slope_log10=fit.slope, factor_per_step=fit.factor_per_step,
-                   steps_per_decade=fit.steps_per_decade, fit_points=fit.points)
+        row: dict = {f"d{k}": finite(c.at(k, norm)) for k in distances}
+        row.update(slope_log10=finite(fit.slope), factor_per_step=finite(fit.factor_per_step),
+                   steps_per_decade=finite(fit.steps_per_decade), fit_points=fit.points)
         out[c.label] = row
     return out
 
