@@ -5,6 +5,7 @@
     python -m scratchrnn generate train [--conditioned] [--cell gru|lstm|elman] ...
     python -m scratchrnn generate sample --model DIR [--nationality NAME] [-n 10] ...
     python -m scratchrnn generate score --model DIR SURNAME ... [--nationality NAME]
+    python -m scratchrnn study jacobian|gradflow|adding|gates [options] --out DIR [--json]
 
 A user's mistake (bad option, missing file, unknown nationality …) gives one line
 on stderr and exit status 2, never a traceback.
@@ -106,6 +107,39 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("surnames", nargs="+")
     sc.add_argument("--nationality", default=None)
     sc.add_argument("--json", action="store_true")
+
+    st = labs.add_parser("study", help="vanishing gradients, the adding problem, gates")
+    st_cmds = st.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    j = st_cmds.add_parser("jacobian", help="‖∂h_T/∂h_t‖ against the distance T − t")
+    j.add_argument("--cells", nargs="+", default=None, help="default: every cell")
+    j.add_argument("--steps", type=_positive_int, default=100, help="sequence length T")
+    j.add_argument("--hidden", type=_positive_int, default=64)
+    j.add_argument("--seeds", type=_positive_int, default=5)
+    j.add_argument("--no-radius", action="store_true", help="skip the spectral-radius sweep")
+    j.add_argument("--model", nargs="*", default=[], help="trained classifier directories")
+    g = st_cmds.add_parser("gradflow", help="‖∂L/∂h_t‖ per step while training lab 1")
+    g.add_argument("--cells", nargs="+", default=["elman", "lstm", "gru"],
+                   choices=("elman", "lstm", "gru"))
+    g.add_argument("--epochs", type=_positive_int, default=10)
+    g.add_argument("--hidden", type=_positive_int, default=64)
+    g.add_argument("--batch-size", type=_positive_int, default=64)
+    a = st_cmds.add_parser("adding", help="the adding problem under one budget of updates")
+    a.add_argument("--cells", nargs="+", default=None, help="default: every cell")
+    a.add_argument("--lengths", nargs="+", type=_positive_int, default=[10, 25, 50, 100])
+    a.add_argument("--updates", type=_positive_int, default=1500, help="the fixed budget")
+    a.add_argument("--lr", type=_positive_float, default=1e-2)
+    a.add_argument("--hidden", type=_positive_int, default=32)
+    a.add_argument("--workers", type=_positive_int, default=1, help="processes in parallel")
+    ga = st_cmds.add_parser("gates", help="gate activations of a trained LSTM/GRU model")
+    ga.add_argument("--model", required=True, help="a classify or generate output directory")
+    ga.add_argument("--surname", nargs="+", default=["Nakamura", "O'Neill", "Schmidt"])
+    ga.add_argument("--nationality", default=None, help="conditioned generators")
+    for sub_parser in (j, g, a, ga):
+        sub_parser.add_argument("--out", required=True, help="directory for CSV and PNG files")
+        sub_parser.add_argument("--seed", type=int, default=1337 if sub_parser is g else 0)
+        sub_parser.add_argument("--data", default=None)
+        sub_parser.add_argument("--json", action="store_true",
+                                help="last line: the summary as one JSON object")
     return ap
 
 
@@ -185,6 +219,59 @@ def _generate(args) -> int:
     return 0
 
 
+def _study(args) -> int:
+    from pathlib import Path
+
+    from .studies import CELLS
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for cell in getattr(args, "cells", None) or []:
+        if args.command in ("jacobian", "adding") and cell not in CELLS:
+            raise ValueError(f"unknown cell {cell!r}; valid: {', '.join(CELLS)}")
+    if args.command == "jacobian":
+        from .studies import jacobian
+
+        cells = args.cells or jacobian.JACOBIAN_CELLS
+        res = jacobian.run(out, cells, T=args.steps, hidden_size=args.hidden,
+                           seeds=args.seeds, seed=args.seed,
+                           rhos=None if args.no_radius else (0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5),
+                           model_dirs=args.model, data=args.data)
+        print(jacobian.format_table(res["curves"]))
+        summary = res["summary"]
+    elif args.command == "gradflow":
+        from .studies import gradflow
+
+        rows = gradflow.gradient_flow(args.cells, args.epochs, args.data, args.hidden,
+                                      args.seed, out=out / "runs", batch_size=args.batch_size)
+        files = [gradflow.write_csv(rows, out / "gradflow.csv"),
+                 gradflow.plot(rows, out / "gradflow.png")]
+        summary = gradflow.summarize(rows)
+        print(gradflow.format_table(summary))
+        summary["files"] = [str(f) for f in files if f is not None]
+    elif args.command == "adding":
+        from .studies import adding
+
+        res = adding.run(out, args.cells or adding.ADDING_CELLS, args.lengths,
+                         workers=args.workers, steps=args.updates, lr=args.lr,
+                         hidden_size=args.hidden, seed=args.seed,
+                         progress=lambda r: print(adding.format_result(r), file=sys.stderr))
+        print(adding.format_table(res["results"]))
+        summary = res["summary"]
+    else:
+        from .studies import gates
+
+        summary = gates.run(args.model, args.surname, out, args.nationality, args.data)
+        for name, table in summary.pop("tables").items():
+            print(f"{name}\n{table}\n")
+        print("saturation on the test split (% of gate values < 0.1 / > 0.9):")
+        for gate, s in summary["saturation"].items():
+            print(f"  {gate}: {s['below']:.1f}% / {s['above']:.1f}%  (mean {s['mean']:.3f})")
+    if args.json:
+        print(json.dumps(summary))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Ctrl-C must reach training even when a parent shell started us with SIGINT ignored
@@ -194,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
             return _classify(args)
         if args.lab == "generate":
             return _generate(args)
+        if args.lab == "study":
+            return _study(args)
     except (KeyboardInterrupt, TrainingInterrupted) as exc:
         print(str(exc) or "interrupted", file=sys.stderr)
         return 130

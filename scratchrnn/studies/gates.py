@@ -152,3 +152,36 @@ def heatmap_png(acts: dict, path: str | Path, title: str = "") -> Path | None:
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
+
+
+def run(model_dir: str | Path, surnames: list[str], out: str | Path,
+        nationality: str | None = None, data: str | None = None) -> dict:
+    """Heatmap PNG and table per surname, and the test split's saturation (CSV), into ``out``."""
+    from ..checkpoint import load_checkpoint
+    from ..data import SurnameDataset
+
+    path = Path(model_dir)
+    kind = load_checkpoint(path / "model.npz" if path.is_dir() else path).kind
+    if kind == "classifier":
+        from ..classify import load_model
+    else:
+        from ..generate import load_model
+    model, vec, _ = load_model(model_dir)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tables, files = {}, []
+    for surname in surnames:
+        acts = gate_activations(model, vec, surname, nationality)
+        tables[surname] = format_table(acts)
+        safe = "".join(ch if ch.isalnum() else "_" for ch in surname)
+        png = heatmap_png(acts, out / f"gates_{safe}.png", f"{model.cell}: {surname}")
+        if png is not None:
+            files.append(str(png))
+    sat = saturation(model, SurnameDataset.load(data))
+    csv_path = out / "gate_saturation.csv"
+    lines = ["gate,below_0.1_percent,above_0.9_percent,mean"]
+    lines += [f"{g},{s['below']:.3f},{s['above']:.3f},{s['mean']:.4f}" for g, s in sat.items()]
+    csv_path.write_text("\n".join(lines) + "\n")
+    files.append(str(csv_path))
+    return {"cell": model.cell, "kind": kind, "saturation": sat, "tables": tables,
+            "files": files}

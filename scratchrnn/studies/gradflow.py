@@ -53,7 +53,8 @@ def state_gradient_norms(model, task, batch: dict) -> np.ndarray:
 
 def gradient_flow(cells=("elman", "lstm", "gru"), epochs: int = 10, data: str | None = None,
                   hidden: int = 64, seed: int = 1337, monitor: int = 256,
-                  out: str | Path = "runs/study-gradflow", log=None) -> list[dict]:
+                  out: str | Path = "runs/study-gradflow", log=None,
+                  batch_size: int = 64) -> list[dict]:
     """Rows {cell, epoch, distance, norm, count} (epoch 0 = at initialisation)."""
     dataset = SurnameDataset.load(data)
     vec = dataset.vectorizer
@@ -67,7 +68,7 @@ def gradient_flow(cells=("elman", "lstm", "gru"), epochs: int = 10, data: str | 
         task = classify.ClassificationTask(vec, dataset.class_weights(), hp)
         model = classify.build_model(hp)
         trainer = Trainer(NumpyBackend(model, task), dataset, task,
-                          TrainConfig(batch_size=64, seed=seed, progress=False),
+                          TrainConfig(batch_size=batch_size, seed=seed, progress=False),
                           Path(out) / cell, log=log or (lambda _: None))
         for epoch in range(epochs + 1):
             if epoch:
@@ -118,3 +119,29 @@ def plot(rows: list[dict], path: str | Path) -> Path | None:
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
+
+
+def summarize(rows: list[dict], distances=(0, 5, 10)) -> dict:
+    """Per cell, at initialisation and after the last epoch: norm(k) for a few k and the
+    ratio norm(10) / norm(0) — how much of the gradient reaches 10 steps back."""
+    out: dict = {}
+    for cell in dict.fromkeys(r["cell"] for r in rows):
+        mine = [r for r in rows if r["cell"] == cell]
+        last = max(r["epoch"] for r in mine)
+        for epoch in (0, last):
+            by_k = {r["distance"]: r["norm"] for r in mine if r["epoch"] == epoch}
+            entry = {f"k{k}": by_k.get(k) for k in distances}
+            if by_k.get(0) and by_k.get(10) is not None:
+                entry["ratio_10_0"] = by_k[10] / by_k[0]
+            out[f"{cell}@epoch{epoch}"] = entry
+    return out
+
+
+def format_table(summary: dict) -> str:
+    head = f"{'cell@epoch':<16}{'k=0':>11}{'k=5':>11}{'k=10':>11}{'k10/k0':>11}"
+    lines = ["mean ‖∂L/∂h_t‖ at distance k = len − 1 − t from the loss", head]
+    for key, e in summary.items():
+        vals = [e.get("k0"), e.get("k5"), e.get("k10"), e.get("ratio_10_0")]
+        lines.append(f"{key:<16}" + "".join(f"{v:11.3g}" if v is not None else f"{'-':>11}"
+                                           for v in vals))
+    return "\n".join(lines)
