@@ -2,14 +2,18 @@
 
 Same interface as :class:`scratchrnn.backend.NumpyBackend` (see
 :mod:`scratchrnn.train`): the training loop, data, metrics and checkpoints are
-shared. The twin starts from the NumPy model's initial weights, so for a given
-seed both backends start in the same place. Optimizer state is saved in
-scratchrnn's Adam format, so a checkpoint resumes on either backend.
+shared. The twin starts from the NumPy model's initial weights, sees the same
+batches, and draws its dropout masks from the NumPy model's Generator exactly as
+the NumPy model would, so for a given seed both backends follow the same
+trajectory up to float32 rounding. Optimizer state is saved in scratchrnn's Adam
+format, so a checkpoint resumes on either backend.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from scratchrnn.layers import Dropout, bernoulli_mask
 
 from ._torch import import_torch
 from .models import to_torch_model
@@ -31,6 +35,9 @@ class TorchBackend:
         torch.manual_seed(seed)
         self.device, self.task, self.clip = device, task, clip
         self.net = to_torch_model(model, device)
+        # the NumPy model's Dropout modules and their Generator (dropout masks)
+        self.dropouts = [m for _, m in model.named_modules() if isinstance(m, Dropout)]
+        self.rng = self.dropouts[0].rng if self.dropouts else np.random.default_rng(seed)
         self.names = [n for n, _ in self.net.named_parameters()]
         self.opt = torch.optim.Adam(self.net.parameters(), lr=lr)
         w = getattr(task, "class_weights", None)
@@ -65,10 +72,30 @@ class TorchBackend:
         for group in self.opt.param_groups:
             group["lr"] = value
 
+    def _masks(self, inputs) -> tuple:
+        """Dropout keep-masks in the order and shapes the NumPy model draws them."""
+        x = inputs[0]
+        B, T = x.shape
+        net = self.net
+        if self.task.kind == "classifier":
+            D = 2 if net.bidirectional else 1
+            shapes = [(B, D * net.hidden_size), (B, net.hidden_size)]
+        else:
+            shapes = [(B, T, net.fc.in_features)]
+        masks = []
+        for drop, shape in zip(self.dropouts, shapes, strict=True):
+            if drop.p == 0.0:
+                masks.append(None)
+                continue
+            m = bernoulli_mask(shape, drop.p, self.rng, np.float32)
+            masks.append(self.torch.as_tensor(m, dtype=self._dtype(), device=self.device))
+        return tuple(masks)
+
     def train_step(self, batch: dict):
         torch = self.torch
         self.opt.zero_grad()
-        logits = self.net(*self._tensors(self.task.inputs(batch)))
+        inputs = self.task.inputs(batch)
+        logits = self.net(*self._tensors(inputs), masks=self._masks(inputs))
         (y,) = self._tensors([self.task.targets(batch)])
         loss = self._loss(logits, y)
         value = loss.item()
@@ -129,7 +156,8 @@ class TorchBackend:
                 }
 
     def rng_state(self) -> dict:
-        state = {"cpu": self.torch.get_rng_state().tolist()}
+        state = {"cpu": self.torch.get_rng_state().tolist(),
+                 "numpy": self.rng.bit_generator.state}
         if self.device.startswith("cuda"):
             state["cuda"] = self.torch.cuda.get_rng_state().tolist()
         return state
@@ -137,5 +165,7 @@ class TorchBackend:
     def set_rng_state(self, state: dict) -> None:
         torch = self.torch
         torch.set_rng_state(torch.tensor(state["cpu"], dtype=torch.uint8))
+        if "numpy" in state:
+            self.rng.bit_generator.state = state["numpy"]
         if "cuda" in state and self.device.startswith("cuda"):
             torch.cuda.set_rng_state(torch.tensor(state["cuda"], dtype=torch.uint8))

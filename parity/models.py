@@ -22,6 +22,12 @@ def torch_classes():
     nn, F = torch.nn, torch.nn.functional
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+    def dropout(x, p, training, mask):
+        """F.dropout, or inverted dropout with a given 0/1 mask (drawn by NumPy)."""
+        if mask is None:
+            return F.dropout(x, p, training)
+        return x * mask * (0.0 if p == 1 else 1.0 / (1.0 - p))
+
     def make_rnn(cell, input_size, hidden_size, num_layers, bidirectional):
         cls = {"elman": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell]
         return cls(input_size, hidden_size, num_layers=num_layers, batch_first=True,
@@ -42,7 +48,8 @@ def torch_classes():
             self.fc1 = nn.Linear(D * rnn_hidden_size, rnn_hidden_size)
             self.fc2 = nn.Linear(rnn_hidden_size, num_classes)
 
-        def forward(self, x_in, lengths):
+        def forward(self, x_in, lengths, masks=(None, None)):
+            """``masks``: the two dropout keep-masks (B, D·H) and (B, H), or None each."""
             B, T = x_in.shape
             x = self.emb(x_in)
             packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True,
@@ -53,8 +60,9 @@ def torch_classes():
             feat = out[torch.arange(B, device=out.device), lengths - 1, :H]
             if self.bidirectional:
                 feat = torch.cat([feat, out[:, 0, H:]], dim=1)
-            y = F.relu(self.fc1(F.dropout(feat, self.dropout_p, self.training)))
-            return self.fc2(F.dropout(y, self.dropout_p, self.training))
+            p, training = self.dropout_p, self.training
+            y = F.relu(self.fc1(dropout(feat, p, training, masks[0])))
+            return self.fc2(dropout(y, p, training, masks[1]))
 
     class TorchSurnameGenerator(nn.Module):
         """torch twin of :class:`scratchrnn.models.SurnameGenerator`."""
@@ -78,9 +86,10 @@ def torch_classes():
             h0 = h0.expand(self.num_layers, -1, -1).contiguous()
             return (h0, torch.zeros_like(h0)) if self.cell == "lstm" else h0
 
-        def forward(self, x_in, nationality_index=None):
+        def forward(self, x_in, nationality_index=None, masks=(None,)):
+            """``masks``: the dropout keep-mask (B, T, H) of the RNN output, or None."""
             out, _ = self.rnn(self.char_emb(x_in), self.initial_state(nationality_index))
-            return self.fc(F.dropout(out, self.dropout_p, self.training))
+            return self.fc(dropout(out, self.dropout_p, self.training, masks[0]))
 
     return TorchSurnameClassifier, TorchSurnameGenerator
 

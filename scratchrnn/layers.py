@@ -411,6 +411,12 @@ def _check_p(p: object) -> float:
     return float(p)
 
 
+def bernoulli_mask(shape: tuple[int, ...], p: float, rng: np.random.Generator,
+                   dtype: object = np.float32) -> np.ndarray:
+    """The 0/1 keep-mask m ~ Bernoulli(1 − p) that dropout draws (one uniform per element)."""
+    return (rng.random(shape) < 1.0 - p).astype(dtype)
+
+
 def dropout_forward(
     x: np.ndarray,
     p: float,
@@ -427,7 +433,7 @@ def dropout_forward(
     x = _check_float_input("x", x)
     p = _check_p(p)
     if mask is None:
-        m = (as_generator(rng).random(x.shape) < 1.0 - p).astype(x.dtype)
+        m = bernoulli_mask(x.shape, p, as_generator(rng), x.dtype)
     else:
         if not isinstance(mask, np.ndarray):
             raise ValueError(f"mask must be a numpy.ndarray, got {type(mask).__name__}")
