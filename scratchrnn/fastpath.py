@@ -65,6 +65,7 @@ def _sigmoid_(a: np.ndarray) -> np.ndarray:
 def elman_forward(GX, h0, W_hh, b_hh, nonlinearity, mask, reverse):
     """h_t = tanh(GX_t + h_{t-1} W_hh^T + b_hh)  (or ReLU), all steps."""
     T, B, H = GX.shape
+    padded = None if mask is None else ~mask  # steps where a sequence has ended
     A = GX + b_hh if b_hh is not None else GX
     W = W_hh.T
     S = np.empty((T + 1, B, H), dtype=GX.dtype)
@@ -78,7 +79,7 @@ def elman_forward(GX, h0, W_hh, b_hh, nonlinearity, mask, reverse):
         else:
             np.maximum(h, 0, out=h)
         if mask is not None:
-            np.copyto(h, S[k], where=~mask[t])
+            np.copyto(h, S[k], where=padded[t])
     return _outputs(S, mask, reverse), S[T], None, FastCache(S, (nonlinearity,), mask, reverse)
 
 
@@ -88,6 +89,7 @@ def elman_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
     H_new = _time_ordered(S[1:], reverse)
     # da_t = dh_t ⊙ (1 − h_t²)  (tanh)  or  dh_t ⊙ [h_t > 0]  (ReLU); 0 at padded steps
     D = 1 - H_new * H_new if cache.act[0] == "tanh" else (H_new > 0).astype(S.dtype)
+    padded = None if mask is None else (~mask).astype(S.dtype)
     if mask is not None:
         D *= mask
         d_out = d_out * mask
@@ -99,7 +101,7 @@ def elman_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
         np.multiply(g, D[t], out=dA[t])
         dh_prev = dA[t] @ W_hh
         if mask is not None:
-            dh_prev += g * ~mask[t]  # padded step: the state passed straight through
+            dh_prev += g * padded[t]  # padded step: the state passed straight through
         dh = dh_prev
     return dA, dA, _time_ordered(S[:-1], reverse), dh, None, G
 
@@ -116,6 +118,7 @@ def lstm_forward(GX, h0, c0, W_hh, b_hh, mask, reverse):
     """C_t = f ⊙ C_{t-1} + i ⊙ g,  h_t = o ⊙ tanh(C_t), all steps (gates i, f, g, o)."""
     T, B, G = GX.shape
     H = G // 4
+    padded = None if mask is None else ~mask
     perm = _ifog(H)
     half = np.ones(G, dtype=GX.dtype)
     half[: 3 * H] = 0.5  # σ(a) = ½ tanh(½ a) + ½ on the i, f, o block
@@ -143,9 +146,8 @@ def lstm_forward(GX, h0, c0, W_hh, b_hh, mask, reverse):
         np.tanh(c, out=TC[t])
         np.multiply(o_t, TC[t], out=S[k + 1])
         if mask is not None:
-            keep = ~mask[t]
-            np.copyto(S[k + 1], S[k], where=keep)
-            np.copyto(c, C[k], where=keep)
+            np.copyto(S[k + 1], S[k], where=padded[t])
+            np.copyto(c, C[k], where=padded[t])
     cache = FastCache(S, (C, Y, TC, perm), mask, reverse)
     return _outputs(S, mask, reverse), S[T], C[T], cache
 
@@ -160,6 +162,7 @@ def lstm_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
     Dact = Y * (1 - Y)
     Dact[:, :, 3 * H :] = 1 - Y[:, :, 3 * H :] ** 2
     DTC = 1 - TC * TC
+    padded = None if mask is None else ~mask
     if mask is not None:
         Dact *= mask
         d_out = d_out * mask
@@ -183,9 +186,8 @@ def lstm_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
         dh_prev = da @ W
         dc_prev = dc_t * f_t
         if mask is not None:
-            keep = ~mask[t]
-            dh_prev += g * keep
-            np.copyto(dc_prev, dc, where=keep)
+            dh_prev += g * padded[t]
+            np.copyto(dc_prev, dc, where=padded[t])
         dh, dc = dh_prev, dc_prev
     inverse = np.argsort(perm)
     dA = dA[:, :, inverse]
@@ -199,6 +201,7 @@ def gru_forward(GX, h0, W_hh, b_hh, mask, reverse):
     """r, z = σ(·);  n = tanh(gx_n + r ⊙ (W_hn h + b_hn));  h' = n + z ⊙ (h − n)."""
     T, B, G = GX.shape
     H = G // 3
+    padded = None if mask is None else ~mask
     A = GX.copy()
     if b_hh is not None:
         A[:, :, : 2 * H] += b_hh[: 2 * H]
@@ -206,17 +209,16 @@ def gru_forward(GX, h0, W_hh, b_hh, mask, reverse):
     W = W_hh.T
     S = np.empty((T + 1, B, H), dtype=GX.dtype)
     S[0] = h0
-    GH_n = np.empty((T, B, H), dtype=GX.dtype)  # W_hn h_{t-1} + b_hn
+    GH = np.empty((T, B, G), dtype=GX.dtype)  # h_{t-1} W_hh^T (+ b_hn in the n block)
     RZ = np.empty((T, B, 2 * H), dtype=GX.dtype)
     N = np.empty((T, B, H), dtype=GX.dtype)
-    gh = np.empty((B, G), dtype=GX.dtype)
     for k, t in enumerate(_order(T, reverse)):
+        gh = GH[t]
         np.matmul(S[k], W, out=gh)
         rz = RZ[t]
         np.add(A[t, :, : 2 * H], gh[:, : 2 * H], out=rz)
         _sigmoid_(rz)
-        gh_n = GH_n[t]
-        gh_n[...] = gh[:, 2 * H :]
+        gh_n = gh[:, 2 * H :]
         if b_hh is not None:
             gh_n += b_hn
         n = N[t]
@@ -228,8 +230,8 @@ def gru_forward(GX, h0, W_hh, b_hh, mask, reverse):
         h *= rz[:, H:]
         h += n
         if mask is not None:
-            np.copyto(h, S[k], where=~mask[t])
-    cache = FastCache(S, (RZ, N, GH_n), mask, reverse)
+            np.copyto(h, S[k], where=padded[t])
+    cache = FastCache(S, (RZ, N, GH[:, :, 2 * H :]), mask, reverse)
     return _outputs(S, mask, reverse), S[T], None, cache
 
 
@@ -243,10 +245,11 @@ def gru_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
     Dn = (1 - z) * (1 - N * N)  # da_n = dh ⊙ (1 − z) ⊙ (1 − n²)
     Dz = (H_prev - N) * z * (1 - z)  # da_z = dh ⊙ (h − n) ⊙ z(1 − z)
     Dr = GH_n * r * (1 - r)  # da_r = da_n ⊙ (W_hn h + b_hn) ⊙ r(1 − r)
+    Zc = z  # the direct path dh_{t-1} += dh ⊙ z_t; a padded step passes dh through whole
     if mask is not None:
         Dn *= mask
         Dz *= mask
-        z = z * mask
+        Zc = np.where(mask, z, 1)
         d_out = d_out * mask
     dGX = np.empty((T, B, 3 * H), dtype=N.dtype)
     dGH = np.empty_like(dGX)
@@ -254,16 +257,14 @@ def gru_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
     dh = dh_n
     for t in (range(T) if reverse else range(T - 1, -1, -1)):
         g = np.add(dh, d_out[t], out=G[t])
-        dgx, dgh = dGX[t], dGH[t]
-        da_n = dgx[:, 2 * H :]
+        dgh = dGH[t]  # da_r, da_z (shared with dGX, copied after the loop), da_n ⊙ r
+        da_n = dGX[t, :, 2 * H :]
         np.multiply(g, Dn[t], out=da_n)
-        np.multiply(g, Dz[t], out=dgx[:, H : 2 * H])
-        np.multiply(da_n, Dr[t], out=dgx[:, :H])
-        dgh[:, : 2 * H] = dgx[:, : 2 * H]
+        np.multiply(g, Dz[t], out=dgh[:, H : 2 * H])
+        np.multiply(da_n, Dr[t], out=dgh[:, :H])
         np.multiply(da_n, r[t], out=dgh[:, 2 * H :])
         dh_prev = dgh @ W_hh
-        dh_prev += g * z[t]
-        if mask is not None:
-            dh_prev += g * ~mask[t]
+        dh_prev += g * Zc[t]
         dh = dh_prev
+    dGX[:, :, : 2 * H] = dGH[:, :, : 2 * H]
     return dGX, dGH, H_prev, dh, None, G
