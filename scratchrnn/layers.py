@@ -253,15 +253,20 @@ def embedding_backward(
 ) -> np.ndarray:
     """dW[n] = Σ over positions p with indices[p] == n of dout[p]   (scatter-add).
 
-    dout: (*, E) -> dW: (N, E). Repeated indices add up (``np.add.at``); the row
-    ``padding_idx``, if given, gets no gradient (as torch). The integer input
-    has no gradient.
+    dout: (*, E) -> dW: (N, E). Repeated indices add up; the row ``padding_idx``,
+    if given, gets no gradient (as torch). The integer input has no gradient.
+    The scatter-add is done by sorting the indices and summing each run with
+    ``np.add.reduceat`` (the same sums as ``np.add.at``, several times faster).
     """
     indices, W_shape, dtype = cache
     dout = _check_float_input("dout", dout, dtype)
     _check_same_shape("dout", dout, indices.shape + (W_shape[1],))
     dW = np.zeros(W_shape, dtype=dtype)
-    np.add.at(dW, indices.reshape(-1), dout.reshape(-1, W_shape[1]))
+    flat = indices.reshape(-1)
+    if flat.size:
+        order = np.argsort(flat, kind="stable")
+        rows, starts = np.unique(flat[order], return_index=True)
+        dW[rows] = np.add.reduceat(dout.reshape(-1, W_shape[1])[order], starts, axis=0)
     if padding_idx is not None:
         dW[padding_idx] = 0
     return dW
