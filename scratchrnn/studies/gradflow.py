@@ -58,7 +58,9 @@ def gradient_flow(cells=("elman", "lstm", "gru"), epochs: int = 10, data: str | 
     """Rows {cell, epoch, distance, norm, count} (epoch 0 = at initialisation)."""
     dataset = SurnameDataset.load(data)
     vec = dataset.vectorizer
-    batch = next(dataset.eval_batches("val", monitor))
+    # a seeded random sample of the validation split (the file is ordered by nationality)
+    monitor = min(monitor, dataset.split("val").x.shape[0])
+    batch = next(dataset.batches("val", monitor, shuffle=True, rng=seed, drop_last=True))
     counts = np.bincount(batch["lengths"] - 1, minlength=batch["x"].shape[1])[::-1].cumsum()[::-1]
     rows = []
     for cell in cells:
