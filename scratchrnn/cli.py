@@ -130,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--lr", type=_positive_float, default=1e-2)
     a.add_argument("--hidden", type=_positive_int, default=32)
     a.add_argument("--workers", type=_positive_int, default=1, help="processes in parallel")
+    a.add_argument("--backend", choices=("numpy", "torch"), default="numpy",
+                   help="torch: elman-tanh, irnn, lstm, gru only (the gating cells are NumPy)")
+    a.add_argument("--device", default="cpu", help="torch backend: cpu or cuda")
     ga = st_cmds.add_parser("gates", help="gate activations of a trained LSTM/GRU model")
     ga.add_argument("--model", required=True, help="a classify or generate output directory")
     ga.add_argument("--surname", nargs="+", default=["Nakamura", "O'Neill", "Schmidt"])
@@ -252,8 +255,10 @@ def _study(args) -> int:
     elif args.command == "adding":
         from .studies import adding
 
-        res = adding.run(out, args.cells or adding.ADDING_CELLS, args.lengths,
-                         workers=args.workers, steps=args.updates, lr=args.lr,
+        cells = args.cells or (adding.ADDING_CELLS if args.backend == "numpy"
+                                else ("elman-tanh", "irnn", "lstm", "gru"))
+        res = adding.run(out, cells, args.lengths, workers=args.workers,
+                         backend=args.backend, device=args.device, steps=args.updates, lr=args.lr,
                          hidden_size=args.hidden, seed=args.seed,
                          progress=lambda r: print(adding.format_result(r), file=sys.stderr))
         print(adding.format_table(res["results"]))

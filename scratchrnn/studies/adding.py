@@ -237,20 +237,39 @@ def compare(
     config: AddingConfig | None = None,
     progress: Callable[[AddingResult], None] | None = None,
     workers: int = 1,
+    backend: str = "numpy",
+    device: str = "cpu",
     **overrides,
 ) -> list[AddingResult]:
     """:func:`train_adding` for every (T, cell) under one fixed budget, ordered by T then cell.
 
     ``workers`` > 1 runs that many processes at once (each run is seeded on its own, so the
     results do not depend on it); ``progress`` sees each result as it finishes.
+    ``backend="torch"`` (``device`` cpu or cuda) trains the same models in torch
+    (``parity.adding``; the gating cells have no torch twin).
     """
     cfg = replace(config or AddingConfig(), **overrides)
     workers = check_positive_int("workers", workers)
     jobs = [(cell, T) for T in lengths for cell in cells]
+    train = train_adding
+    if backend == "torch":
+        from functools import partial
+
+        try:
+            from parity.adding import TORCH_CELLS, train_adding_torch
+        except ImportError as exc:
+            raise ValueError(f"--backend torch needs torch installed ({exc})") from exc
+        missing = [c for c in cells if c not in TORCH_CELLS]
+        if missing:
+            raise ValueError(f"no torch twin for {', '.join(missing)}; torch cells: "
+                             f"{', '.join(TORCH_CELLS)}")
+        train = partial(train_adding_torch, device=device)
+    elif backend != "numpy":
+        raise ValueError(f"backend must be numpy or torch, got {backend!r}")
     if workers == 1:
         results = []
         for cell, T in jobs:
-            results.append(train_adding(cell, T, cfg))
+            results.append(train(cell, T, cfg))
             if progress is not None:
                 progress(results[-1])
         return results
@@ -258,7 +277,7 @@ def compare(
 
     done: dict[tuple[str, int], AddingResult] = {}
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(train_adding, cell, T, cfg) for cell, T in jobs]
+        futures = [pool.submit(train, cell, T, cfg) for cell, T in jobs]
         for fut in as_completed(futures):
             r = fut.result()
             done[(r.cell, r.T)] = r
@@ -387,6 +406,8 @@ def run(
     plot: bool = True,
     progress: Callable[[AddingResult], None] | None = None,
     workers: int = 1,
+    backend: str = "numpy",
+    device: str = "cpu",
     **overrides,
 ) -> dict:
     """:func:`compare`, then adding.csv, adding_history.csv and adding.png into ``out``.
@@ -394,7 +415,7 @@ def run(
     Returns ``{"results": [...], "summary": summarize(...), "files": [...]}``.
     """
     out = Path(out)
-    results = compare(cells, lengths, config, progress, workers, **overrides)
+    results = compare(cells, lengths, config, progress, workers, backend, device, **overrides)
     files = [write_csv(results, out / "adding.csv"),
              write_history_csv(results, out / "adding_history.csv")]
     if plot:
