@@ -8,7 +8,7 @@ Each ``compare_*`` returns a report row: a dict with the configuration and
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -123,18 +123,17 @@ def run_ours(module, cfg: SeqConfig, inp: dict) -> tuple[dict, dict]:
 
 
 def _torch_layers(module, cfg: SeqConfig, device: str):
-    """One torch module per layer, for dropout with given masks (torch draws its own)."""
-    torch = import_torch()
+    """One single-layer torch module per layer, so given dropout masks go in between."""
     twins = []
+    upper_input = (2 if cfg.bidirectional else 1) * (cfg.proj_size or cfg.hidden_size)
     for layer in range(cfg.num_layers):
-        single = build_module(SeqConfig(**{**asdict(cfg), "num_layers": 1, "dropout": 0.0,
-                                           "input_size": cfg.input_size if layer == 0 else
-                                           (2 if cfg.bidirectional else 1)
-                                           * (cfg.proj_size or cfg.hidden_size)}))
-        single.load_state_dict({k.replace(f"_l{layer}", "_l0"): v
-                                for k, v in module.state_dict().items() if f"_l{layer}" in k})
+        single = build_module(replace(cfg, num_layers=1, dropout=0.0,
+                                      input_size=cfg.input_size if layer == 0 else upper_input))
+        suffix = f"_l{layer}"
+        single.load_state_dict({k.replace(suffix, "_l0"): v
+                                for k, v in module.state_dict().items()
+                                if k.endswith(suffix) or k.endswith(suffix + "_reverse")})
         twins.append(to_torch(single, device))
-    del torch
     return twins
 
 
