@@ -22,6 +22,8 @@ The cells compared, by name (:data:`CELLS`)::
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from ..gating import GatedRNN
@@ -87,3 +89,17 @@ def recurrent_backward(
 
 
 __all__ = ["CELLS", "GATING_OF", "make_recurrent", "recurrent_backward", "recurrent_forward"]
+
+
+def pyplot(what: str):
+    """matplotlib.pyplot with the Agg backend, or None (and a message) if not installed."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print(f"matplotlib is not installed (pip install 'scratchrnn[plot]'); skipping {what}",
+              file=sys.stderr)
+        return None
+    return plt

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import csv
 import math
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -50,7 +49,7 @@ from .._checks import check_array, check_float_dtype, check_positive_int
 from ..layers import Linear
 from ..module import Module
 from ..optim import Adam, clip_grad_norm
-from . import make_recurrent, recurrent_backward, recurrent_forward
+from . import make_recurrent, pyplot, recurrent_backward, recurrent_forward
 
 ADDING_CELLS = ("elman-tanh", "irnn", "residual", "input-gating", "hidden-gating", "lstm", "gru")
 ADDING_LENGTHS = (10, 25, 50, 100)
@@ -363,14 +362,8 @@ def write_history_csv(results: Sequence[AddingResult], path: str | Path) -> Path
 
 def plot_results(results: Sequence[AddingResult], path: str | Path) -> Path | None:
     """Held-out MSE against updates, one panel per T, log scale (PNG); None without matplotlib."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print(f"matplotlib is not installed (pip install 'scratchrnn[plot]'); skipping {path}",
-              file=sys.stderr)
+    plt = pyplot(str(path))
+    if plt is None:
         return None
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

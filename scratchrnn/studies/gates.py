@@ -20,6 +20,7 @@ import numpy as np
 
 from ..models import SurnameClassifier, SurnameGenerator
 from ..recurrent import GRU, LSTM
+from . import pyplot
 
 GATES = {"lstm": ("i", "f", "o", "g", "c"), "gru": ("r", "z", "n")}
 
@@ -120,12 +121,8 @@ def format_table(acts: dict, units: int = 0) -> str:
 
 def heatmap_png(acts: dict, path: str | Path, title: str = "") -> Path | None:
     """One heatmap per gate (units × characters) in one PNG; None if matplotlib is missing."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot(str(path))
+    if plt is None:
         return None
     names = [k for k in acts if k != "tokens"]
     fig, axes = plt.subplots(len(names), 1, figsize=(max(6, 0.5 * len(acts["tokens"])),

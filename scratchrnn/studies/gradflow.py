@@ -23,6 +23,7 @@ from .. import classify
 from ..backend import NumpyBackend
 from ..data import SurnameDataset
 from ..train import TrainConfig, Trainer
+from . import pyplot
 
 
 def state_gradient_norms(model, task, batch: dict) -> np.ndarray:
@@ -93,12 +94,8 @@ def write_csv(rows: list[dict], path: str | Path) -> Path:
 
 
 def plot(rows: list[dict], path: str | Path) -> Path | None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot(str(path))
+    if plt is None:
         return None
     cells = sorted({r["cell"] for r in rows})
     fig, axes = plt.subplots(1, len(cells), figsize=(5 * len(cells), 4), squeeze=False,

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import csv
 import math
-import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +54,7 @@ import numpy as np
 from .._checks import check_array
 from ..gating import GatedRNN
 from ..recurrent import GRU, LSTM, RNN, _RecurrentBase
-from . import make_recurrent, recurrent_backward, recurrent_forward
+from . import make_recurrent, pyplot, recurrent_backward, recurrent_forward
 
 JACOBIAN_CELLS = ("elman-tanh", "elman-relu", "residual", "input-gating", "hidden-gating",
                   "lstm", "gru")
@@ -551,26 +550,12 @@ def format_table(curves: Sequence[JacobianCurve], distances: Sequence[int] = (1,
     return "\n".join(lines)
 
 
-def _pyplot(what: str):
-    """matplotlib.pyplot with the Agg backend, or None (and a message) if not installed."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print(f"matplotlib is not installed (pip install 'scratchrnn[plot]'); skipping {what}",
-              file=sys.stderr)
-        return None
-    return plt
-
-
 def plot_curves(curves: Sequence[JacobianCurve], path: str | Path, title: str = "") -> Path | None:
     """Mean spectral and Frobenius norm against distance, log scale, one line per curve (PNG).
 
     Returns the path, or None when matplotlib is missing (a message says so).
     """
-    plt = _pyplot(str(path))
+    plt = pyplot(str(path))
     if plt is None:
         return None
     path = Path(path)
