@@ -36,8 +36,14 @@ def seq_configs(
     max_size: int = 6,
     proj: bool = True,
     dropout: bool = True,
+    nonlinearities: tuple[str, ...] = ("tanh", "relu"),
 ) -> SeqConfig:
-    """A random :class:`~parity.compare.SeqConfig`: every option, sizes from 1."""
+    """A random :class:`~parity.compare.SeqConfig`: every option, sizes from 1.
+
+    (In float32 a ReLU pre-activation within rounding of 0 can land on either side of
+    the kink in two implementations, flipping a whole gradient entry; float32 checks
+    may pass ``nonlinearities=("tanh",)`` and leave ReLU to float64.)
+    """
     cell = draw(st.sampled_from(cells))
     hidden = draw(st.integers(1, max_size))
     num_layers = draw(st.integers(1, max_layers))
@@ -49,7 +55,7 @@ def seq_configs(
         p = draw(st.sampled_from([0.25, 0.5]))
     return SeqConfig(
         cell=cell,
-        nonlinearity=draw(st.sampled_from(["tanh", "relu"])) if cell == "elman" else "tanh",
+        nonlinearity=draw(st.sampled_from(nonlinearities)) if cell == "elman" else "tanh",
         bias=draw(st.booleans()),
         num_layers=num_layers,
         bidirectional=draw(st.booleans()),

@@ -36,7 +36,7 @@ def test_fast_path_equals_step_functions_float64(cfg, seed):
         assert max_relative_error(g_fast[k], g_ref[k]) <= 1e-12, k
 
 
-@given(seq_configs(dtypes=("float32",)))
+@given(seq_configs(dtypes=("float32",), nonlinearities=("tanh",)))  # ReLU kinks: float64
 def test_fast_path_equals_step_functions_float32(cfg):
     (o_fast, g_fast), (o_ref, g_ref) = _both_paths(cfg, 0)
     for k in o_ref:

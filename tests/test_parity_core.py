@@ -58,7 +58,7 @@ def test_sequence_parity_float64(cfg, seed):
     assert row["max_rel_diff_grad"] <= F64_TOL, (cfg, row)
 
 
-@given(seq_configs(dtypes=("float32",)), seeds)
+@given(seq_configs(dtypes=("float32",), nonlinearities=("tanh",)), seeds)
 def test_sequence_parity_float32(cfg, seed):
     """The same comparison in float32, to the loose float32 tolerance (1e-4)."""
     row = compare_sequence(cfg, seed)
