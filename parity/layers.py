@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from scratchrnn._checks import check_float_dtype
 from scratchrnn.gradcheck import max_relative_error
 from scratchrnn.layers import (
     Dropout,
@@ -45,6 +46,8 @@ from scratchrnn.losses import (
     sequence_cross_entropy_backward,
 )
 
+from ._torch import import_torch
+
 __all__ = [
     "max_rel_diff",
     "compare_embedding",
@@ -65,22 +68,9 @@ ACTIVATIONS = ("relu", "tanh", "sigmoid", "softmax", "log_softmax")
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
-def _torch():
-    import torch
-
-    return torch
-
-
-def _dtype_name(dtype: Any) -> str:
-    dt = np.dtype(dtype)
-    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError(f"dtype must be float32 or float64, got {dt}")
-    return dt.name
-
-
 def _t(a: np.ndarray, requires_grad: bool = False):
     """A torch tensor holding a copy of ``a`` (same dtype)."""
-    t = _torch().from_numpy(np.array(a, copy=True))
+    t = import_torch().from_numpy(np.array(a, copy=True))
     return t.requires_grad_(True) if requires_grad else t
 
 
@@ -135,8 +125,8 @@ def compare_embedding(
     When ``padding_idx`` is given the first index is set to it, so the padding
     row is looked up (and must receive no gradient in both).
     """
-    torch = _torch()
-    dt = _dtype_name(dtype)
+    torch = import_torch()
+    dt = check_float_dtype(dtype).name
     rng = np.random.default_rng(seed)
     ours = Embedding(num_embeddings, embedding_dim, padding_idx, dtype=dt, rng=rng)
     idx = rng.integers(0, num_embeddings, index_shape)
@@ -171,8 +161,8 @@ def compare_linear(
     seed: int = 0,
 ) -> dict:
     """Linear vs torch.nn.Linear on x of shape lead_shape + (in_features,): y, dx, dW, db."""
-    torch = _torch()
-    dt = _dtype_name(dtype)
+    torch = import_torch()
+    dt = check_float_dtype(dtype).name
     rng = np.random.default_rng(seed)
     ours = Linear(in_features, out_features, bias=bias, dtype=dt, rng=rng)
     x = rng.standard_normal(tuple(lead_shape) + (in_features,)).astype(dt)
@@ -208,8 +198,8 @@ def compare_dropout(
     and given to ``Dropout.forward(x, mask=...)``. This checks the scaling
     1/(1-p), p = 1 and eval mode against torch, not the random stream.
     """
-    torch = _torch()
-    dt = _dtype_name(dtype)
+    torch = import_torch()
+    dt = check_float_dtype(dtype).name
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(shape).astype(dt)
     x[x == 0] = 1  # so that "y != 0" recovers the mask exactly
@@ -239,10 +229,10 @@ def compare_activation(
     scale: float = 3.0,
 ) -> dict:
     """ReLU / Tanh / Sigmoid modules and softmax / log_softmax (last axis) vs torch."""
-    torch = _torch()
+    torch = import_torch()
     if name not in ACTIVATIONS:
         raise ValueError(f"name must be one of {ACTIVATIONS}, got {name!r}")
-    dt = _dtype_name(dtype)
+    dt = check_float_dtype(dtype).name
     rng = np.random.default_rng(seed)
     x = (scale * rng.standard_normal(shape)).astype(dt)
     dout = rng.standard_normal(shape).astype(dt)
@@ -274,7 +264,7 @@ def compare_activation(
 
 def column_gather(y_out, x_lengths):
     """The book's ``column_gather`` (batch-first y_out (B, T, H)), verbatim in spirit."""
-    torch = _torch()
+    torch = import_torch()
     x_lengths = x_lengths.long().detach().cpu().numpy() - 1
     out = []
     for batch_index, column_index in enumerate(x_lengths):
@@ -291,8 +281,8 @@ def compare_gather_last(
     seed: int = 0,
 ) -> dict:
     """gather_last vs the book's column_gather (torch): output and dh."""
-    torch = _torch()
-    dt = _dtype_name(dtype)
+    torch = import_torch()
+    dt = check_float_dtype(dtype).name
     rng = np.random.default_rng(seed)
     lengths = np.asarray(lengths, dtype=np.int64)
     B = len(lengths)
@@ -331,8 +321,8 @@ def compare_cross_entropy(
     real class index). Class weights, when ``weighted``, are U(0.1, 2).
     The upstream gradient is a random scalar (or an (N,) vector for "none").
     """
-    torch = _torch()
-    dt = _dtype_name(dtype)
+    torch = import_torch()
+    dt = check_float_dtype(dtype).name
     rng = np.random.default_rng(seed)
     logits = (scale * rng.standard_normal((N, C))).astype(dt)
     target = rng.integers(0, C, N)
@@ -363,7 +353,7 @@ def compare_cross_entropy(
 
 def sequence_loss(y_pred, y_true, mask_index):
     """The book's sequence_loss (normalize_sizes + F.cross_entropy with ignore_index)."""
-    torch = _torch()
+    torch = import_torch()
     if y_pred.dim() == 3:
         y_pred = y_pred.contiguous().view(-1, y_pred.size(2))
     if y_true.dim() == 2:
@@ -382,7 +372,7 @@ def compare_sequence_cross_entropy(
     scale: float = 3.0,
 ) -> dict:
     """sequence_cross_entropy vs the book's sequence_loss: loss and d logits (B, T, C)."""
-    dt = _dtype_name(dtype)
+    dt = check_float_dtype(dtype).name
     rng = np.random.default_rng(seed)
     logits = (scale * rng.standard_normal((B, T, C))).astype(dt)
     targets = rng.integers(0, C, (B, T))

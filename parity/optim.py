@@ -35,6 +35,8 @@ import numpy as np
 from scratchrnn.gradcheck import max_relative_error
 from scratchrnn.optim import SGD, Adam, AdamW, Optimizer, ReduceLROnPlateau, clip_grad_norm
 
+from ._torch import import_torch
+
 OPTIMIZERS: dict[str, type[Optimizer]] = {"SGD": SGD, "Adam": Adam, "AdamW": AdamW}
 
 DEFAULT_SHAPES: tuple[tuple[int, ...], ...] = ((4, 3), (3,), (1,), (1, 1))
@@ -104,7 +106,7 @@ def compare_optimizer(
     to both constructors (``lr`` included). ``lrs``, if given, sets the learning
     rate before each step (length ``steps``), as a scheduler would.
     """
-    import torch
+    torch = import_torch()
 
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; expected one of {sorted(OPTIMIZERS)}")
@@ -175,7 +177,7 @@ def compare_clip_grad_norm(
     cell: str | None = None,
 ) -> dict[str, Any]:
     """Clip the same random gradients with scratchrnn and with torch.nn.utils.clip_grad_norm_."""
-    import torch
+    torch = import_torch()
 
     np_dtype = np.dtype(dtype)
     rng = np.random.default_rng(seed)
@@ -208,7 +210,7 @@ def compare_reduce_lr_on_plateau(
     cell: str | None = None,
 ) -> dict[str, Any]:
     """Feed the same metric sequence to both schedulers; compare lr and counters per epoch."""
-    import torch
+    torch = import_torch()
 
     options = dict(options or {})
     ours_opt = SGD([("w", np.zeros(1), np.zeros(1))], lr=lr)
