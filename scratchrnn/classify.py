@@ -78,7 +78,7 @@ def train(data: str | None = None, out: str | Path = "runs/classify", cell: str 
           layers: int = 1, bidirectional: bool = False, dropout: float = 0.5,
           class_weights: bool = True, epochs: int = 100, batch_size: int = 64,
           lr: float = 1e-3, seed: int = 1337, early_stopping: int = 5,
-          clip: float | None = None, progress: bool = True, resume: bool = False,
+          clip: float | None = None, progress: bool | None = None, resume: bool = False,
           forget_bias: float | None = None, log=None) -> dict:
     """Train, keep the best model in ``out/model.npz``, evaluate it on the test split.
 
