@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .activations import softmax
 from .backend import BackendFactory, LossSpec, spec_loss, spec_loss_and_grad
 from .data import SurnameDataset, SurnameVectorizer
-from .layers import softmax
 from .losses import accuracy
 from .metrics import classification_report
 from .models import SurnameClassifier
@@ -80,7 +80,7 @@ def train(data: str | None = None, out: str | Path = "runs/classify", cell: str 
           layers: int = 1, bidirectional: bool = False, dropout: float = 0.5,
           class_weights: bool = True, epochs: int = 100, batch_size: int = 64,
           lr: float = 1e-3, seed: int = 1337, early_stopping: int = 5,
-          clip: float | None = None, progress: bool = True, resume: bool = False,
+          clip: float | None = None, progress: bool | None = None, resume: bool = False,
           forget_bias: float | None = None, log=None,
           make_backend: BackendFactory | None = None) -> dict:
     """Train, keep the best model in ``out/model.npz``, evaluate it on the test split.

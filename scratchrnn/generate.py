@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ._random import as_generator
+from .activations import log_softmax
 from .backend import BackendFactory, LossSpec, spec_loss, spec_loss_and_grad
 from .data import SurnameDataset, SurnameVectorizer
-from .layers import log_softmax
 from .losses import accuracy
 from .models import SurnameGenerator
+from .rng import as_generator
 from .train import TrainConfig, load_lab_model, resolve_backend, run_training, write_metrics
 
 KIND = "generator"
@@ -81,7 +81,7 @@ def train(data: str | None = None, out: str | Path = "runs/generate", cell: str 
           conditioned: bool = False, backend: str = "numpy", device: str = "cpu",
           embedding: int = 32, hidden: int = 32, layers: int = 1, dropout: float = 0.5,
           epochs: int = 100, batch_size: int = 128, lr: float = 1e-3, seed: int = 1337,
-          early_stopping: int = 5, clip: float | None = None, progress: bool = True,
+          early_stopping: int = 5, clip: float | None = None, progress: bool | None = None,
           resume: bool = False, log=None, make_backend: BackendFactory | None = None) -> dict:
     """Train, keep the best model in ``out/model.npz``, evaluate it on the test split."""
     dataset = SurnameDataset.load(data)

@@ -36,7 +36,7 @@ class TrainConfig:
     lr_factor: float = 0.5
     lr_patience: int = 1
     clip: float | None = None
-    progress: bool = True
+    progress: bool | None = None  # None: a bar only when stderr is a terminal
 
 
 @dataclass
@@ -59,8 +59,15 @@ class TrainingInterrupted(RuntimeError):
     """Ctrl-C during training; the message says what was saved and how to resume."""
 
 
-def _progress(total: int, desc: str, enabled: bool):
-    """A tqdm bar if tqdm is installed and enabled, else a silent stand-in."""
+def _progress(total: int, desc: str, enabled: bool | None):
+    """A tqdm bar if tqdm is installed and enabled, else a silent stand-in.
+
+    ``enabled=None`` shows the bar only when stderr is a terminal, so that logs
+    redirected to a file hold the epoch lines and no carriage-return updates.
+    """
+    if enabled is None:
+        isatty = getattr(sys.stderr, "isatty", None)
+        enabled = bool(isatty and isatty())
     if enabled:
         try:
             from tqdm.auto import tqdm

@@ -16,7 +16,7 @@ from functools import partial
 
 import numpy as np
 
-from scratchrnn._checks import check_float_dtype
+from scratchrnn.checks import check_float_dtype
 from scratchrnn.studies.adding import (
     AddingConfig,
     AddingModel,
