@@ -75,7 +75,11 @@ class Task(Protocol):
     kind: str  # "classifier" or "generator": the checkpoint's kind
 
     @property
-    def loss(self) -> LossSpec: ...
+    def loss(self) -> LossSpec:
+        """The loss, described for any backend."""
+
+    def loss_and_grad(self, logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """(loss, ∂loss/∂logits) of :attr:`loss` in NumPy (:func:`spec_loss_and_grad`)."""
 
     def inputs(self, batch: dict) -> tuple: ...
 
@@ -174,7 +178,7 @@ class NumpyBackend:
             logits, cache = self.model.forward(*self.task.inputs(batch))
             if not np.isfinite(logits).all():
                 return float("nan"), logits  # the trainer stops with a message
-            loss, d_logits = spec_loss_and_grad(self.task.loss, logits, self.task.targets(batch))
+            loss, d_logits = self.task.loss_and_grad(logits, self.task.targets(batch))
             if not np.isfinite(loss):
                 return float(loss), logits
             self.model.backward(d_logits, cache)
