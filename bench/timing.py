@@ -155,8 +155,10 @@ def sweeps(quick: bool):
 def lab_epochs(budget: float) -> list[dict]:
     """Seconds for one training epoch of each lab on each backend (book settings)."""
     from scratchrnn import classify, generate
+    from scratchrnn.cli import backend_factory
+    from scratchrnn.config import ClassifierConfig, GeneratorConfig, to_dict
     from scratchrnn.data import SurnameDataset
-    from scratchrnn.train import TrainConfig, Trainer, make_backend
+    from scratchrnn.train import TrainConfig, Trainer
 
     rows = []
     dataset = SurnameDataset.load(None)
@@ -165,20 +167,19 @@ def lab_epochs(budget: float) -> list[dict]:
         for cell in ("elman", "lstm", "gru"):
             for backend in ("numpy", "torch"):
                 if lab == "classify":
-                    hp = dict(cell=cell, embedding_size=100, hidden_size=64, num_layers=1,
-                              bidirectional=False, dropout=0.5,
-                              num_embeddings=len(vec.char_vocab),
-                              num_classes=len(vec.nationality_vocab), seed=0)
+                    hp = {"config": to_dict(ClassifierConfig(cell=cell, seed=0, forget_bias=0.0)),
+                          "num_embeddings": len(vec.char_vocab),
+                          "num_classes": len(vec.nationality_vocab)}
                     task = classify.ClassificationTask(vec, dataset.class_weights(), hp)
                     model, bs = classify.build_model(hp), 64
                 else:
-                    hp = dict(cell=cell, conditioned=True, embedding_size=32, hidden_size=32,
-                              num_layers=1, dropout=0.5, num_embeddings=len(vec.char_vocab),
-                              num_nationalities=len(vec.nationality_vocab), seed=0)
+                    hp = {"config": to_dict(GeneratorConfig(cell=cell, conditioned=True, seed=0)),
+                          "num_embeddings": len(vec.char_vocab),
+                          "num_nationalities": len(vec.nationality_vocab)}
                     task = generate.GenerationTask(vec, True, hp)
                     model, bs = generate.build_model(hp), 128
                 cfg = TrainConfig(batch_size=bs, progress=False)
-                be = make_backend(backend, model, task, 1e-3, None, "cpu", 0)
+                be = backend_factory(backend, "cpu", 0)(model, task, lr=1e-3, clip=None)
                 trainer = Trainer(be, dataset, task, cfg, "/tmp/scratchrnn-bench",
                                   log=lambda _: None)
                 trainer.train_epoch()  # warm-up

@@ -22,6 +22,7 @@ import numpy as np
 
 from .backend import Backend, BackendFactory, NumpyBackend, Task
 from .checkpoint import load_checkpoint, save_checkpoint
+from .config import checkpoint_hyperparameters
 from .data import SurnameDataset, SurnameVectorizer
 from .optim import ReduceLROnPlateau
 
@@ -250,18 +251,23 @@ def run_training(model, task, dataset: SurnameDataset, config: TrainConfig, out:
     return state, test, seconds_per_epoch
 
 
-def load_lab_model(model_dir: str | Path, kind: str, build):
+def load_lab_model(model_dir: str | Path, kind: str, build, config_class: type):
     """(model, vectorizer, hyperparameters) from ``model_dir/model.npz`` (or a file path).
 
     ``build(hyperparameters, dtype=...)`` makes the lab's model; the checkpoint must be
-    of ``kind`` ("classifier" or "generator"). The model is returned in eval mode.
+    of ``kind`` ("classifier" or "generator"). Its hyperparameters come in today's layout
+    (``{"config": …, sizes …}``, :func:`scratchrnn.config.checkpoint_hyperparameters`),
+    whichever layout wrote them. The model is returned in eval mode.
     """
     path = Path(model_dir)
     if path.is_dir():
         path = path / "model.npz"
     ckpt = load_checkpoint(path, kind=kind)
     vec = SurnameVectorizer.from_json(ckpt.vocabularies)
-    hp = ckpt.hyperparameters
+    try:
+        hp = checkpoint_hyperparameters(config_class, ckpt.hyperparameters)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: hyperparameters this version cannot read ({exc})") from None
     model = build(hp, dtype=next(iter(ckpt.model_state.values())).dtype)
     model.load_state_dict(ckpt.model_state)
     model.eval()

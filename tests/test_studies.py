@@ -293,22 +293,23 @@ def test_irnn_initialisation():
 
 
 def test_tiny_training_run_reduces_the_loss_and_is_seeded():
-    kw = dict(hidden_size=8, batch_size=16, steps=120, lr=1e-2, eval_every=40, eval_size=64)
+    kw = dict(hidden=8, batch_size=16, updates=120, lr=1e-2, eval_every=40, eval_size=64)
     r = add.train_adding("gru", 6, **kw)
     assert [s for s, _ in r.history] == [0, 40, 80, 120]
     assert r.final_mse < 0.5 * r.history[0][1]
     assert r.final_mse < r.baseline_mse
     assert not r.diverged
-    again = add.train_adding("gru", 6, **{**kw, "steps": 40})
+    again = add.train_adding("gru", 6, **{**kw, "updates": 40})
     assert again.history[1] == r.history[1]  # same seed, same data, same model
 
 
 def test_first_below_and_table(tmp_path):
-    r = add.train_adding("elman-tanh", 4, steps=3, eval_every=2, eval_size=8, threshold=100.0)
+    r = add.train_adding("elman-tanh", 4, updates=3, eval_every=2, eval_size=8, threshold=100.0)
     assert r.first_below == 0 and r.solved
-    r2 = add.train_adding("elman-tanh", 4, steps=3, eval_every=2, eval_size=8, threshold=0.0)
+    r2 = add.train_adding("elman-tanh", 4, updates=3, eval_every=2, eval_size=8, threshold=0.0)
     assert r2.first_below is None and [s for s, _ in r2.history] == [0, 2, 3]
-    out = add.run(tmp_path, cells=("elman-tanh", "lstm"), lengths=(4,), steps=2, eval_every=1,
+    out = add.run(out=str(tmp_path), cells=("elman-tanh", "lstm"), lengths=(4,), updates=2,
+                  eval_every=1,
                   eval_size=8, plot=False)
     rows = list(csv.DictReader((tmp_path / "adding.csv").open()))
     assert [row["cell"] for row in rows] == ["elman-tanh", "lstm"]
@@ -319,7 +320,7 @@ def test_first_below_and_table(tmp_path):
 
 
 def test_compare_in_parallel_gives_the_same_results():
-    kw = dict(cells=("gru", "irnn"), lengths=(3, 4), steps=2, eval_every=1, eval_size=8)
+    kw = dict(cells=("gru", "irnn"), lengths=(3, 4), updates=2, eval_every=1, eval_size=8)
     serial = add.compare(**kw)
     seen = []
     parallel = add.compare(**kw, workers=2, progress=seen.append)
