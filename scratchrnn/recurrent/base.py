@@ -21,9 +21,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._checks import check_array, check_float_dtype, check_positive_int
-from .._random import as_generator
+from ..checks import check_array, check_float_dtype, check_positive_int
 from ..module import Module
+from ..rng import as_generator
 from .unroll import DirectionCache, DirectionWeights, lengths_mask, unroll_backward, unroll_forward
 
 #: the recurrent state: one array (L·D, B, H), or the LSTM's pair (h (L·D, B, P), c (L·D, B, H))
