@@ -11,7 +11,7 @@ r"""The labs' models, built from scratchrnn layers: forward and backward by hand
         ─ dropout ─ Linear(H, V) at every step ─ logits (B, T, V)
 
 Parameter names follow torch's ``state_dict`` of the same modules (``emb.weight``,
-``rnn.weight_ih_l0``, ``fc1.bias`` …) so the torch twins in ``parity.models`` load
+``rnn.weight_ih_l0``, ``fc1.bias`` …) so the torch twins in ``parity.runtime.models`` load
 them unchanged. Dropout acts only in training mode (the book's notebooks keep it on
 at evaluation: they call ``F.dropout`` without ``training=``).
 """
@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .checks import check_float_dtype
-from .layers import Dropout, Embedding, Linear, gather_last, gather_last_backward
+from .layers import Dropout, Embedding, Linear, bernoulli_mask, gather_last, gather_last_backward
 from .module import Module
 from .recurrent import GRU, LSTM, RNN
 from .rng import as_generator
@@ -145,6 +145,18 @@ class SurnameClassifier(Module):
         return logits, ClassifierCache(c_emb, c_rnn, c_gather, rev_shape, c_d1, c_fc1,
                                        relu_mask, c_d2, c_fc2)
 
+    def dropout_masks(self, x_in: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        """The keep-masks a training forward on ``x_in`` (B, T) draws, in its order, from the
+        model's Generator: drop1's (B, D·H) and drop2's (B, H); None where p = 0.
+
+        A twin fed these masks (the torch backend) follows this model's trajectory.
+        """
+        B = np.shape(x_in)[0]
+        shapes = ((self.drop1, (B, self.num_directions * self.hidden_size)),
+                  (self.drop2, (B, self.hidden_size)))
+        return tuple(None if d.p == 0.0 else bernoulli_mask(s, d.p, d.rng, self.dtype)
+                     for d, s in shapes)
+
     def backward(self, d_logits: np.ndarray, cache: ClassifierCache) -> None:
         d = self.fc2.backward(d_logits, cache.fc2)
         d = self.drop2.backward(d, cache.drop2)
@@ -240,6 +252,14 @@ class SurnameGenerator(Module):
         y, c_drop = self.drop.forward(out)
         logits, c_fc = self.fc.forward(y)
         return logits, GeneratorCache(c_emb, c_nat, c_rnn, c_drop, c_fc)
+
+    def dropout_masks(self, x_in: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        """The keep-mask a training forward on ``x_in`` (B, T) draws from the model's
+        Generator: drop's (B, T, H), or None where p = 0 (see SurnameClassifier's)."""
+        B, T = np.shape(x_in)
+        d = self.drop
+        return (None if d.p == 0.0 else
+                bernoulli_mask((B, T, self.hidden_size), d.p, d.rng, self.dtype),)
 
     def backward(self, d_logits: np.ndarray, cache: GeneratorCache) -> None:
         d = self.fc.backward(d_logits, cache.fc)
