@@ -9,23 +9,34 @@ one matrix product each::
     dW_hh = Σ_t dgh_t^T h_{t-1}                  (GRU, slide form: r_t ⊙ h_{t-1} for n)
     db_ih = Σ_t dgx_t,  db_hh = Σ_t dgh_t
 
-The step itself is the cell's (:class:`~scratchrnn.recurrent.base.Recurrent`'s cell
-interface): on the reference path the step functions of :mod:`scratchrnn.cells`, one
-call per step; on the fast path one call of :mod:`scratchrnn.fastpath` for the whole
-sequence. Variable lengths: ``mask`` (T, B, 1) is True where t < lengths[b]; a masked
+The step itself is the cell's (:class:`Cell`, which
+:class:`~scratchrnn.recurrent.base.Recurrent` implements): on the reference path the
+step functions of :mod:`scratchrnn.cells`, one call per step; on the fast path one
+call of :mod:`scratchrnn.fastpath` for the whole sequence. Variable lengths: ``mask`` (T, B, 1) is True where t < lengths[b]; a masked
 step leaves the state unchanged and outputs 0 (torch's packed sequences).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
 from .. import fastpath
 
-if TYPE_CHECKING:
-    from .base import Recurrent
+
+class Cell(Protocol):
+    """What the unroll needs of a sequence module: its cell (see ``Recurrent``)."""
+
+    reference: bool  # True: always the step functions, never the fast path
+
+    def step_forward(self, gx_t, h_prev, c_prev, W_hh, b_hh, W_hr) -> tuple: ...
+
+    def step_backward(self, dh_t, dc_t, cache, W_hh, W_hr) -> tuple: ...
+
+    def fast_path(self) -> tuple | None: ...
+
+    def weight_hh_grad(self, dGH: np.ndarray, steps: list) -> np.ndarray: ...
 
 
 class DirectionWeights(NamedTuple):
@@ -62,7 +73,7 @@ def lengths_mask(lengths: np.ndarray, T: int) -> np.ndarray:
 
 
 def unroll_forward(
-    cell: Recurrent,
+    cell: Cell,
     x: np.ndarray,
     W: DirectionWeights,
     h0: np.ndarray,
@@ -102,7 +113,7 @@ def unroll_forward(
 
 
 def unroll_backward(
-    cell: Recurrent,
+    cell: Cell,
     d_out: np.ndarray,
     dh: np.ndarray,
     dc: np.ndarray | None,
@@ -156,7 +167,7 @@ def unroll_backward(
 
 
 def weight_grads(
-    cell: Recurrent,
+    cell: Cell,
     x: np.ndarray,
     dGX: np.ndarray,
     dGH: np.ndarray,
