@@ -50,7 +50,7 @@ from ..config import AddingConfig, to_dict
 from ..layers import Linear
 from ..module import Module
 from ..optim import Adam, clip_grad_norm
-from . import make_recurrent, pyplot, recurrent_backward, recurrent_forward
+from . import make_recurrent, pyplot
 
 ADDING_CELLS = ("elman-tanh", "irnn", "residual", "input-gating", "hidden-gating", "lstm", "gru")
 ADDING_LENGTHS = AddingConfig().lengths
@@ -129,14 +129,16 @@ class AddingModel(Module):
         self.fc = self.add_module("fc", Linear(hidden_size, 1, dtype=dtype, rng=gen))
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, tuple]:
-        (_, h_n, _), c_rnn = recurrent_forward(self.rnn, x)
+        (_, hx_n), c_rnn = self.rnn.forward(x)
+        h_n = hx_n[0] if self.rnn.has_cell_state else hx_n
         y, c_fc = self.fc.forward(h_n[-1])
         return y[:, 0], (c_rnn, c_fc)
 
     def backward(self, d_pred: np.ndarray, cache: tuple) -> None:
         c_rnn, c_fc = cache
         d_h = self.fc.backward(d_pred[:, None], c_fc)
-        recurrent_backward(self.rnn, c_rnn, d_h[None])
+        d_h_n = d_h[None]
+        self.rnn.backward(None, c_rnn, (d_h_n, None) if self.rnn.has_cell_state else d_h_n)
 
 
 # ---------------------------------------------------------------------------
