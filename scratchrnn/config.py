@@ -19,12 +19,24 @@ other names (``hidden_size``, ``embedding_size``, ``num_layers``);
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import asdict, dataclass, fields
 from typing import Any, TypeVar
 
 BACKENDS = ("numpy", "torch")
 
 C = TypeVar("C")
+
+
+def _normalise(config: Any) -> None:
+    """Paths become strings, lists tuples: a config is JSON-ready and hashable."""
+    for f in fields(config):
+        value = getattr(config, f.name)
+        if isinstance(value, os.PathLike):
+            object.__setattr__(config, f.name, os.fspath(value))
+        elif isinstance(value, list):
+            object.__setattr__(config, f.name, tuple(os.fspath(v) if isinstance(v, os.PathLike)
+                                                     else v for v in value))
 
 
 def _check_choice(name: str, value: object, choices: tuple) -> None:
@@ -64,6 +76,7 @@ class ClassifierConfig:
     resume: bool = False
 
     def __post_init__(self) -> None:
+        _normalise(self)
         _check_choice("cell", self.cell, ("elman", "lstm", "gru"))
         _check_choice("backend", self.backend, BACKENDS)
         if self.forget_bias is None:
@@ -94,6 +107,7 @@ class GeneratorConfig:
     resume: bool = False
 
     def __post_init__(self) -> None:
+        _normalise(self)
         _check_choice("cell", self.cell, ("gru", "lstm", "elman"))
         _check_choice("backend", self.backend, BACKENDS)
 
@@ -123,6 +137,9 @@ class JacobianConfig:
     rhos: tuple[float, ...] = (0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5)
     plot: bool = True
 
+    def __post_init__(self) -> None:
+        _normalise(self)
+
 
 @dataclass(frozen=True)
 class GradflowConfig:
@@ -139,6 +156,7 @@ class GradflowConfig:
     monitor: int = 256
 
     def __post_init__(self) -> None:
+        _normalise(self)
         for cell in self.cells:
             _check_choice("cell", cell, ("elman", "lstm", "gru"))
 
@@ -172,6 +190,7 @@ class AddingConfig:
     dtype: str = "float32"
 
     def __post_init__(self) -> None:
+        _normalise(self)
         _check_choice("backend", self.backend, BACKENDS)
 
 
@@ -188,6 +207,9 @@ class GatesConfig:
     nationality: str | None = None
     data: str | None = None
     out: str = "runs/study-gates"
+
+    def __post_init__(self) -> None:
+        _normalise(self)
 
 
 def default(cls: type, name: str) -> Any:
