@@ -203,21 +203,23 @@ def lstm_forward(GX, h0, c0, W_hh, b_hh, mask, reverse):
     if b_hh is not None:
         A += b_hh
     A *= scale
-    W = (W_hh * scale[:, None]).T
+    A4 = A.reshape(T, B, 4, H).transpose(0, 2, 1, 3)  # (T, 4, B, H) view
+    # gate-major: each gate block of a step is one contiguous (B, H) array
+    W4 = (W_hh * scale[:, None]).reshape(4, H, H).transpose(0, 2, 1)
     S = np.empty((T + 1, B, H), dtype=dt)
     C = np.empty((T + 1, B, H), dtype=dt)
     S[0], C[0] = h0, c0
-    Y = np.empty((T, B, G4), dtype=dt)  # gates i, f, g, o after their nonlinearity
+    Y = np.empty((T, 4, B, H), dtype=dt)  # gates i, f, g, o after their nonlinearity
     TC = np.empty((T, B, H), dtype=dt)  # tanh(C_t)
     with np.errstate(over="ignore"):  # exp(−a) = inf: σ(a) = 0, its limit (see above)
         for k, t in enumerate(_order(T, reverse)):
             y = Y[t]
-            np.matmul(S[k], W, out=y)
-            y += A[t]
+            np.matmul(S[k], W4, out=y)
+            y += A4[t]
             np.exp(y, out=y)
             y += 1
             np.reciprocal(y, out=y)
-            i_t, f_t, g_t, o_t = y[:, :H], y[:, H:2 * H], y[:, 2 * H:3 * H], y[:, 3 * H:]
+            i_t, f_t, g_t, o_t = y
             g_t *= 2
             g_t -= 1
             c, tc = C[k + 1], TC[t]
@@ -236,33 +238,33 @@ def lstm_forward(GX, h0, c0, W_hh, b_hh, mask, reverse):
 def lstm_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
     S, mask, reverse = cache.S, cache.mask, cache.reverse
     C, Y, TC = cache.act
-    T, B, G4 = Y.shape
-    H = G4 // 4
+    T, _, B, H = Y.shape
+    G4 = 4 * H
     dt = Y.dtype
     C_prev = _time_ordered(C[:-1], reverse)
-    Y4 = Y.reshape(T, B, 4, H)
-    i, f, g, o = Y4[:, :, 0], Y4[:, :, 1], Y4[:, :, 2], Y4[:, :, 3]
+    i, f, g, o = Y[:, 0], Y[:, 1], Y[:, 2], Y[:, 3]
     # dC_t = dc + dh_t ⊙ Q_t,  Q = o ⊙ (1 − tanh² C_t)
     Q = np.multiply(TC, TC)
     np.subtract(1, Q, out=Q)
     Q *= o
     # da_t = [dC_t ⊙ P_i, dC_t ⊙ P_f, dC_t ⊙ P_g, dh_t ⊙ P_o]:
     # P_i = g σ'(i), P_f = C_{t-1} σ'(f), P_g = i (1 − g²), P_o = tanh(C_t) σ'(o)
-    P = np.subtract(1, Y4)
-    P *= Y4
-    P_g = P[:, :, 2]
+    P = np.subtract(1, Y)
+    P *= Y
+    P_g = P[:, 2]
     np.multiply(g, g, out=P_g)
     np.subtract(1, P_g, out=P_g)
-    P[:, :, 0] *= g
-    P[:, :, 1] *= C_prev
+    P[:, 0] *= g
+    P[:, 1] *= C_prev
     P_g *= i
-    P[:, :, 3] *= TC
+    P[:, 3] *= TC
     padded = None if mask is None else ~mask
     if mask is not None:
-        P *= mask[:, :, :, None]
+        P *= mask[:, None]
         Q *= mask
     order = _order(T, not reverse)
-    dA = np.empty((T, B, 4, H), dtype=dt)  # (i, f, g, o)
+    dA = np.empty((T, B, 4, H), dtype=dt)  # torch's layout (i, f, g, o) for the products
+    dA4 = dA.transpose(0, 2, 1, 3)  # (T, 4, B, H) view
     G = np.empty((T, B, H), dtype=dt)  # ∂L/∂h_t
     d_out = _first_gradient(d_out, dh_n, mask, order, G)
     dC = np.empty((B, H), dtype=dt)
@@ -271,8 +273,8 @@ def lstm_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
         g_t = G[t]
         np.multiply(g_t, Q[t], out=dC)
         dC += dc
-        np.multiply(P[t, :, :3], dC[:, None, :], out=dA[t, :, :3])  # di, df, dg
-        np.multiply(g_t, P[t, :, 3], out=dA[t, :, 3])  # do
+        np.multiply(P[t, :3], dC, out=dA4[t, :3])  # di, df, dg
+        np.multiply(g_t, P[t, 3], out=dA4[t, 3])  # do
         dh_prev = _pass_back(G, order, j, B, H, dt)
         np.matmul(dA[t].reshape(B, G4), W_hh, out=dh_prev)
         dc_prev = dC * f[t]
@@ -303,33 +305,36 @@ def gru_forward(GX, h0, W_hh, b_hh, mask, reverse):
     if b_hh is not None:
         A[:, :, :2 * H] -= b_hh[:2 * H]
         b_hn = b_hh[2 * H:]
-    W = (W_hh * scale[:, None]).T
+    A3 = A.reshape(T, B, 3, H).transpose(0, 2, 1, 3)  # (T, 3, B, H) view
+    # gate-major: each gate block of a step is one contiguous (B, H) array
+    W3 = (W_hh * scale[:, None]).reshape(3, H, H).transpose(0, 2, 1)
     S = np.empty((T + 1, B, H), dtype=dt)
     S[0] = h0
-    gh = np.empty((B, G3), dtype=dt)  # −(h W_hr^T), −(h W_hz^T), h W_hn^T
-    RZ = np.empty((T, B, 2 * H), dtype=dt)
+    gh = np.empty((3, B, H), dtype=dt)  # −(h W_hr^T), −(h W_hz^T), h W_hn^T
+    RZ = np.empty((T, 2, B, H), dtype=dt)
     N = np.empty((T, B, H), dtype=dt)
     GHn = np.empty((T, B, H), dtype=dt)  # W_hn h_{t-1} + b_hn: what r multiplies
     with np.errstate(over="ignore"):  # exp(−a) = inf: σ(a) = 0, its limit
         for k, t in enumerate(_order(T, reverse)):
-            np.matmul(S[k], W, out=gh)
+            np.matmul(S[k], W3, out=gh)
             rz = RZ[t]
-            np.add(A[t, :, :2 * H], gh[:, :2 * H], out=rz)
+            np.add(A3[t, :2], gh[:2], out=rz)
             np.exp(rz, out=rz)
             rz += 1
             np.reciprocal(rz, out=rz)
+            r_t, z_t = rz
             ghn = GHn[t]
             if b_hh is not None:
-                np.add(gh[:, 2 * H:], b_hn, out=ghn)
+                np.add(gh[2], b_hn, out=ghn)
             else:
-                ghn[...] = gh[:, 2 * H:]
+                ghn[...] = gh[2]
             n = N[t]
-            np.multiply(rz[:, :H], ghn, out=n)
-            n += A[t, :, 2 * H:]
+            np.multiply(r_t, ghn, out=n)
+            n += A3[t, 2]
             np.tanh(n, out=n)
             h = S[k + 1]
             np.subtract(S[k], n, out=h)
-            h *= rz[:, H:]
+            h *= z_t
             h += n
             if mask is not None:
                 np.copyto(h, S[k], where=padded[t])
@@ -343,7 +348,7 @@ def gru_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
     T, B, H = N.shape
     dt = N.dtype
     H_prev = _time_ordered(S[:-1], reverse)
-    r, z = RZ[:, :, :H], RZ[:, :, H:]
+    r, z = RZ[:, 0], RZ[:, 1]
     # dGH_t = dh_t ⊙ [Dr, Dz, Dn ⊙ r] (one broadcast call per step) with
     # Dn = (1 − z)(1 − n²)  (da_n = dh ⊙ Dn),  Dz = (h_{t-1} − n) z (1 − z),
     # Dr = Dn ⊙ (W_hn h + b_hn) ⊙ r (1 − r);  dGX = dGH but for da_n = dh ⊙ Dn
@@ -351,8 +356,8 @@ def gru_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
     Dn = np.multiply(N, N)
     np.subtract(1, Dn, out=Dn)
     Dn *= one_minus_z
-    D = np.empty((T, B, 3, H), dtype=dt)
-    Dr, Dz, Dnr = D[:, :, 0], D[:, :, 1], D[:, :, 2]
+    D = np.empty((T, 3, B, H), dtype=dt)
+    Dr, Dz, Dnr = D[:, 0], D[:, 1], D[:, 2]
     np.subtract(1, r, out=Dr)
     Dr *= r
     Dr *= GHn
@@ -363,17 +368,18 @@ def gru_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
     np.multiply(Dn, r, out=Dnr)
     Zc = z  # the direct path dh_{t-1} += dh ⊙ z_t; a padded step passes dh through whole
     if mask is not None:
-        D *= mask[:, :, :, None]
+        D *= mask[:, None]
         Dn *= mask
         Zc = np.where(mask, z, 1)
     order = _order(T, not reverse)
-    dGH = np.empty((T, B, 3, H), dtype=dt)
+    dGH = np.empty((T, B, 3, H), dtype=dt)  # torch's layout (r, z, n) for the products
+    dGH3 = dGH.transpose(0, 2, 1, 3)  # (T, 3, B, H) view
     G = np.empty((T, B, H), dtype=dt)  # ∂L/∂h_t
     d_out = _first_gradient(d_out, dh_n, mask, order, G)
     carry = np.empty((B, H), dtype=dt)
     for j, t in enumerate(order):
         g_t = G[t]
-        np.multiply(D[t], g_t[:, None, :], out=dGH[t])
+        np.multiply(D[t], g_t, out=dGH3[t])
         dh_prev = _pass_back(G, order, j, B, H, dt)
         np.matmul(dGH[t].reshape(B, 3 * H), W_hh, out=dh_prev)
         np.multiply(g_t, Zc[t], out=carry)
