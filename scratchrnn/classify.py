@@ -130,9 +130,7 @@ def predict(model_dir: str | Path, surnames: list[str], topk: int = 3) -> list[d
     model, vec, _ = load_model(model_dir)
     out = []
     for surname in surnames:
-        if not surname.strip():
-            raise ValueError("a surname to classify must not be empty or only spaces")
-        x, length = vec.vectorize_classification(surname.strip())
+        x, length = vec.vectorize_classification(surname)
         logits, _ = model.forward(x[None], np.array([length]))
         p = softmax(logits.astype(np.float64), axis=1)[0]
         best = np.argsort(-p)[: min(topk, len(p))]

@@ -183,12 +183,8 @@ def _initial_state(model, vec, nationality, batch):
 # scoring: log P(surname) and the generative classifier
 # ---------------------------------------------------------------------------
 def _vectorize(vec: SurnameVectorizer, surnames: list[str]):
-    for s in surnames:
-        if not s.strip():
-            raise ValueError("a surname to score must not be empty or only spaces")
-    length = max(len(s.strip()) for s in surnames) + 1
-    pairs = [vec.vectorize_generation(s.strip(), length) for s in surnames]
-    return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+    batch = vec.vectorize_batch(surnames)
+    return batch["x_gen"], batch["y_gen"]
 
 
 def log_probability(model: SurnameGenerator, vec: SurnameVectorizer, surnames: list[str],

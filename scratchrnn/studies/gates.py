@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data import encode_surname
 from ..models import SurnameClassifier, SurnameGenerator
 from ..recurrent import GRU, LSTM
 from . import pyplot
@@ -34,17 +35,10 @@ def _parts(model):
 
 
 def _indices(model, vec, surname: str) -> tuple[np.ndarray, list[str]]:
-    surname = surname.strip()
-    if not surname:
-        raise ValueError("a surname to inspect must not be empty or only spaces")
-    if isinstance(model, SurnameClassifier):
-        x, n = vec.vectorize_classification(surname)
-        tokens = ["<BEGIN>", *surname, "<END>"]
-    else:
-        x, _ = vec.vectorize_generation(surname)
-        n = len(surname) + 1
-        tokens = ["<BEGIN>", *surname]
-    return x[:n], tokens
+    x = encode_surname(vec, surname)  # <BEGIN> + chars + <END>
+    if isinstance(model, SurnameGenerator):
+        x = x[:-1]  # a generator reads <BEGIN> + chars
+    return x, [vec.char_vocab.lookup_index(int(i)) for i in x]
 
 
 def _run_gates(rnn, x_emb: np.ndarray, lengths: np.ndarray, h0=None) -> dict[str, np.ndarray]:
