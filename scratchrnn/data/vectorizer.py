@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import check_positive_int
 from .surnames_csv import SurnameRecord
 from .vocabulary import SequenceVocabulary, UnknownTokenError, Vocabulary
 
@@ -36,15 +37,9 @@ class SurnameVectorizer:
             nationality_vocab, SequenceVocabulary
         ):
             raise ValueError("nationality_vocab must be a plain Vocabulary (no <UNK>)")
-        if (
-            isinstance(max_length, bool)
-            or not isinstance(max_length, (int, np.integer))
-            or max_length < 2
-        ):
-            raise ValueError(f"max_length must be an integer >= 2, got {max_length!r}")
         self.char_vocab = char_vocab
         self.nationality_vocab = nationality_vocab
-        self.max_length = int(max_length)
+        self.max_length = check_positive_int("max_length", max_length, minimum=2)
 
     @classmethod
     def from_records(
