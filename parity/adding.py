@@ -15,7 +15,7 @@ from dataclasses import asdict, replace
 
 import numpy as np
 
-from scratchrnn._checks import check_float_dtype
+from scratchrnn.checks import check_float_dtype
 from scratchrnn.studies.adding import (
     AddingConfig,
     AddingModel,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .activations import softmax
 from .data import SurnameDataset, SurnameVectorizer
-from .layers import softmax
 from .losses import accuracy, cross_entropy, cross_entropy_backward
 from .metrics import classification_report
 from .models import SurnameClassifier

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ._random import as_generator
+from .activations import log_softmax
 from .data import SurnameDataset, SurnameVectorizer
-from .layers import log_softmax
 from .losses import accuracy, sequence_cross_entropy, sequence_cross_entropy_backward
 from .models import SurnameGenerator
+from .rng import as_generator
 from .train import TrainConfig, load_lab_model, run_training, write_metrics
 
 KIND = "generator"

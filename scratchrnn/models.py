@@ -22,11 +22,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import check_float_dtype
-from ._random import as_generator
+from .checks import check_float_dtype
 from .layers import Dropout, Embedding, Linear, gather_last, gather_last_backward
 from .module import Module
 from .recurrent import GRU, LSTM, RNN
+from .rng import as_generator
 
 CELLS = ("elman", "lstm", "gru")
 

@@ -29,8 +29,6 @@ from typing import NamedTuple
 import numpy as np
 
 from . import fastpath
-from ._checks import check_array, check_float_dtype, check_positive_int
-from ._random import as_generator
 from .cells import (
     GRU_FORMS,
     NONLINEARITIES,
@@ -43,7 +41,9 @@ from .cells import (
     lstm_step_backward,
     lstm_step_forward,
 )
+from .checks import check_array, check_float_dtype, check_positive_int
 from .module import Module
+from .rng import as_generator
 
 
 class DirectionCache(NamedTuple):

@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import check_array, check_float_dtype, check_positive_int
+from ..checks import check_array, check_float_dtype, check_positive_int
 from ..layers import Linear
 from ..module import Module
 from ..optim import Adam, clip_grad_norm

@@ -51,7 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import check_array
+from ..checks import check_array
 from ..gating import GatedRNN
 from ..recurrent import GRU, LSTM, RNN, _RecurrentBase
 from . import make_recurrent, pyplot, recurrent_backward, recurrent_forward
