@@ -79,6 +79,7 @@ def train(data: str | None = None, out: str | Path = "runs/classify", cell: str 
           class_weights: bool = True, epochs: int = 100, batch_size: int = 64,
           lr: float = 1e-3, seed: int = 1337, early_stopping: int = 5,
           clip: float | None = None, progress: bool = True, resume: bool = False,
+          overwrite: bool = False,
           forget_bias: float | None = None, log=None) -> dict:
     """Train, keep the best model in ``out/model.npz``, evaluate it on the test split.
 
@@ -99,7 +100,7 @@ def train(data: str | None = None, out: str | Path = "runs/classify", cell: str 
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                       early_stopping=early_stopping, clip=clip, progress=progress)
     state, test, seconds = run_training(build_model(hp), task, dataset, backend, device, cfg,
-                                        out, resume, log)
+                                        out, resume, log, overwrite=overwrite)
     nat = vec.nationalities
     metrics = {
         "lab": "classify", "backend": backend, "device": device, "cell": cell, "seed": seed,

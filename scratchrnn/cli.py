@@ -63,6 +63,8 @@ def _common_train(p: argparse.ArgumentParser, cells: tuple[str, ...], out: str) 
     p.add_argument("--data", default=None, help="surnames_with_splits.csv or its directory")
     p.add_argument("--out", default=out, help="directory for model.npz, last.npz, metrics.json")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.npz")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run in OUT even if it is of another kind or config")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="last line: the metrics as JSON")
 
@@ -157,7 +159,8 @@ def _classify(args) -> int:
             class_weights=not args.no_class_weights, epochs=args.epochs,
             batch_size=args.batch_size or 64, lr=args.lr, seed=args.seed,
             early_stopping=args.early_stopping, clip=args.clip,
-            progress=not args.no_progress, resume=args.resume, forget_bias=args.forget_bias)
+            progress=not args.no_progress, resume=args.resume, overwrite=args.overwrite,
+            forget_bias=args.forget_bias)
         print(f"test loss {metrics['test_loss']:.4f}  accuracy {metrics['test_acc']:.2f}%  "
               f"balanced accuracy {metrics['test_balanced_acc']:.2f}%  "
               f"({metrics['epochs']} epochs, best {metrics['best_epoch']}, "
@@ -187,7 +190,7 @@ def _generate(args) -> int:
             hidden=args.hidden or 32, layers=args.layers, dropout=args.dropout,
             epochs=args.epochs, batch_size=args.batch_size or 128, lr=args.lr, seed=args.seed,
             early_stopping=args.early_stopping, clip=args.clip,
-            progress=not args.no_progress, resume=args.resume)
+            progress=not args.no_progress, resume=args.resume, overwrite=args.overwrite)
         line = (f"test loss {m['test_loss']:.4f} nats/char  perplexity "
                 f"{m['test_perplexity']:.2f}  accuracy {m['test_acc']:.2f}%  "
                 f"({m['epochs']} epochs, best {m['best_epoch']}, "

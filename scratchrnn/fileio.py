@@ -316,18 +316,23 @@ def check_npz_members(
         if json_member is not None and name == json_member and info.file_size > max_json_bytes:
             raise UnsafeFileError(
                 f"{name!r} is {info.file_size} bytes, more than the {max_json_bytes} allowed")
+    for info in zf.infolist():
+        name = info.filename
         if not name.endswith(".npy"):
             continue
         try:
             with zf.open(info) as member:
                 shape, dtype, header = _npy_header(member)
-        except (ValueError, TypeError, SyntaxError, EOFError, OSError, zipfile.BadZipFile) as e:
+        except zipfile.BadZipFile as e:
+            raise UnsafeFileError(
+                f"corrupted: archive member {name!r} fails its check ({e})") from None
+        except (ValueError, TypeError, SyntaxError, EOFError, OSError) as e:
             raise UnsafeFileError(
                 f"archive member {name!r} has no valid .npy header "
                 f"({' '.join(str(e).split())})") from None
         if dtype.hasobject:
             raise UnsafeFileError(
-                f"archive member {name!r} holds objects ({dtype}), which would need pickle")
+                f"archive member {name!r} is an object array ({dtype}), which would need pickle")
         if any(n < 0 for n in shape):
             raise UnsafeFileError(f"archive member {name!r} declares the shape {shape}")
         nbytes = math.prod(shape) * dtype.itemsize

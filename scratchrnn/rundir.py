@@ -280,7 +280,8 @@ class RunDir:
             try:
                 fd = os.open(lock, flags, 0o644)
             except OSError as e:
-                raise RunDirError(f"{lock}: cannot create the lock file ({e.strerror or e})") from None
+                raise RunDirError(
+                    f"{lock}: cannot create the lock file ({e.strerror or e})") from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
