@@ -25,6 +25,7 @@ message; callers prefix it with the path.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import math
 import os
@@ -45,6 +46,8 @@ __all__ = [
     "atomic_write",
     "atomic_write_text",
     "atomic_write_json",
+    "atomic_text",
+    "save_figure",
     "temporary_name_pattern",
     "remove_stale_temporaries",
     "open_regular",
@@ -129,6 +132,24 @@ def atomic_write_json(path: PathLike, value: Any, **dumps_kwargs: Any) -> Path:
     dumps_kwargs.setdefault("indent", 2)
     text = json.dumps(value, allow_nan=False, **dumps_kwargs)
     return atomic_write_text(path, text + "\n")
+
+
+@contextlib.contextmanager
+def atomic_text(path: PathLike, newline: str = ""):
+    """``with atomic_text(path) as f: f.write(...)``: text (UTF-8) written atomically when
+    the block ends without an error; nothing is written if it raises. For ``csv.writer``
+    (``newline=""``, as the csv module asks)."""
+    buf = io.StringIO(newline=newline)
+    yield buf
+    atomic_write_text(path, buf.getvalue())
+
+
+def save_figure(fig: Any, path: PathLike, **savefig_kwargs: Any) -> Path:
+    """A matplotlib figure saved atomically (rendered in memory, in the path's format)."""
+    path = Path(path)
+    buf = io.BytesIO()
+    fig.savefig(buf, format=path.suffix.lstrip(".") or "png", **savefig_kwargs)
+    return atomic_write(path, buf.getvalue())
 
 
 _TEMP_RE = re.compile(r"^\.(?P<target>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp$")

@@ -245,14 +245,16 @@ class RunDir:
                     what.append("a run on other data")
                 diffs = config_differences(record["config"], self.config)
                 if diffs:
-                    what.append("a run with another config (" + ", ".join(diffs) + ")")
+                    more = f", … ({len(diffs) - 4} more)" if len(diffs) > 4 else ""
+                    what.append("a run with another config (" + ", ".join(diffs[:4]) + more + ")")
             if what:
                 raise RunDirError(
                     f"--out {self.path} holds " + "; ".join(what)
                     + "; pass --overwrite to replace it, or choose another --out")
-        for name in present:
-            with contextlib.suppress(FileNotFoundError):
-                (self.path / name).unlink()
+        if overwrite:  # another run's files go; the same run's are replaced as it saves
+            for name in present:
+                with contextlib.suppress(FileNotFoundError):
+                    (self.path / name).unlink()
         atomic_write_json(self.path / RUN_FILE, self.record)
 
     # -- the lock -----------------------------------------------------------------
