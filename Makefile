@@ -41,7 +41,8 @@ demo: $(VENV)/.installed data
 	$(PY) -m scratchrnn generate sample --model $(DEMO_OUT)/generate --nationality Russian -n 5 --seed 1
 	$(PY) -m scratchrnn generate score --model $(DEMO_OUT)/generate Nakamura Smith Kowalski
 
-parity: demo
+parity: $(VENV)/.installed
+	$(PY) -m parity
 
 # Without the surnames data (offline, no ../shared) the tests that need it are skipped.
 test: $(VENV)/.installed

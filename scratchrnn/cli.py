@@ -10,6 +10,12 @@
 
 A user's mistake (bad option, missing file, unknown nationality …) gives one line
 on stderr and exit status 2, never a traceback.
+
+This module is the composition root: the one module of ``scratchrnn`` that imports
+``parity`` (lazily, only when a user asks for ``--backend torch``). It builds the
+torch implementation and hands it in — a backend factory to the labs'
+training loop, a ``train_fn`` to the adding study — so the library below never
+reaches up to it.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import argparse
 import json
 import signal
 import sys
+from functools import partial
 
 from .train import TrainingError, TrainingInterrupted
 
@@ -153,6 +160,40 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def backend_factory(name: str, device: str = "cpu", seed: int = 0):
+    """The labs' backend factory for ``--backend NAME`` (see :mod:`scratchrnn.backend`).
+
+    numpy: :class:`scratchrnn.backend.NumpyBackend`; torch:
+    ``parity.runtime.backend.TorchBackend`` on ``device``, its torch RNG seeded.
+    """
+    if name == "numpy":
+        from .backend import NumpyBackend
+
+        return NumpyBackend
+    if name != "torch":
+        raise ValueError(f"backend must be numpy or torch, got {name!r}")
+    try:
+        from parity.runtime.backend import TorchBackend
+    except ImportError as exc:
+        raise ValueError(f"--backend torch needs torch installed ({exc})") from exc
+    return partial(TorchBackend, device=device, seed=seed)
+
+
+def adding_train_fn(backend: str, cells, device: str = "cpu"):
+    """The adding study's ``train_fn`` for ``--backend``: NumPy's, or the torch runtime's."""
+    from .studies.adding import train_adding
+
+    if backend == "numpy":
+        return train_adding
+    if backend != "torch":
+        raise ValueError(f"backend must be numpy or torch, got {backend!r}")
+    try:
+        from parity.runtime.adding import torch_train_fn
+    except ImportError as exc:
+        raise ValueError(f"--backend torch needs torch installed ({exc})") from exc
+    return torch_train_fn(cells, device)
+
+
 def _add_data_parser(labs) -> None:
     """``data fetch``: download the surnames CSV and verify its sha256."""
     from .fetch import DEFAULT_OUT, DEFAULT_TIMEOUT
@@ -180,7 +221,8 @@ def _classify(args) -> int:
             class_weights=not args.no_class_weights, epochs=args.epochs,
             batch_size=args.batch_size or 64, lr=args.lr, seed=args.seed,
             early_stopping=args.early_stopping, clip=args.clip,
-            progress=args.progress, resume=args.resume, forget_bias=args.forget_bias)
+            progress=args.progress, resume=args.resume, forget_bias=args.forget_bias,
+            make_backend=backend_factory(args.backend, args.device, args.seed))
         print(f"test loss {metrics['test_loss']:.4f}  accuracy {metrics['test_acc']:.2f}%  "
               f"balanced accuracy {metrics['test_balanced_acc']:.2f}%  "
               f"({metrics['epochs']} epochs, best {metrics['best_epoch']}, "
@@ -210,7 +252,8 @@ def _generate(args) -> int:
             hidden=args.hidden or 32, layers=args.layers, dropout=args.dropout,
             epochs=args.epochs, batch_size=args.batch_size or 128, lr=args.lr, seed=args.seed,
             early_stopping=args.early_stopping, clip=args.clip,
-            progress=args.progress, resume=args.resume)
+            progress=args.progress, resume=args.resume,
+            make_backend=backend_factory(args.backend, args.device, args.seed))
         line = (f"test loss {m['test_loss']:.4f} nats/char  perplexity "
                 f"{m['test_perplexity']:.2f}  accuracy {m['test_acc']:.2f}%  "
                 f"({m['epochs']} epochs, best {m['best_epoch']}, "
@@ -281,7 +324,8 @@ def _study(args) -> int:
         cells = args.cells or (adding.ADDING_CELLS if args.backend == "numpy"
                                 else ("elman-tanh", "irnn", "lstm", "gru"))
         res = adding.run(out, cells, args.lengths, workers=args.workers,
-                         backend=args.backend, device=args.device, steps=args.updates, lr=args.lr,
+                         train_fn=adding_train_fn(args.backend, cells, args.device),
+                         steps=args.updates, lr=args.lr,
                          hidden_size=args.hidden, seed=args.seed,
                          progress=lambda r: print(adding.format_result(r), file=sys.stderr))
         print(adding.format_table(res["results"]))
