@@ -83,7 +83,8 @@ def build_model(hp: dict, dtype=np.float32) -> SurnameClassifier:
 
 def train(config: ClassifierConfig | None = None, *,
           make_backend: BackendFactory | None = None, progress: bool | None = None,
-          log: Callable[[str], None] | None = None, **overrides) -> dict:
+          log: Callable[[str], None] | None = None, overwrite: bool = False,
+          **overrides) -> dict:
     """Train, keep the best model in ``config.out``/model.npz, evaluate it on the test split.
 
     ``config`` (default: :class:`~scratchrnn.config.ClassifierConfig`'s defaults) with
@@ -105,7 +106,7 @@ def train(config: ClassifierConfig | None = None, *,
                            progress=progress)
     state, test, seconds = run_training(build_model(hp), task, dataset, schedule, cfg.out,
                                         resolve_backend(cfg.backend, make_backend),
-                                        cfg.resume, log)
+                                        cfg.resume, log, overwrite=overwrite)
     nat = vec.nationalities
     metrics = {
         "lab": "classify", "config": to_dict(cfg),
@@ -138,9 +139,7 @@ def predict(model_dir: str | Path, surnames: list[str], topk: int = 3) -> list[d
     model, vec, _ = load_model(model_dir)
     out = []
     for surname in surnames:
-        if not surname.strip():
-            raise ValueError("a surname to classify must not be empty or only spaces")
-        x, length = vec.vectorize_classification(surname.strip())
+        x, length = vec.vectorize_classification(surname)
         logits, _ = model.forward(x[None], np.array([length]))
         p = softmax(logits.astype(np.float64), axis=1)[0]
         best = np.argsort(-p)[: min(topk, len(p))]

@@ -94,6 +94,8 @@ def _common_train(p: argparse.ArgumentParser, cls, cells: tuple[str, ...]) -> No
                                                    "metrics.json"))
     p.add_argument("--resume", action="store_true", default=None,
                    help="continue from OUT/last.npz")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run in OUT even if it is of another kind or config")
     bars = p.add_mutually_exclusive_group()
     bars.add_argument("--progress", dest="progress", action="store_const", const=True,
                       default=None, help="progress bars even when stderr is not a terminal "
@@ -262,7 +264,7 @@ def _classify(args) -> int:
 
     if args.command == "train":
         cfg = from_namespace(ClassifierConfig, args)
-        metrics = classify.train(cfg, progress=args.progress,
+        metrics = classify.train(cfg, progress=args.progress, overwrite=args.overwrite,
                                  make_backend=backend_factory(cfg.backend, cfg.device, cfg.seed))
         print(f"test loss {metrics['test_loss']:.4f}  accuracy {metrics['test_acc']:.2f}%  "
               f"balanced accuracy {metrics['test_balanced_acc']:.2f}%  "
@@ -288,7 +290,7 @@ def _generate(args) -> int:
 
     if args.command == "train":
         cfg = from_namespace(GeneratorConfig, args)
-        m = generate.train(cfg, progress=args.progress,
+        m = generate.train(cfg, progress=args.progress, overwrite=args.overwrite,
                            make_backend=backend_factory(cfg.backend, cfg.device, cfg.seed))
         line = (f"test loss {m['test_loss']:.4f} nats/char  perplexity "
                 f"{m['test_perplexity']:.2f}  accuracy {m['test_acc']:.2f}%  "

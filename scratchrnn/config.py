@@ -260,6 +260,14 @@ def checkpoint_hyperparameters(cls: type, hp: dict) -> dict:
     return {"config": to_dict(cls(**_as_tuples(config, names))), **rest}
 
 
+def flat_hyperparameters(hp: dict) -> dict:
+    """Today's ``{"config": {...}, sizes …}`` as one flat dict (the config's fields beside the
+    sizes); a flat (old) layout passes through."""
+    if "config" not in hp:
+        return dict(hp)
+    return {**hp["config"], **{k: v for k, v in hp.items() if k != "config"}}
+
+
 def _as_tuples(kw: dict, names: set[str]) -> dict:
     unknown = sorted(set(kw) - names)
     if unknown:
@@ -269,4 +277,5 @@ def _as_tuples(kw: dict, names: set[str]) -> dict:
 
 __all__ = ["AddingConfig", "ClassifierConfig", "GatesConfig", "GeneratorConfig",
            "GradflowConfig", "JacobianConfig", "checkpoint_hyperparameters", "default",
+           "flat_hyperparameters",
            "from_namespace", "to_dict"]

@@ -86,7 +86,8 @@ def build_model(hp: dict, dtype=np.float32) -> SurnameGenerator:
 
 def train(config: GeneratorConfig | None = None, *,
           make_backend: BackendFactory | None = None, progress: bool | None = None,
-          log: Callable[[str], None] | None = None, **overrides) -> dict:
+          log: Callable[[str], None] | None = None, overwrite: bool = False,
+          **overrides) -> dict:
     """Train, keep the best model in ``config.out``/model.npz, evaluate it on the test split.
 
     Arguments as :func:`scratchrnn.classify.train`. A conditioned model is also scored
@@ -104,7 +105,7 @@ def train(config: GeneratorConfig | None = None, *,
                            progress=progress)
     state, test, seconds = run_training(build_model(hp), task, dataset, schedule, cfg.out,
                                         resolve_backend(cfg.backend, make_backend),
-                                        cfg.resume, log)
+                                        cfg.resume, log, overwrite=overwrite)
     metrics = {
         "lab": "generate", "config": to_dict(cfg),
         "test_loss": test["loss"], "test_acc": test["acc"],
@@ -198,12 +199,8 @@ def _initial_state(model, vec, nationality, batch):
 # scoring: log P(surname) and the generative classifier
 # ---------------------------------------------------------------------------
 def _vectorize(vec: SurnameVectorizer, surnames: list[str]):
-    for s in surnames:
-        if not s.strip():
-            raise ValueError("a surname to score must not be empty or only spaces")
-    length = max(len(s.strip()) for s in surnames) + 1
-    pairs = [vec.vectorize_generation(s.strip(), length) for s in surnames]
-    return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+    batch = vec.vectorize_batch(surnames)
+    return batch["x_gen"], batch["y_gen"]
 
 
 def log_probability(model: SurnameGenerator, vec: SurnameVectorizer, surnames: list[str],

@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+from ...fileio import atomic_text, save_figure
 from .. import pyplot
 from .curves import NORMS, JacobianCurve
 
@@ -18,7 +19,7 @@ def write_csv(curves: Sequence[JacobianCurve], path: str | Path) -> Path:
     """One row per (curve, distance) with the columns :data:`CSV_COLUMNS`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
+    with atomic_text(path) as f:
         w = csv.writer(f)
         w.writerow(CSV_COLUMNS)
         for c in curves:
@@ -84,6 +85,6 @@ def plot_curves(curves: Sequence[JacobianCurve], path: str | Path, title: str = 
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
     return path
