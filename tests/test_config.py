@@ -28,7 +28,7 @@ COMMANDS = [
     (["study", "adding", "--out", "OUT"], config.AddingConfig),
     (["study", "gates", "--model", "M", "--out", "OUT"], config.GatesConfig),
 ]
-NOT_SETTINGS = {"help", "json", "progress", "lab", "command"}  # presentation, not the job
+NOT_SETTINGS = {"help", "json", "progress", "overwrite", "lab", "command"}  # run control
 
 
 def subparser(argv: list[str]) -> argparse.ArgumentParser:
