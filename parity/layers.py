@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from scratchrnn._checks import check_float_dtype
+from scratchrnn.checks import check_float_dtype
 from scratchrnn.gradcheck import max_relative_error
 from scratchrnn.layers import (
     Dropout,
