@@ -12,8 +12,9 @@ one matrix product each::
 The step itself is the cell's (:class:`Cell`, which
 :class:`~scratchrnn.recurrent.base.Recurrent` implements): on the reference path the
 step functions of :mod:`scratchrnn.cells`, one call per step; on the fast path one
-call of :mod:`scratchrnn.fastpath` for the whole sequence. Variable lengths: ``mask`` (T, B, 1) is True where t < lengths[b]; a masked
-step leaves the state unchanged and outputs 0 (torch's packed sequences).
+call of :mod:`scratchrnn.fastpath` for the whole sequence. Variable lengths: ``mask``
+(T, B, 1) is True where t < lengths[b]; a masked step leaves the state unchanged and
+outputs 0 (torch's packed sequences).
 """
 
 from __future__ import annotations
