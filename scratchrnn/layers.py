@@ -16,8 +16,7 @@ Parameter names and shapes are torch's (``weight``, ``bias``), so
 ``.detach()``). dtype follows the parameters: inputs of another dtype are
 rejected, never silently cast.
 
-The activations and softmax live in :mod:`scratchrnn.activations`; they are
-re-exported here, so ``from scratchrnn.layers import ReLU`` works too.
+The activations and softmax are in :mod:`scratchrnn.activations`.
 
 Shapes: ``N`` vocabulary size, ``E`` embedding size, ``D`` input features,
 ``M`` output features, ``T`` time steps, ``B`` batch, ``H`` hidden size; ``*``
@@ -30,24 +29,6 @@ from typing import Any
 
 import numpy as np
 
-from .activations import (
-    ReLU,
-    Sigmoid,
-    Tanh,
-    log_softmax,
-    log_softmax_backward,
-    log_softmax_forward,
-    relu_backward,
-    relu_forward,
-    sigmoid,
-    sigmoid_backward,
-    sigmoid_forward,
-    softmax,
-    softmax_backward,
-    softmax_forward,
-    tanh_backward,
-    tanh_forward,
-)
 from .checks import (
     check_float_dtype,
     check_float_input,
@@ -62,29 +43,13 @@ __all__ = [
     "Embedding",
     "Linear",
     "Dropout",
-    "ReLU",
-    "Tanh",
-    "Sigmoid",
     "GatherLast",
-    "sigmoid",
-    "softmax",
-    "log_softmax",
     "embedding_forward",
     "embedding_backward",
     "linear_forward",
     "linear_backward",
     "dropout_forward",
     "dropout_backward",
-    "relu_forward",
-    "relu_backward",
-    "tanh_forward",
-    "tanh_backward",
-    "sigmoid_forward",
-    "sigmoid_backward",
-    "softmax_forward",
-    "softmax_backward",
-    "log_softmax_forward",
-    "log_softmax_backward",
     "gather_last",
     "gather_last_backward",
 ]

@@ -46,7 +46,7 @@ from .surnames_csv import (
     load_surnames,
     split_records,
 )
-from .vectorizer import SurnameVectorizer
+from .vectorizer import SurnameVectorizer, encode_surname
 from .vocabulary import SequenceVocabulary, UnknownTokenError, Vocabulary
 
 __all__ = [
@@ -62,6 +62,7 @@ __all__ = [
     "Vocabulary",
     "SequenceVocabulary",
     "SurnameVectorizer",
+    "encode_surname",
     "BATCH_KEYS",
     "SplitArrays",
     "SurnameDataset",

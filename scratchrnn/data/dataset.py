@@ -92,30 +92,26 @@ class SurnameDataset:
         return cls.from_records(load_surnames(path), vocab_splits=vocab_splits)
 
     def _vectorize(self, rows: list[SurnameRecord]) -> SplitArrays:
-        n, width = len(rows), self.max_length
-        vocab = self.vectorizer.char_vocab
-        x = np.full((n, width), vocab.mask_index, dtype=np.int64)
-        x_gen = np.full((n, width - 1), vocab.mask_index, dtype=np.int64)
-        y_gen = np.full((n, width - 1), vocab.mask_index, dtype=np.int64)
-        lengths = np.empty(n, dtype=np.int64)
-        y_nat = np.empty(n, dtype=np.int64)
+        arrays = self.vectorizer.vectorize_batch([r.surname for r in rows], self.max_length)
+        y_nat = np.empty(len(rows), dtype=np.int64)
         nat_vocab = self.vectorizer.nationality_vocab
         for i, record in enumerate(rows):
-            seq = [vocab.begin_seq_index, *vocab.encode(record.surname), vocab.end_seq_index]
-            k = len(seq)
-            x[i, :k] = seq
-            x_gen[i, : k - 1] = seq[:-1]
-            y_gen[i, : k - 1] = seq[1:]
-            lengths[i] = k
             if record.nationality not in nat_vocab:
                 raise DataError(
                     f"line {record.line}: nationality {record.nationality!r} is not in the "
                     f"vectorizer's vocabulary ({', '.join(nat_vocab.tokens)})"
                 )
             y_nat[i] = nat_vocab.lookup_token(record.nationality)
-        for arr in (x, lengths, y_nat, x_gen, y_gen):
+        for arr in (*arrays.values(), y_nat):
             arr.flags.writeable = False
-        return SplitArrays(tuple(r.surname for r in rows), x, lengths, y_nat, x_gen, y_gen)
+        return SplitArrays(
+            tuple(r.surname for r in rows),
+            arrays["x"],
+            arrays["lengths"],
+            y_nat,
+            arrays["x_gen"],
+            arrays["y_gen"],
+        )
 
     # -- access
 

@@ -11,10 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import check_positive_int
 from .surnames_csv import SurnameRecord
 from .vocabulary import SequenceVocabulary, UnknownTokenError, Vocabulary
 
-__all__ = ["SurnameVectorizer"]
+__all__ = ["SurnameVectorizer", "encode_surname"]
 
 
 class SurnameVectorizer:
@@ -36,15 +37,9 @@ class SurnameVectorizer:
             nationality_vocab, SequenceVocabulary
         ):
             raise ValueError("nationality_vocab must be a plain Vocabulary (no <UNK>)")
-        if (
-            isinstance(max_length, bool)
-            or not isinstance(max_length, (int, np.integer))
-            or max_length < 2
-        ):
-            raise ValueError(f"max_length must be an integer >= 2, got {max_length!r}")
         self.char_vocab = char_vocab
         self.nationality_vocab = nationality_vocab
-        self.max_length = int(max_length)
+        self.max_length = check_positive_int("max_length", max_length, minimum=2)
 
     @classmethod
     def from_records(
@@ -71,12 +66,6 @@ class SurnameVectorizer:
 
     # -- surnames
 
-    def _indices(self, surname: str) -> list[int]:
-        if not isinstance(surname, str):
-            raise ValueError(f"surname must be a str, got {type(surname).__name__}")
-        vocab = self.char_vocab
-        return [vocab.begin_seq_index, *vocab.encode(surname), vocab.end_seq_index]
-
     def _padded(self, indices: Sequence[int], length: int | None, default: int) -> np.ndarray:
         if length is None:
             length = max(default, len(indices))  # never truncate: grow to fit
@@ -95,9 +84,9 @@ class SurnameVectorizer:
         ``max_length``, grown to fit a longer surname) and ``n = len(surname) + 2``,
         the count of non-padding positions (BEGIN and END included), so the last
         real step is ``n - 1``. An explicit ``length`` that is too short raises.
-        Unknown characters become ``<UNK>``.
+        Unknown characters become ``<UNK>`` (see :func:`encode_surname`).
         """
-        indices = self._indices(surname)
+        indices = encode_surname(self, surname)
         return self._padded(indices, length, self.max_length), len(indices)
 
     def vectorize_generation(
@@ -109,11 +98,40 @@ class SurnameVectorizer:
         character that follows ``from[t]``; both are padded with ``<MASK>`` to
         ``length`` (default ``max_length - 1``, grown to fit a longer surname).
         """
-        indices = self._indices(surname)
+        indices = encode_surname(self, surname)
         return (
             self._padded(indices[:-1], length, self.max_length - 1),
             self._padded(indices[1:], length, self.max_length - 1),
         )
+
+    def vectorize_batch(
+        self, surnames: Sequence[str], width: int | None = None
+    ) -> dict[str, np.ndarray]:
+        """Several surnames at once, each row as :meth:`vectorize_classification` and
+        :meth:`vectorize_generation` would give it, ``<MASK>``-padded to one width.
+
+        Returns int64 arrays ``x`` (N, W), ``lengths`` (N,) (surname length + 2),
+        ``x_gen`` and ``y_gen`` (N, W - 1), with W = ``width`` (default: the tight
+        width, longest surname + 2). A ``width`` too small for a surname raises.
+        """
+        seqs = [encode_surname(self, surname) for surname in surnames]
+        longest = max((len(q) for q in seqs), default=2)
+        if width is None:
+            width = longest
+        elif width < longest:
+            raise ValueError(f"a surname needs {longest} positions, more than width={width}")
+        n, mask = len(seqs), self.char_vocab.mask_index
+        x = np.full((n, width), mask, dtype=np.int64)
+        x_gen = np.full((n, width - 1), mask, dtype=np.int64)
+        y_gen = np.full((n, width - 1), mask, dtype=np.int64)
+        lengths = np.empty(n, dtype=np.int64)
+        for i, seq in enumerate(seqs):
+            k = len(seq)
+            x[i, :k] = seq
+            x_gen[i, : k - 1] = seq[:-1]
+            y_gen[i, : k - 1] = seq[1:]
+            lengths[i] = k
+        return {"x": x, "lengths": lengths, "x_gen": x_gen, "y_gen": y_gen}
 
     def decode(self, indices: Iterable[int]) -> str:
         """Surname from character indices (see :meth:`SequenceVocabulary.decode`)."""
@@ -169,3 +187,31 @@ class SurnameVectorizer:
             f"SurnameVectorizer(chars={len(self.char_vocab)}, "
             f"nationalities={len(self.nationality_vocab)}, max_length={self.max_length})"
         )
+
+
+def encode_surname(vocab: SurnameVectorizer | SequenceVocabulary, surname: str) -> np.ndarray:
+    """The index sequence of one surname: ``[<BEGIN>, c_1, ..., c_n, <END>]``.
+
+    The one encoding of a surname, used for training, ``classify predict``,
+    ``generate score`` and the gate study. ``vocab`` is a :class:`SurnameVectorizer`
+    (its character vocabulary is used) or a :class:`SequenceVocabulary`.
+    Surrounding whitespace is not part of a surname and is stripped; each
+    character ``c_t`` becomes its index, an unknown one ``<UNK>``.
+
+    Returns an int64 array of shape ``(n + 2,)``, n = ``len(surname.strip())``.
+    Raises ``ValueError`` for a non-string or a surname that is empty (or only
+    whitespace).
+    """
+    chars = vocab.char_vocab if isinstance(vocab, SurnameVectorizer) else vocab
+    if not isinstance(chars, SequenceVocabulary):
+        raise ValueError(
+            f"vocab must be a SurnameVectorizer or a SequenceVocabulary, got {type(vocab).__name__}"
+        )
+    if not isinstance(surname, str):
+        raise ValueError(f"surname must be a str, got {type(surname).__name__}")
+    stripped = surname.strip()
+    if not stripped:
+        raise ValueError(f"a surname must not be empty or only whitespace, got {surname!r}")
+    return np.array(
+        [chars.begin_seq_index, *chars.encode(stripped), chars.end_seq_index], dtype=np.int64
+    )

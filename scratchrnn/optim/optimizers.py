@@ -113,11 +113,19 @@ class Optimizer:
     #: buffer kinds this optimizer may keep per parameter
     BUFFERS: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, params: Module | NamedParams, lr: float) -> None:
+    def __init__(self, params: Module | NamedParams, lr: float, **hyper: Any) -> None:
+        """``hyper``: the subclass's other hyperparameters (names from ``HYPER``), checked
+        by :meth:`_validate` once all are set."""
+        unknown = sorted(set(hyper) - set(self.HYPER))
+        if unknown:  # pragma: no cover - a programming error in a subclass
+            raise TypeError(f"{type(self).__name__} has no hyperparameters {unknown}")
         self.names, self.params, self.grads = _collect(params)
         self.lr = lr
+        for key, value in hyper.items():
+            setattr(self, key, value)
         self.step_count = 0
         self.state: dict[str, dict[str, np.ndarray]] = {name: {} for name in self.names}
+        self._validate()
 
     # -- learning rate, hyperparameters ----------------------------------------
     @property
@@ -275,13 +283,10 @@ class SGD(Optimizer):
         nesterov: bool = False,
         maximize: bool = False,
     ) -> None:
-        super().__init__(params, lr)
-        self.momentum = momentum
-        self.dampening = dampening
-        self.weight_decay = weight_decay
-        self.nesterov = nesterov
-        self.maximize = maximize
-        self._validate()
+        super().__init__(
+            params, lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+            nesterov=nesterov, maximize=maximize,
+        )
 
     def _validate(self) -> None:
         super()._validate()
@@ -350,13 +355,10 @@ class Adam(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        super().__init__(params, lr)
-        self.betas = betas
-        self.eps = eps
-        self.weight_decay = weight_decay
-        self.amsgrad = amsgrad
-        self.maximize = maximize
-        self._validate()
+        super().__init__(
+            params, lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+            maximize=maximize,
+        )
 
     def _validate(self) -> None:
         super()._validate()

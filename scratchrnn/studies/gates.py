@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data import encode_surname
+from ..fileio import atomic_write_text, save_figure
 from ..models import SurnameClassifier, SurnameGenerator
 from ..recurrent import GRU, LSTM
 from . import pyplot
@@ -34,17 +36,10 @@ def _parts(model):
 
 
 def _indices(model, vec, surname: str) -> tuple[np.ndarray, list[str]]:
-    surname = surname.strip()
-    if not surname:
-        raise ValueError("a surname to inspect must not be empty or only spaces")
-    if isinstance(model, SurnameClassifier):
-        x, n = vec.vectorize_classification(surname)
-        tokens = ["<BEGIN>", *surname, "<END>"]
-    else:
-        x, _ = vec.vectorize_generation(surname)
-        n = len(surname) + 1
-        tokens = ["<BEGIN>", *surname]
-    return x[:n], tokens
+    x = encode_surname(vec, surname)  # <BEGIN> + chars + <END>
+    if isinstance(model, SurnameGenerator):
+        x = x[:-1]  # a generator reads <BEGIN> + chars
+    return x, [vec.char_vocab.lookup_index(int(i)) for i in x]
 
 
 def _run_gates(rnn, x_emb: np.ndarray, lengths: np.ndarray, hx=None) -> dict[str, np.ndarray]:
@@ -143,7 +138,7 @@ def heatmap_png(acts: dict, path: str | Path, title: str = "") -> Path | None:
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
+    save_figure(fig, path, dpi=90)
     plt.close(fig)
     return path
 
@@ -175,7 +170,7 @@ def run(model_dir: str | Path, surnames: list[str], out: str | Path,
     csv_path = out / "gate_saturation.csv"
     lines = ["gate,below_0.1_percent,above_0.9_percent,mean"]
     lines += [f"{g},{s['below']:.3f},{s['above']:.3f},{s['mean']:.4f}" for g, s in sat.items()]
-    csv_path.write_text("\n".join(lines) + "\n")
+    atomic_write_text(csv_path, "\n".join(lines) + "\n")
     files.append(str(csv_path))
     return {"cell": model.cell, "kind": kind, "saturation": sat, "tables": tables,
             "files": files}
