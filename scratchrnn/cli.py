@@ -26,6 +26,7 @@ import signal
 import sys
 from dataclasses import fields, replace
 from functools import partial
+from pathlib import Path
 
 from .config import (
     BACKENDS,
@@ -122,7 +123,9 @@ def _study_common(p: argparse.ArgumentParser, cls) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; every default shown in a help text comes from a config."""
-    ap = _Parser(prog="python -m scratchrnn", description=__doc__.splitlines()[0])
+    # the installed console script is `scratchrnn`; otherwise `python -m scratchrnn`
+    prog = "scratchrnn" if Path(sys.argv[0]).name == "scratchrnn" else "python -m scratchrnn"
+    ap = _Parser(prog=prog, description=__doc__.splitlines()[0])
     labs = ap.add_subparsers(dest="lab", required=True, parser_class=_Parser)
 
     clf = labs.add_parser("classify", help="lab 1: surname classification")
