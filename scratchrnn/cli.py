@@ -25,6 +25,7 @@ import json
 import signal
 import sys
 from functools import partial
+from pathlib import Path
 
 from .train import TrainingError, TrainingInterrupted
 
@@ -83,7 +84,9 @@ def _common_train(p: argparse.ArgumentParser, cells: tuple[str, ...], out: str) 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="python -m scratchrnn", description=__doc__.splitlines()[0])
+    # the installed console script is `scratchrnn`; otherwise `python -m scratchrnn`
+    prog = "scratchrnn" if Path(sys.argv[0]).name == "scratchrnn" else "python -m scratchrnn"
+    ap = _Parser(prog=prog, description=__doc__.splitlines()[0])
     labs = ap.add_subparsers(dest="lab", required=True, parser_class=_Parser)
 
     clf = labs.add_parser("classify", help="lab 1: surname classification")
