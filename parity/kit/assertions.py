@@ -14,10 +14,13 @@ loss with respect to the new state; ``backward`` returns the gradients of that l
 
 sequence module (torch's layout and names, as torch.nn.RNN/LSTM/GRU)::
 
-    forward(x, hx, params, lengths) -> ((output, hx_n), cache)
+    forward(x, hx, params, lengths, spec) -> ((output, hx_n), cache)
     backward(d_output, cache, d_hx_n) -> (d_input, d_hx0, grads)
 
-``hx`` is ``None``, ``h0`` or ``(h0, c0)``; ``params``/``grads`` keyed ``weight_ih_l0`` ….
+``hx`` is ``None``, ``h0`` or ``(h0, c0)``; ``params``/``grads`` keyed ``weight_ih_l0`` …;
+``lengths`` None or (B,) int; ``spec`` the :class:`~parity.kit.cases.SeqSpec` (options such
+as ``batch_first``, ``bidirectional``, ``num_layers``; fix the ones your code lacks with
+the strategy's switches).
 
 :func:`check_cell` / :func:`check_sequence` judge one case and return a
 :class:`~parity.kit.diagnose.Diagnosis`; :func:`find_cell_failure` /
@@ -28,9 +31,12 @@ failing case's diagnosis or None; :func:`assert_cell_parity` /
 
 from __future__ import annotations
 
+import itertools
+import os
 import random
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 from hypothesis import HealthCheck, find, settings
@@ -63,7 +69,9 @@ class ParityError(AssertionError):
 
 def describe_exception(exc: BaseException) -> str:
     """One line: the exception and the innermost frame (file:line) that raised it."""
-    tb = traceback.extract_tb(exc.__traceback__)
+    here = os.path.dirname(os.path.abspath(__file__))
+    tb = [f for f in traceback.extract_tb(exc.__traceback__)
+          if not os.path.abspath(f.filename).startswith(here)]
     where = f" at {tb[-1].filename}:{tb[-1].lineno} ({tb[-1].name})" if tb else ""
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     return text.splitlines()[-1] + where
@@ -160,7 +168,47 @@ def check_cell(forward: Callable, backward: Callable | None, spec: CellSpec,
                     grad_tol=gradient_tolerance(cell), user_names=L.user_names(cell))
     d.quantities = full.quantities
     d.notes = notes
+    if d.error is None and any(q.kind == "output" and not q.passed for q in d.quantities):
+        _probe_swapped_blocks(forward, case, L, d, tol)
     return d
+
+
+def _probe_swapped_blocks(forward: Callable, case, L: Layout, d: Diagnosis,
+                          tol: float | None) -> None:
+    """If your forward matches torch once gate blocks are exchanged, name those blocks.
+
+    Feeds your forward torch's weights with their blocks permuted (every permutation:
+    24 for the LSTM, 6 for the GRU); a match means your code reads gate j from the
+    rows where torch keeps gate perm[j].
+    """
+    kind = cell_kind(case.spec.cell)
+    H = case.spec.hidden_size
+    ref = {q.name: None for q in d.quantities if q.kind == "output"}
+    ref_out = {k: v for k, v in cell_reference(case).items() if k in ref}
+    for perm in itertools.permutations(range(kind.gates)):
+        if list(perm) == sorted(perm):
+            continue
+        p = {k: np.concatenate([v[j * H:(j + 1) * H] for j in perm], axis=0)
+             for k, v in case.params.items()}
+        try:
+            new_state, _ = forward(L.array_to_user(case.x.copy()),
+                                   L.state_to_user(_copy(case.state)),
+                                   L.params_from_torch(case.spec.cell, p))
+            outs = _state_parts(case.spec.cell, L.state_from_user(new_state), "", "_next")
+        except Exception:
+            continue
+        probe = diagnose(outs, ref_out, cell=case.spec.cell, dtype=case.x.dtype, tol=tol)
+        if probe.passed:
+            moved = [k for k in range(kind.gates) if perm[k] != k]
+            pairs = ", ".join(f"{kind.letters[k]} ← torch's {kind.letters[perm[k]]}"
+                              for k in moved)
+            labels = tuple(kind.block_label(k, H) for k in moved)
+            d.notes.append(
+                "your forward matches torch once the gate blocks are exchanged (" + pairs
+                + "): a gate block is swapped, in your forward or in your layout's order")
+            d.quantities = [replace(q, gate_blocks=labels) if q.kind == "output" and
+                            not q.passed else q for q in d.quantities]
+            return
 
 
 def _copy(state):
@@ -235,7 +283,8 @@ def check_sequence(forward: Callable, backward: Callable | None, spec: SeqSpec, 
     params = {k: v.copy() for k, v in case.params.items()}
     try:
         (output, hx_n), cache = forward(case.x.copy(), _copy_opt(case.hx), params,
-                                        None if case.lengths is None else case.lengths.copy())
+                                        None if case.lengths is None else case.lengths.copy(),
+                                        spec)
         ours["output"] = output
         ours.update(_state_parts(spec.cell, hx_n, "", "_n"))
         if backward is not None:

@@ -59,7 +59,8 @@ def make_cell_case(spec: CellSpec) -> CellCase:
     def r(*shape, s=1.0):
         return (s * rng.standard_normal(shape)).astype(dt)
 
-    params = {"weight_ih": r(G * H, I, s=1 / np.sqrt(H)), "weight_hh": r(G * H, H, s=1 / np.sqrt(H))}
+    s = 1 / np.sqrt(H)
+    params = {"weight_ih": r(G * H, I, s=s), "weight_hh": r(G * H, H, s=s)}
     if spec.bias:
         params.update(bias_ih=r(G * H), bias_hh=r(G * H))
     x, h, dh = r(B, I), r(B, H), r(B, H)

@@ -22,7 +22,8 @@ A :class:`Layout` combines, in this order of application (torch → yours):
 ``per_gate`` each name is a format string with ``{g}``, the gate's letter, or its word
 from ``gate_names``: e.g. ``names={"W": "W_{g}", "bias": "b_{g}"}`` is the slide's
 ``f_t = σ(W_f·[h_{t-1}, x_t] + b_f)`` literally. Defaults: torch's names (stacked),
-``W``/``b`` (concat), ``W_x{g}``/``W_h{g}``/``b_{g}`` (per gate).
+``W``/``b`` (concat), ``W_x{g}``/``W_h{g}``/``b_x{g}``/``b_h{g}`` (per gate; ``b_{g}``
+for one summed bias, ``W_{g}`` for a concatenated matrix per gate).
 
 Gradients map back the same way (:meth:`Layout.grads_to_torch`): a summed bias's
 gradient is both ``bias_ih``'s and ``bias_hh``'s.
@@ -125,6 +126,8 @@ class Layout:
         default = {"stacked": {}, "concat": {}, "per_gate": {"weight_ih": "W_x{g}",
                                                             "weight_hh": "W_h{g}",
                                                             "bias": "b_{g}",
+                                                            "bias_ih": "b_x{g}",
+                                                            "bias_hh": "b_h{g}",
                                                             "W": "W_{g}"}}[self.weights]
         return self.names.get(role, default.get(role, "b" if role == "bias" else role))
 
@@ -139,7 +142,7 @@ class Layout:
         return a.reshape(-1, 1) if self.columns else a
 
     def params_from_torch(self, cell: str, p: dict) -> dict:
-        """Your parameters from torch's ``weight_ih``, ``weight_hh`` [, ``bias_ih``, ``bias_hh``]."""
+        """Your parameters from torch's ``weight_ih``, ``weight_hh`` [, ``bias_*``]."""
         self.check_cell(cell)
         kind = cell_kind(cell)
         perm = self._perm(kind)

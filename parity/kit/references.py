@@ -141,7 +141,7 @@ def sequence_reference(case: SeqCase, device: str = "cpu") -> dict[str, np.ndarr
     """
     if case.spec.cell == "gru-slide":
         fwd, bwd = scratchrnn_sequence(case.spec)
-        (out, hx_n), cache = fwd(case.x, case.hx, case.params, case.lengths)
+        (out, hx_n), cache = fwd(case.x, case.hx, case.params, case.lengths, case.spec)
         d_x, d_hx0, grads = bwd(case.d_output, cache, case.d_hx_n)
         res = {"output": out, "h_n": hx_n, "d_input": d_x}
         if case.hx is not None:
@@ -217,7 +217,7 @@ def _torch_sequence(case: SeqCase, device: str) -> dict:
 def scratchrnn_sequence(spec: SeqSpec):
     """scratchrnn's sequence module for ``spec`` in the kit's sequence protocol.
 
-    Returns ``(forward, backward)``: ``forward(x, hx, params, lengths) -> ((output,
+    Returns ``(forward, backward)``: ``forward(x, hx, params, lengths, spec=None) -> ((output,
     hx_n), cache)`` and ``backward(d_output, cache, d_hx_n) -> (d_input, d_hx0, grads)``,
     hx ``h0`` or ``(h0, c0)``. The one place where the kit calls scratchrnn's modules.
     """
@@ -236,7 +236,7 @@ def scratchrnn_sequence(spec: SeqSpec):
     lstm = spec.cell == "lstm"
     contract = "hx" in inspect.signature(module.forward).parameters
 
-    def forward(x, hx, params, lengths=None):
+    def forward(x, hx, params, lengths=None, spec=None):
         module.load_state_dict(params)
         if contract or not lstm:
             return module.forward(x, hx, lengths=lengths)
@@ -248,5 +248,24 @@ def scratchrnn_sequence(spec: SeqSpec):
         if contract or not lstm:
             return module.backward(d_output, cache, d_hx_n)
         return module.backward(d_output, cache, *(d_hx_n if d_hx_n is not None else (None,)))
+
+    return forward, backward
+
+
+def scratchrnn_sequence_protocol():
+    """scratchrnn's sequence modules as one (forward, backward) pair for any spec.
+
+    ``forward(x, hx, params, lengths, spec)`` builds the module ``spec`` describes; the
+    cache carries its backward. What :func:`~parity.kit.assert_sequence_parity` takes.
+    """
+
+    def forward(x, hx, params, lengths, spec):
+        fwd, bwd = scratchrnn_sequence(spec)
+        out, cache = fwd(x, hx, params, lengths)
+        return out, (cache, bwd)
+
+    def backward(d_output, cache, d_hx_n):
+        cache, bwd = cache
+        return bwd(d_output, cache, d_hx_n)
 
     return forward, backward
