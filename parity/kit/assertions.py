@@ -63,8 +63,11 @@ class ParityError(AssertionError):
     """A parity failure; ``.diagnosis`` holds the structured result."""
 
     def __init__(self, diagnosis: Diagnosis) -> None:
-        super().__init__(diagnosis.message())
+        super().__init__()
         self.diagnosis = diagnosis
+
+    def __str__(self) -> str:  # built when shown, not on every shrinking step
+        return self.diagnosis.message()
 
 
 def describe_exception(exc: BaseException) -> str:

@@ -38,6 +38,9 @@ import numpy as np
 from .cells import cell_kind
 
 WEIGHTS = ("stacked", "concat", "per_gate")
+_NAMES = {"bias": "b"}
+_PER_GATE_NAMES = {"weight_ih": "W_x{g}", "weight_hh": "W_h{g}", "bias": "b_{g}",
+                   "bias_ih": "b_x{g}", "bias_hh": "b_h{g}", "W": "W_{g}"}
 PRESETS = ("torch", "concat", "slide", "per-gate", "transposed", "columns")
 
 
@@ -123,13 +126,8 @@ class Layout:
         return [kind.letters.index(ch) for ch in letters]
 
     def _name(self, role: str) -> str:
-        default = {"stacked": {}, "concat": {}, "per_gate": {"weight_ih": "W_x{g}",
-                                                            "weight_hh": "W_h{g}",
-                                                            "bias": "b_{g}",
-                                                            "bias_ih": "b_x{g}",
-                                                            "bias_hh": "b_h{g}",
-                                                            "W": "W_{g}"}}[self.weights]
-        return self.names.get(role, default.get(role, "b" if role == "bias" else role))
+        default = _PER_GATE_NAMES if self.weights == "per_gate" else _NAMES
+        return self.names.get(role, default.get(role, role))
 
     def _gate_key(self, role: str, letter: str) -> str:
         return self._name(role).format(g=self.gate_names.get(letter, letter))
@@ -141,8 +139,12 @@ class Layout:
     def _vector(self, a: np.ndarray) -> np.ndarray:
         return a.reshape(-1, 1) if self.columns else a
 
-    def params_from_torch(self, cell: str, p: dict) -> dict:
-        """Your parameters from torch's ``weight_ih``, ``weight_hh`` [, ``bias_*``]."""
+    def params_from_torch(self, cell: str, p: dict, grads: bool = False) -> dict:
+        """Your parameters from torch's ``weight_ih``, ``weight_hh`` [, ``bias_*``].
+
+        With ``grads=True`` the arrays are gradients: a summed bias's gradient is
+        ``bias_ih``'s (equal to ``bias_hh``'s), not their sum.
+        """
         self.check_cell(cell)
         kind = cell_kind(cell)
         perm = self._perm(kind)
@@ -162,7 +164,7 @@ class Layout:
         vecs = {}
         if bias:
             if self.summed:
-                vecs["bias"] = reorder(p["bias_ih"]) + reorder(p["bias_hh"])
+                vecs["bias"] = reorder(p["bias_ih"]) + (0 if grads else reorder(p["bias_hh"]))
             else:
                 vecs["bias_ih"], vecs["bias_hh"] = reorder(p["bias_ih"]), reorder(p["bias_hh"])
         out = {}
