@@ -34,10 +34,16 @@ class SeqConfig:
     proj_size: int = 0  # lstm only
     dropout: float = 0.0  # between layers, training mode; torch twin gets the same masks
     dtype: str = "float64"
+    reference: bool = False  # True: the step functions of scratchrnn.cells, not the fast path
     batch: int = 3
     steps: int = 5
     input_size: int = 4
     hidden_size: int = 6
+
+    @property
+    def path(self) -> str:
+        """Which scratchrnn code ran: "reference" (cells.py's steps) or "fast" (fastpath.py)."""
+        return "reference" if self.reference else "fast"
 
     @property
     def name(self) -> str:
@@ -67,7 +73,8 @@ class SeqConfig:
 def build_module(cfg: SeqConfig, seed: int = 0):
     """The scratchrnn sequence module described by ``cfg``."""
     common = dict(num_layers=cfg.num_layers, bias=cfg.bias, batch_first=cfg.batch_first,
-                  dropout=cfg.dropout, bidirectional=cfg.bidirectional, dtype=cfg.dtype, rng=seed)
+                  dropout=cfg.dropout, bidirectional=cfg.bidirectional, dtype=cfg.dtype, rng=seed,
+                  reference=cfg.reference)
     if cfg.cell == "elman":
         return RNN(cfg.input_size, cfg.hidden_size, nonlinearity=cfg.nonlinearity, **common)
     if cfg.cell == "lstm":
@@ -107,17 +114,17 @@ def run_ours(module, cfg: SeqConfig, inp: dict) -> tuple[dict, dict]:
     """Forward and backward in scratchrnn: (outputs, gradients) as dicts of arrays."""
     module.zero_grad()
     kw = {"lengths": inp["lengths"], "dropout_masks": inp["dropout_masks"]}
-    if cfg.cell == "lstm":
-        (out, (h_n, c_n)), cache = module.forward(inp["x"], inp["h0"], inp["c0"], **kw)
-        d_x, (d_h0, d_c0), d_params = module.backward(inp["d_output"], cache, inp["d_h_n"],
-                                                      inp["d_c_n"])
-        outs = {"output": out, "h_n": h_n, "c_n": c_n}
-        grads = {"input": d_x, "h0": d_h0, "c0": d_c0}
+    lstm = cfg.cell == "lstm"
+    hx = (inp["h0"], inp["c0"]) if lstm else inp["h0"]
+    d_hx_n = (inp["d_h_n"], inp["d_c_n"]) if lstm else inp["d_h_n"]
+    (out, hx_n), cache = module.forward(inp["x"], hx, **kw)
+    d_x, d_hx0, d_params = module.backward(inp["d_output"], cache, d_hx_n)
+    if lstm:
+        outs = {"output": out, "h_n": hx_n[0], "c_n": hx_n[1]}
+        grads = {"input": d_x, "h0": d_hx0[0], "c0": d_hx0[1]}
     else:
-        (out, h_n), cache = module.forward(inp["x"], inp["h0"], **kw)
-        d_x, d_h0, d_params = module.backward(inp["d_output"], cache, inp["d_h_n"])
-        outs = {"output": out, "h_n": h_n}
-        grads = {"input": d_x, "h0": d_h0}
+        outs = {"output": out, "h_n": hx_n}
+        grads = {"input": d_x, "h0": d_hx0}
     grads.update(d_params)
     return outs, grads
 
@@ -214,6 +221,7 @@ def compare_sequence(cfg: SeqConfig, seed: int = 0, device: str = "cpu") -> dict
     return {
         "group": "sequence",
         "cell": cfg.name,
+        "path": cfg.path,
         "config": cfg.describe(),
         "dtype": cfg.dtype,
         "nonlinearity": cfg.nonlinearity if cfg.cell == "elman" else None,
@@ -275,6 +283,7 @@ def compare_cell(cell: str, nonlinearity: str = "tanh", bias: bool = True,
     return {
         "group": "cell",
         "cell": name,
+        "path": "reference",
         "config": f"{'bias' if bias else 'no-bias'} B={batch},I={input_size},H={hidden_size}",
         "dtype": dtype,
         "nonlinearity": nonlinearity if cell == "elman" else None,

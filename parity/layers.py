@@ -24,13 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from scratchrnn._checks import check_float_dtype
-from scratchrnn.gradcheck import max_relative_error
-from scratchrnn.layers import (
-    Dropout,
-    Embedding,
-    GatherLast,
-    Linear,
+from scratchrnn.activations import (
     ReLU,
     Sigmoid,
     Tanh,
@@ -39,6 +33,9 @@ from scratchrnn.layers import (
     softmax_backward,
     softmax_forward,
 )
+from scratchrnn.checks import check_float_dtype
+from scratchrnn.gradcheck import max_relative_error
+from scratchrnn.layers import Dropout, Embedding, GatherLast, Linear
 from scratchrnn.losses import (
     cross_entropy,
     cross_entropy_backward,

@@ -21,7 +21,7 @@ from scratchrnn.models import SurnameClassifier, SurnameGenerator
 from scratchrnn.optim import Adam, clip_grad_norm
 
 from ._torch import import_torch
-from .models import to_torch_model
+from .runtime.models import to_torch_model
 
 VOCAB, CLASSES, NATIONS = 12, 5, 4
 

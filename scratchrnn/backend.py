@@ -1,28 +1,161 @@
-"""The NumPy backend of the labs: a model, its hand-written backward and scratchrnn's Adam.
+"""The backend contract of the labs, and the NumPy backend that implements it.
 
-The torch backend with the same interface is ``parity.backend.TorchBackend``.
-See :mod:`scratchrnn.train` for the interface.
+A *backend* runs one lab model behind :class:`Backend`; the training loop
+(:mod:`scratchrnn.train`), the data, the metrics, the schedule and the checkpoints
+are the same whatever backend runs the model. Two implement it:
+
+* :class:`NumpyBackend` — the model's hand-written backward and scratchrnn's Adam;
+* ``parity.runtime.backend.TorchBackend`` — the model's torch twin (CPU or CUDA).
+
+``scratchrnn`` never imports the second: the command line (:mod:`scratchrnn.cli`)
+builds it and hands it to :func:`scratchrnn.train.run_training` as a
+:data:`BackendFactory`.
+
+What a backend needs to know about the job comes from the task and the model, so
+that no backend re-derives it:
+
+* the loss, described without torch by the task's :class:`LossSpec`
+  (class weights, ``ignore_index``, one target per sequence or per step);
+* the dropout masks, drawn by the model's ``dropout_masks(x_in)`` from the model's
+  own Generator in the order and shapes its forward would draw them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
 import numpy as np
 
+from .losses import cross_entropy, cross_entropy_backward
 from .module import Module
 from .optim import Adam, clip_grad_norm
 
 
+@dataclass(frozen=True)
+class LossSpec:
+    """Cross-entropy as a task wants it, in plain NumPy terms (any backend can build it).
+
+    ``weight``: (C,) class weights or None (all ones); ``ignore_index``: targets equal
+    to it count for nothing; ``per_step``: logits (B, T, C) with targets (B, T) (a
+    sequence loss over every step) rather than logits (B, C) with targets (B,).
+    The loss is torch's ``cross_entropy(logits.reshape(-1, C), y.reshape(-1), weight,
+    ignore_index)``: a weighted mean over the targets that count.
+    """
+
+    weight: np.ndarray | None = None
+    ignore_index: int = -100
+    per_step: bool = False
+
+
+def spec_loss(spec: LossSpec, logits: np.ndarray, y: np.ndarray) -> tuple[float, tuple]:
+    """(loss, cache) of ``spec`` in NumPy (:func:`scratchrnn.losses.cross_entropy`)."""
+    want = 3 if spec.per_step else 2
+    if np.ndim(logits) != want:
+        raise ValueError(f"this loss takes logits with {want} dimensions, got {np.shape(logits)}")
+    C = logits.shape[-1]
+    weight = None if spec.weight is None else spec.weight.astype(logits.dtype)
+    loss, cache = cross_entropy(logits.reshape(-1, C), np.asarray(y).reshape(-1),
+                                weight=weight, ignore_index=spec.ignore_index)
+    return float(loss), (cache, logits.shape)
+
+
+def spec_loss_and_grad(spec: LossSpec, logits: np.ndarray,
+                       y: np.ndarray) -> tuple[float, np.ndarray]:
+    """(loss, ∂loss/∂logits) of ``spec`` in NumPy; the gradient has the logits' shape."""
+    loss, (cache, shape) = spec_loss(spec, logits, y)
+    return loss, cross_entropy_backward(1.0, cache).reshape(shape)
+
+
+class Task(Protocol):
+    """What a lab trains: :class:`scratchrnn.classify.ClassificationTask` and
+    :class:`scratchrnn.generate.GenerationTask` implement it."""
+
+    kind: str  # "classifier" or "generator": the checkpoint's kind
+
+    @property
+    def loss(self) -> LossSpec:
+        """The loss, described for any backend."""
+
+    def loss_and_grad(self, logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """(loss, ∂loss/∂logits) of :attr:`loss` in NumPy (:func:`spec_loss_and_grad`)."""
+
+    def inputs(self, batch: dict) -> tuple: ...
+
+    def targets(self, batch: dict) -> np.ndarray: ...
+
+    def batch_accuracy(self, logits: np.ndarray, y: np.ndarray) -> float: ...
+
+    def metrics(self, logits: np.ndarray, y: np.ndarray) -> dict: ...
+
+    def checkpoint_meta(self) -> dict: ...
+
+
+class Backend(Protocol):
+    """One lab model, trainable and runnable, behind the interface the loop uses."""
+
+    name: str
+
+    def train(self) -> None:
+        """Training mode (dropout on)."""
+
+    def eval(self) -> None:
+        """Evaluation mode (dropout off)."""
+
+    @property
+    def lr(self) -> float:
+        """The optimizer's learning rate; the plateau scheduler sets it."""
+
+    @lr.setter
+    def lr(self, value: float) -> None: ...
+
+    def train_step(self, batch: dict) -> tuple[float, np.ndarray]:
+        """Forward, the task's loss, backward, clipping, one Adam step: (loss, logits).
+
+        A non-finite loss or gradient returns a non-finite loss and updates nothing."""
+
+    def predict(self, batch: dict) -> np.ndarray:
+        """Logits of ``batch`` (no gradient)."""
+
+    def model_state(self) -> dict[str, np.ndarray]:
+        """The model's parameters under torch's ``state_dict`` names."""
+
+    def load_model_state(self, state: dict) -> None: ...
+
+    def optimizer_state(self) -> dict:
+        """Adam's state in scratchrnn's ``Adam.state_dict`` format (either backend reads it)."""
+
+    def load_optimizer_state(self, state: dict) -> None: ...
+
+    def rng_state(self) -> dict:
+        """Everything random the backend draws from (dropout masks), JSON-ready."""
+
+    def set_rng_state(self, state: dict) -> None: ...
+
+
+#: ``factory(model, task, lr=…, clip=…)`` → a :class:`Backend` running ``model``.
+BackendFactory = Callable[..., Backend]
+
+
+def model_generator(model: Module) -> np.random.Generator:
+    """The Generator a lab model's modules draw from (every module shares one)."""
+    for _, m in model.named_modules():
+        if isinstance(getattr(m, "rng", None), np.random.Generator):
+            return m.rng
+    raise ValueError(f"{type(model).__name__} has no module with a Generator")
+
+
 class NumpyBackend:
-    """Train and run a NumPy lab model for a task (see :mod:`scratchrnn.train`)."""
+    """Train and run a NumPy lab model for a task: the hand-written backward and Adam."""
 
     name = "numpy"
 
-    def __init__(self, model: Module, task, lr: float = 1e-3, clip: float | None = None) -> None:
+    def __init__(self, model: Module, task: Any, lr: float = 1e-3,
+                 clip: float | None = None) -> None:
         self.model, self.task, self.clip = model, task, clip
         self.optimizer = Adam(model, lr=lr)
-        # every module of a lab model draws from one Generator (dropout masks)
-        self.rng = next(m.rng for _, m in model.named_modules()
-                        if isinstance(getattr(m, "rng", None), np.random.Generator))
+        self.rng = model_generator(model)  # the dropout masks
 
     def train(self) -> None:
         self.model.train()

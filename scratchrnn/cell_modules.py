@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_array, check_float_dtype, check_positive_int
-from ._random import as_generator
 from .cells import (
     GRU_FORMS,
     NONLINEARITIES,
@@ -27,7 +25,9 @@ from .cells import (
     lstm_cell_backward,
     lstm_cell_forward,
 )
+from .checks import check_array, check_float_dtype, check_positive_int
 from .module import Module
+from .rng import as_generator
 
 
 class _CellBase(Module):

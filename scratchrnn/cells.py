@@ -34,7 +34,13 @@ NONLINEARITIES = ("tanh", "relu")
 GRU_FORMS = ("torch", "slide")
 
 
-def _hidden_projection(h_prev: np.ndarray, W_hh: np.ndarray, b_hh: np.ndarray | None):
+def hidden_projection(
+    h_prev: np.ndarray, W_hh: np.ndarray, b_hh: np.ndarray | None
+) -> np.ndarray:
+    """gh_t = h_{t-1} W_hh^T + b_hh, the hidden projection every cell adds to its gates.
+
+    h_prev (B, H);  W_hh (G·H, H);  b_hh (G·H,) or None. Returns gh_t (B, G·H).
+    """
     gh = h_prev @ W_hh.T
     if b_hh is not None:
         gh += b_hh
@@ -62,7 +68,7 @@ def elman_step_forward(
     gx_t (B, H) = x_t W_ih^T + b_ih;  h_prev (B, H);  W_hh (H, H);  b_hh (H,) or None.
     Returns h_t (B, H) and the cache.
     """
-    a_t = gx_t + _hidden_projection(h_prev, W_hh, b_hh)
+    a_t = gx_t + hidden_projection(h_prev, W_hh, b_hh)
     h_t = np.tanh(a_t) if nonlinearity == "tanh" else np.maximum(a_t, 0)
     return h_t, ElmanCache(h_prev, h_t, nonlinearity)
 
@@ -119,7 +125,7 @@ def lstm_step_forward(
     Returns h_t (B, P), C_t (B, H) and the cache.
     """
     H = c_prev.shape[1]
-    a_t = gx_t + _hidden_projection(h_prev, W_hh, b_hh)
+    a_t = gx_t + hidden_projection(h_prev, W_hh, b_hh)
     i_t = sigmoid(a_t[:, :H])
     f_t = sigmoid(a_t[:, H : 2 * H])
     g_t = np.tanh(a_t[:, 2 * H : 3 * H])
@@ -217,12 +223,12 @@ def gru_step_forward(
     z_t = sigmoid(gx_t[:, H : 2 * H] + gh_rz[:, H:])
     b_hn = None if b_hh is None else b_hh[2 * H :]
     if form == "torch":
-        gh_n = _hidden_projection(h_prev, W_hh[2 * H :], b_hn)
+        gh_n = hidden_projection(h_prev, W_hh[2 * H :], b_hn)
         n_t = np.tanh(gx_t[:, 2 * H :] + r_t * gh_n)
         h_t = (1 - z_t) * n_t + z_t * h_prev
         return h_t, GRUCache(h_prev, r_t, z_t, n_t, gh_n, None, form)
     rh_prev = r_t * h_prev
-    n_t = np.tanh(gx_t[:, 2 * H :] + _hidden_projection(rh_prev, W_hh[2 * H :], b_hn))
+    n_t = np.tanh(gx_t[:, 2 * H :] + hidden_projection(rh_prev, W_hh[2 * H :], b_hn))
     h_t = (1 - z_t) * h_prev + z_t * n_t
     return h_t, GRUCache(h_prev, r_t, z_t, n_t, None, rh_prev, form)
 

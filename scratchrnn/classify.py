@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .activations import softmax
+from .backend import BackendFactory, LossSpec, spec_loss, spec_loss_and_grad
 from .data import SurnameDataset, SurnameVectorizer
-from .layers import softmax
-from .losses import accuracy, cross_entropy, cross_entropy_backward
+from .losses import accuracy
 from .metrics import classification_report
 from .models import SurnameClassifier
-from .train import TrainConfig, load_lab_model, run_training, write_metrics
+from .train import TrainConfig, load_lab_model, resolve_backend, run_training, write_metrics
 
 KIND = "classifier"
 
@@ -33,7 +34,6 @@ class ClassificationTask:
         self.vectorizer = vectorizer
         self.class_weights = class_weights
         self.hyperparameters = hyperparameters
-        self.ignore_index = -100
 
     @staticmethod
     def inputs(batch: dict) -> tuple:
@@ -43,19 +43,21 @@ class ClassificationTask:
     def targets(batch: dict) -> np.ndarray:
         return batch["y_nationality"]
 
-    def _weight(self, dtype):
-        return None if self.class_weights is None else self.class_weights.astype(dtype)
+    @property
+    def loss(self) -> LossSpec:
+        """Cross-entropy over one target per surname, weighted by ``class_weights``."""
+        return LossSpec(weight=self.class_weights)
 
-    def loss_and_grad(self, logits: np.ndarray, y: np.ndarray):
-        loss, cache = cross_entropy(logits, y, weight=self._weight(logits.dtype))
-        return float(loss), cross_entropy_backward(1.0, cache)
+    def loss_and_grad(self, logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """(loss, ∂loss/∂logits) of :attr:`loss` in NumPy."""
+        return spec_loss_and_grad(self.loss, logits, y)
 
     @staticmethod
     def batch_accuracy(logits: np.ndarray, y: np.ndarray) -> float:
         return accuracy(logits, y)
 
     def metrics(self, logits: np.ndarray, y: np.ndarray) -> dict:
-        loss, _ = cross_entropy(logits, y, weight=self._weight(logits.dtype))
+        loss, _ = spec_loss(self.loss, logits, y)
         report = classification_report(y, logits.argmax(axis=1), logits.shape[1])
         return {"loss": float(loss), **report}
 
@@ -78,8 +80,9 @@ def train(data: str | None = None, out: str | Path = "runs/classify", cell: str 
           layers: int = 1, bidirectional: bool = False, dropout: float = 0.5,
           class_weights: bool = True, epochs: int = 100, batch_size: int = 64,
           lr: float = 1e-3, seed: int = 1337, early_stopping: int = 5,
-          clip: float | None = None, progress: bool = True, resume: bool = False,
-          forget_bias: float | None = None, log=None) -> dict:
+          clip: float | None = None, progress: bool | None = None, resume: bool = False,
+          forget_bias: float | None = None, log=None,
+          make_backend: BackendFactory | None = None) -> dict:
     """Train, keep the best model in ``out/model.npz``, evaluate it on the test split.
 
     ``forget_bias`` (LSTM): added to the forget gate's bias at initialisation; None
@@ -98,8 +101,8 @@ def train(data: str | None = None, out: str | Path = "runs/classify", cell: str 
     task = ClassificationTask(vec, dataset.class_weights() if class_weights else None, hp)
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                       early_stopping=early_stopping, clip=clip, progress=progress)
-    state, test, seconds = run_training(build_model(hp), task, dataset, backend, device, cfg,
-                                        out, resume, log)
+    state, test, seconds = run_training(build_model(hp), task, dataset, cfg, out,
+                                        resolve_backend(backend, make_backend), resume, log)
     nat = vec.nationalities
     metrics = {
         "lab": "classify", "backend": backend, "device": device, "cell": cell, "seed": seed,
@@ -130,9 +133,7 @@ def predict(model_dir: str | Path, surnames: list[str], topk: int = 3) -> list[d
     model, vec, _ = load_model(model_dir)
     out = []
     for surname in surnames:
-        if not surname.strip():
-            raise ValueError("a surname to classify must not be empty or only spaces")
-        x, length = vec.vectorize_classification(surname.strip())
+        x, length = vec.vectorize_classification(surname)
         logits, _ = model.forward(x[None], np.array([length]))
         p = softmax(logits.astype(np.float64), axis=1)[0]
         best = np.argsort(-p)[: min(topk, len(p))]

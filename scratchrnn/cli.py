@@ -6,9 +6,16 @@
     python -m scratchrnn generate sample --model DIR [--nationality NAME] [-n 10] ...
     python -m scratchrnn generate score --model DIR SURNAME ... [--nationality NAME]
     python -m scratchrnn study jacobian|gradflow|adding|gates [options] --out DIR [--json]
+    python -m scratchrnn data fetch [--from URL|PATH ...] [--out DIR] [--timeout S]
 
 A user's mistake (bad option, missing file, unknown nationality …) gives one line
 on stderr and exit status 2, never a traceback.
+
+This module is the composition root: the one module of ``scratchrnn`` that imports
+``parity`` (lazily, only when a user asks for ``--backend torch``). It builds the
+torch implementation and hands it in — a backend factory to the labs'
+training loop, a ``train_fn`` to the adding study — so the library below never
+reaches up to it.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import argparse
 import json
 import signal
 import sys
+from functools import partial
 
 from .train import TrainingError, TrainingInterrupted
 
@@ -63,7 +71,12 @@ def _common_train(p: argparse.ArgumentParser, cells: tuple[str, ...], out: str) 
     p.add_argument("--data", default=None, help="surnames_with_splits.csv or its directory")
     p.add_argument("--out", default=out, help="directory for model.npz, last.npz, metrics.json")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.npz")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    bars = p.add_mutually_exclusive_group()
+    bars.add_argument("--progress", dest="progress", action="store_const", const=True,
+                      default=None, help="progress bars even when stderr is not a terminal "
+                                         "(default: only on a terminal)")
+    bars.add_argument("--no-progress", dest="progress", action="store_const", const=False,
+                      help="no progress bar")
     p.add_argument("--json", action="store_true", help="last line: the metrics as JSON")
 
 
@@ -143,7 +156,58 @@ def build_parser() -> argparse.ArgumentParser:
         sub_parser.add_argument("--data", default=None)
         sub_parser.add_argument("--json", action="store_true",
                                 help="last line: the summary as one JSON object")
+    _add_data_parser(labs)
     return ap
+
+
+def backend_factory(name: str, device: str = "cpu", seed: int = 0):
+    """The labs' backend factory for ``--backend NAME`` (see :mod:`scratchrnn.backend`).
+
+    numpy: :class:`scratchrnn.backend.NumpyBackend`; torch:
+    ``parity.runtime.backend.TorchBackend`` on ``device``, its torch RNG seeded.
+    """
+    if name == "numpy":
+        from .backend import NumpyBackend
+
+        return NumpyBackend
+    if name != "torch":
+        raise ValueError(f"backend must be numpy or torch, got {name!r}")
+    try:
+        from parity.runtime.backend import TorchBackend
+    except ImportError as exc:
+        raise ValueError(f"--backend torch needs torch installed ({exc})") from exc
+    return partial(TorchBackend, device=device, seed=seed)
+
+
+def adding_train_fn(backend: str, cells, device: str = "cpu"):
+    """The adding study's ``train_fn`` for ``--backend``: NumPy's, or the torch runtime's."""
+    from .studies.adding import train_adding
+
+    if backend == "numpy":
+        return train_adding
+    if backend != "torch":
+        raise ValueError(f"backend must be numpy or torch, got {backend!r}")
+    try:
+        from parity.runtime.adding import torch_train_fn
+    except ImportError as exc:
+        raise ValueError(f"--backend torch needs torch installed ({exc})") from exc
+    return torch_train_fn(cells, device)
+
+
+def _add_data_parser(labs) -> None:
+    """``data fetch``: download the surnames CSV and verify its sha256."""
+    from .fetch import DEFAULT_OUT, DEFAULT_TIMEOUT
+
+    d = labs.add_parser("data", help="get the surnames dataset")
+    d_cmds = d.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    f = d_cmds.add_parser("fetch", help="download surnames_with_splits.csv, check its sha256, "
+                                        "rename it into place")
+    f.add_argument("--from", dest="sources", action="append", metavar="URL|PATH",
+                   help="a mirror or a local copy (file or folder); repeat to try several "
+                        "in order (default: the pinned sources in scratchrnn.fetch.SOURCES)")
+    f.add_argument("--out", default=str(DEFAULT_OUT), help="folder for the CSV")
+    f.add_argument("--timeout", type=_positive_float, default=DEFAULT_TIMEOUT,
+                   help="seconds for the connection and for each read")
 
 
 def _classify(args) -> int:
@@ -157,7 +221,8 @@ def _classify(args) -> int:
             class_weights=not args.no_class_weights, epochs=args.epochs,
             batch_size=args.batch_size or 64, lr=args.lr, seed=args.seed,
             early_stopping=args.early_stopping, clip=args.clip,
-            progress=not args.no_progress, resume=args.resume, forget_bias=args.forget_bias)
+            progress=args.progress, resume=args.resume, forget_bias=args.forget_bias,
+            make_backend=backend_factory(args.backend, args.device, args.seed))
         print(f"test loss {metrics['test_loss']:.4f}  accuracy {metrics['test_acc']:.2f}%  "
               f"balanced accuracy {metrics['test_balanced_acc']:.2f}%  "
               f"({metrics['epochs']} epochs, best {metrics['best_epoch']}, "
@@ -187,7 +252,8 @@ def _generate(args) -> int:
             hidden=args.hidden or 32, layers=args.layers, dropout=args.dropout,
             epochs=args.epochs, batch_size=args.batch_size or 128, lr=args.lr, seed=args.seed,
             early_stopping=args.early_stopping, clip=args.clip,
-            progress=not args.no_progress, resume=args.resume)
+            progress=args.progress, resume=args.resume,
+            make_backend=backend_factory(args.backend, args.device, args.seed))
         line = (f"test loss {m['test_loss']:.4f} nats/char  perplexity "
                 f"{m['test_perplexity']:.2f}  accuracy {m['test_acc']:.2f}%  "
                 f"({m['epochs']} epochs, best {m['best_epoch']}, "
@@ -258,7 +324,8 @@ def _study(args) -> int:
         cells = args.cells or (adding.ADDING_CELLS if args.backend == "numpy"
                                 else ("elman-tanh", "irnn", "lstm", "gru"))
         res = adding.run(out, cells, args.lengths, workers=args.workers,
-                         backend=args.backend, device=args.device, steps=args.updates, lr=args.lr,
+                         train_fn=adding_train_fn(args.backend, cells, args.device),
+                         steps=args.updates, lr=args.lr,
                          hidden_size=args.hidden, seed=args.seed,
                          progress=lambda r: print(adding.format_result(r), file=sys.stderr))
         print(adding.format_table(res["results"]))
@@ -277,6 +344,18 @@ def _study(args) -> int:
     return 0
 
 
+def _data(args) -> int:
+    from . import fetch
+
+    try:
+        fetch.fetch(args.out, args.sources or fetch.SOURCES, sha256=fetch.SURNAMES_SHA256,
+                    timeout=args.timeout, log=print)
+    except fetch.FetchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Ctrl-C must reach training even when a parent shell started us with SIGINT ignored
@@ -288,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
             return _generate(args)
         if args.lab == "study":
             return _study(args)
+        if args.lab == "data":
+            return _data(args)
     except (KeyboardInterrupt, TrainingInterrupted) as exc:
         print(str(exc) or "interrupted", file=sys.stderr)
         return 130

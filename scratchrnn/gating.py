@@ -30,9 +30,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .cells import _hidden_projection
+from .cells import hidden_projection
 from .functional import sigmoid
-from .recurrent import RNN, RecurrentCache, _RecurrentBase
+from .recurrent import Recurrent
 
 GATINGS = ("none", "input", "hidden")
 GATE_BLOCKS = {"none": 1, "input": 2, "hidden": 3}
@@ -75,7 +75,7 @@ def gated_step_forward(
     """
     _check_gating(gating)
     H = h_prev.shape[1]
-    a_t = gx_t + _hidden_projection(h_prev, W_hh, b_hh)
+    a_t = gx_t + hidden_projection(h_prev, W_hh, b_hh)
     F_t = np.tanh(a_t[:, :H])
     if gating == "none":
         return h_prev + F_t, GatedCache(h_prev, F_t, None, None, gating)
@@ -112,7 +112,7 @@ def gated_step_backward(
     return da_t, da_t, dh_direct + da_t @ W_hh
 
 
-class GatedRNN(_RecurrentBase):
+class GatedRNN(Recurrent):
     r"""The gating-progression cells over a sequence, with torch.nn.RNN's interface.
 
     ``gating="none"``:    h_t = h_{t-1} + F_t
@@ -126,9 +126,11 @@ class GatedRNN(_RecurrentBase):
     U(−1/√H, 1/√H) as torch initialises its cells.
 
     Lengths, layers, directions, dropout between layers and BPTT are the shared
-    machinery of :mod:`scratchrnn.recurrent`. ``forward(x, h0=None, lengths=None)``
-    returns ``((output, h_n), cache)``; ``backward(d_output, cache, d_h_n=None)``
-    returns ``(d_input, d_h0, d_params)`` and adds ``d_params`` into ``self.grads``.
+    machinery of :class:`scratchrnn.recurrent.Recurrent`, whose contract it shares:
+    ``forward(x, hx=None, lengths=None)`` returns ``((output, h_n), cache)`` with hx,
+    h_n (L·D, B, H); ``backward(d_output, cache, d_hx_n=None)`` returns
+    ``(d_input, d_h0, d_params)`` and adds ``d_params`` into ``self.grads``. No fast path:
+    ``reference`` is accepted for the common constructor and changes nothing.
     """
 
     mode = "GATED_NONE"
@@ -146,35 +148,20 @@ class GatedRNN(_RecurrentBase):
         bidirectional: bool = False,
         dtype: object = np.float32,
         rng: int | np.random.Generator | None = None,
+        reference: bool = False,
     ) -> None:
         self.gating = _check_gating(gating)
         self.mode = "GATED_" + gating.upper()
         self.gates = GATE_BLOCKS[gating]
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, 0, dtype, rng)
+                         bidirectional, 0, dtype, rng, reference)
 
-    def _step(self, gx_t, h, c, W_hh, b_hh, W_hr):
-        h_t, cache = gated_step_forward(gx_t, h, W_hh, b_hh, self.gating)
+    def step_forward(self, gx_t, h_prev, c_prev, W_hh, b_hh, W_hr):
+        h_t, cache = gated_step_forward(gx_t, h_prev, W_hh, b_hh, self.gating)
         return h_t, None, cache
 
-    def _step_backward(self, dh, dc, cache, W_hh, W_hr):
-        return (*gated_step_backward(dh, cache, W_hh), None)
-
-    def forward(
-        self,
-        x: np.ndarray,
-        h0: np.ndarray | None = None,
-        lengths: np.ndarray | None = None,
-        dropout_masks: list | None = None,
-    ) -> tuple[tuple[np.ndarray, np.ndarray], RecurrentCache]:
-        """x (T, B, I) or (B, T, I) → ((output (T, B, D·H), h_n (L·D, B, H)), cache)."""
-        return RNN.forward(self, x, h0, lengths, dropout_masks)
-
-    def backward(
-        self, d_output: np.ndarray | None, cache: RecurrentCache, d_h_n: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        """Gradients (d_input, d_h0, d_params) of the loss through output and h_n (BPTT)."""
-        return RNN.backward(self, d_output, cache, d_h_n)
+    def step_backward(self, dh_t, dc_t, cache, W_hh, W_hr):
+        return (*gated_step_backward(dh_t, cache, W_hh), None)
 
     def __repr__(self) -> str:
         return (f"GatedRNN({self.input_size}, {self.hidden_size}, gating={self.gating!r}, "

@@ -18,12 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ._random import as_generator
+from .activations import log_softmax
+from .backend import BackendFactory, LossSpec, spec_loss, spec_loss_and_grad
 from .data import SurnameDataset, SurnameVectorizer
-from .layers import log_softmax
-from .losses import accuracy, sequence_cross_entropy, sequence_cross_entropy_backward
+from .losses import accuracy
 from .models import SurnameGenerator
-from .train import TrainConfig, load_lab_model, run_training, write_metrics
+from .rng import as_generator
+from .train import TrainConfig, load_lab_model, resolve_backend, run_training, write_metrics
 
 KIND = "generator"
 
@@ -46,15 +47,20 @@ class GenerationTask:
     def targets(batch: dict) -> np.ndarray:
         return batch["y_gen"]
 
-    def loss_and_grad(self, logits: np.ndarray, y: np.ndarray):
-        loss, cache = sequence_cross_entropy(logits, y, mask_index=self.mask_index)
-        return float(loss), sequence_cross_entropy_backward(1.0, cache)
+    @property
+    def loss(self) -> LossSpec:
+        """Cross-entropy at every step, the padding (``mask_index``) ignored."""
+        return LossSpec(ignore_index=self.mask_index, per_step=True)
+
+    def loss_and_grad(self, logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """(loss, ∂loss/∂logits) of :attr:`loss` in NumPy."""
+        return spec_loss_and_grad(self.loss, logits, y)
 
     def batch_accuracy(self, logits: np.ndarray, y: np.ndarray) -> float:
         return accuracy(logits, y, ignore_index=self.mask_index)
 
     def metrics(self, logits: np.ndarray, y: np.ndarray) -> dict:
-        loss, _ = sequence_cross_entropy(logits, y, mask_index=self.mask_index)
+        loss, _ = spec_loss(self.loss, logits, y)
         return {"loss": float(loss), "acc": self.batch_accuracy(logits, y),
                 "perplexity": math.exp(float(loss))}
 
@@ -75,8 +81,8 @@ def train(data: str | None = None, out: str | Path = "runs/generate", cell: str 
           conditioned: bool = False, backend: str = "numpy", device: str = "cpu",
           embedding: int = 32, hidden: int = 32, layers: int = 1, dropout: float = 0.5,
           epochs: int = 100, batch_size: int = 128, lr: float = 1e-3, seed: int = 1337,
-          early_stopping: int = 5, clip: float | None = None, progress: bool = True,
-          resume: bool = False, log=None) -> dict:
+          early_stopping: int = 5, clip: float | None = None, progress: bool | None = None,
+          resume: bool = False, log=None, make_backend: BackendFactory | None = None) -> dict:
     """Train, keep the best model in ``out/model.npz``, evaluate it on the test split."""
     dataset = SurnameDataset.load(data)
     vec = dataset.vectorizer
@@ -89,8 +95,8 @@ def train(data: str | None = None, out: str | Path = "runs/generate", cell: str 
     task = GenerationTask(vec, conditioned, hp)
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                       early_stopping=early_stopping, clip=clip, progress=progress)
-    state, test, seconds = run_training(build_model(hp), task, dataset, backend, device, cfg,
-                                        out, resume, log)
+    state, test, seconds = run_training(build_model(hp), task, dataset, cfg, out,
+                                        resolve_backend(backend, make_backend), resume, log)
     metrics = {
         "lab": "generate", "backend": backend, "device": device, "cell": cell,
         "conditioned": conditioned, "seed": seed, "embedding": embedding, "hidden": hidden,
@@ -183,12 +189,8 @@ def _initial_state(model, vec, nationality, batch):
 # scoring: log P(surname) and the generative classifier
 # ---------------------------------------------------------------------------
 def _vectorize(vec: SurnameVectorizer, surnames: list[str]):
-    for s in surnames:
-        if not s.strip():
-            raise ValueError("a surname to score must not be empty or only spaces")
-    length = max(len(s.strip()) for s in surnames) + 1
-    pairs = [vec.vectorize_generation(s.strip(), length) for s in surnames]
-    return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+    batch = vec.vectorize_batch(surnames)
+    return batch["x_gen"], batch["y_gen"]
 
 
 def log_probability(model: SurnameGenerator, vec: SurnameVectorizer, surnames: list[str],

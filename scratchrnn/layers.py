@@ -1,5 +1,5 @@
-"""The non-recurrent pieces around a cell: Embedding, Linear, Dropout, activations,
-softmax and "gather the last step" (the lecture's ``column_gather``).
+"""The non-recurrent layers around a cell: Embedding, Linear, Dropout and "gather the
+last step" (the lecture's ``column_gather``).
 
 Every operation comes as a pair, in the CS231n style::
 
@@ -16,6 +16,8 @@ Parameter names and shapes are torch's (``weight``, ``bias``), so
 ``.detach()``). dtype follows the parameters: inputs of another dtype are
 rejected, never silently cast.
 
+The activations and softmax are in :mod:`scratchrnn.activations`.
+
 Shapes: ``N`` vocabulary size, ``E`` embedding size, ``D`` input features,
 ``M`` output features, ``T`` time steps, ``B`` batch, ``H`` hidden size; ``*``
 stands for any number of leading dimensions (including none).
@@ -27,206 +29,30 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import check_float_dtype, check_positive_int
-from ._random import as_generator
-from .functional import sigmoid
+from .checks import (
+    check_float_dtype,
+    check_float_input,
+    check_int_array,
+    check_positive_int,
+    check_same_shape,
+)
 from .module import Module
+from .rng import as_generator
 
 __all__ = [
     "Embedding",
     "Linear",
     "Dropout",
-    "ReLU",
-    "Tanh",
-    "Sigmoid",
     "GatherLast",
-    "sigmoid",
-    "softmax",
-    "log_softmax",
     "embedding_forward",
     "embedding_backward",
     "linear_forward",
     "linear_backward",
     "dropout_forward",
     "dropout_backward",
-    "relu_forward",
-    "relu_backward",
-    "tanh_forward",
-    "tanh_backward",
-    "sigmoid_forward",
-    "sigmoid_backward",
-    "softmax_forward",
-    "softmax_backward",
-    "log_softmax_forward",
-    "log_softmax_backward",
     "gather_last",
     "gather_last_backward",
 ]
-
-
-# ---------------------------------------------------------------------------
-# input checks shared by this module
-# ---------------------------------------------------------------------------
-def _check_float_input(name: str, x: object, dtype: np.dtype | None = None) -> np.ndarray:
-    """``x`` must be a float32/float64 ndarray (of ``dtype`` when given), any shape."""
-    if not isinstance(x, np.ndarray):
-        raise ValueError(f"{name} must be a numpy.ndarray, got {type(x).__name__}")
-    if dtype is None:
-        if x.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-            raise ValueError(f"{name} must have dtype float32 or float64, got {x.dtype}")
-    elif x.dtype != dtype:
-        raise ValueError(f"{name} must have dtype {np.dtype(dtype)}, got {x.dtype}")
-    if not np.isfinite(x).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return x
-
-
-def _check_int_array(name: str, x: object) -> np.ndarray:
-    """``x`` as an integer ndarray (lists are accepted); floats and bools are rejected."""
-    a = np.asarray(x)
-    if a.dtype.kind not in "iu":
-        raise ValueError(f"{name} must be an array of integers, got dtype {a.dtype}")
-    return a
-
-
-def _check_same_shape(name: str, x: np.ndarray, shape: tuple[int, ...]) -> None:
-    if np.shape(x) != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}, got {np.shape(x)}")
-
-
-# ---------------------------------------------------------------------------
-# plain functions: sigmoid, softmax, log_softmax
-# ---------------------------------------------------------------------------
-def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """log softmax(x)_k = x_k - m - log Σ_j exp(x_j - m), with m = max_j x_j.
-
-    Subtracting the maximum (log-sum-exp) keeps every ``exp`` argument <= 0, so
-    nothing overflows. Shape and dtype are those of ``x``.
-    """
-    x = np.asarray(x)
-    shifted = x - np.max(x, axis=axis, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
-
-
-def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """softmax(x)_k = exp(x_k - m) / Σ_j exp(x_j - m), with m = max_j x_j (stable)."""
-    x = np.asarray(x)
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
-
-
-# ---------------------------------------------------------------------------
-# activations: forward / backward pairs
-# ---------------------------------------------------------------------------
-def relu_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """y = max(0, x), elementwise. x: (*). Returns (y, cache = x)."""
-    x = _check_float_input("x", x)
-    return np.maximum(x, 0), x
-
-
-def relu_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
-    """dx = dout * [x > 0] (the gradient at x = 0 is 0, as torch)."""
-    x = cache
-    dout = _check_float_input("dout", dout, x.dtype)
-    _check_same_shape("dout", dout, x.shape)
-    return dout * (x > 0)
-
-
-def tanh_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """y = tanh(x), elementwise. x: (*). Returns (y, cache = y)."""
-    x = _check_float_input("x", x)
-    y = np.tanh(x)
-    return y, y
-
-
-def tanh_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
-    """dx = dout * (1 - y²), with y = tanh(x)."""
-    y = cache
-    dout = _check_float_input("dout", dout, y.dtype)
-    _check_same_shape("dout", dout, y.shape)
-    return dout * (1 - y * y)
-
-
-def sigmoid_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """y = σ(x), elementwise (stable, see :func:`sigmoid`). Returns (y, cache = y)."""
-    x = _check_float_input("x", x)
-    y = sigmoid(x)
-    return y, y
-
-
-def sigmoid_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
-    """dx = dout * y * (1 - y), with y = σ(x)."""
-    y = cache
-    dout = _check_float_input("dout", dout, y.dtype)
-    _check_same_shape("dout", dout, y.shape)
-    return dout * y * (1 - y)
-
-
-def softmax_forward(x: np.ndarray, axis: int = -1) -> tuple[np.ndarray, tuple]:
-    """y = softmax(x) along ``axis``. Returns (y, cache = (y, axis))."""
-    x = _check_float_input("x", x)
-    y = softmax(x, axis=axis)
-    return y, (y, axis)
-
-
-def softmax_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
-    """dx_k = y_k (dout_k - Σ_j dout_j y_j)  (the softmax Jacobian, diag(y) - y yᵀ)."""
-    y, axis = cache
-    dout = _check_float_input("dout", dout, y.dtype)
-    _check_same_shape("dout", dout, y.shape)
-    return y * (dout - np.sum(dout * y, axis=axis, keepdims=True))
-
-
-def log_softmax_forward(x: np.ndarray, axis: int = -1) -> tuple[np.ndarray, tuple]:
-    """y = log_softmax(x) along ``axis``. Returns (y, cache = (softmax(x), axis))."""
-    x = _check_float_input("x", x)
-    y = log_softmax(x, axis=axis)
-    return y, (np.exp(y), axis)
-
-
-def log_softmax_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
-    """dx_k = dout_k - softmax(x)_k Σ_j dout_j."""
-    p, axis = cache
-    dout = _check_float_input("dout", dout, p.dtype)
-    _check_same_shape("dout", dout, p.shape)
-    return dout - p * np.sum(dout, axis=axis, keepdims=True)
-
-
-class _Activation(Module):
-    """An elementwise activation as a parameter-free Module."""
-
-    _forward = staticmethod(relu_forward)
-    _backward = staticmethod(relu_backward)
-
-    def forward(self, x: np.ndarray) -> tuple[np.ndarray, Any]:
-        return self._forward(x)
-
-    def backward(self, dout: np.ndarray, cache: Any) -> np.ndarray:
-        return self._backward(dout, cache)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
-
-
-class ReLU(_Activation):
-    """y = max(0, x); dx = dout * [x > 0]. Any shape, float32 or float64."""
-
-    _forward = staticmethod(relu_forward)
-    _backward = staticmethod(relu_backward)
-
-
-class Tanh(_Activation):
-    """y = tanh(x); dx = dout * (1 - y²). Any shape, float32 or float64."""
-
-    _forward = staticmethod(tanh_forward)
-    _backward = staticmethod(tanh_backward)
-
-
-class Sigmoid(_Activation):
-    """y = σ(x) (overflow-free); dx = dout * y (1 - y). Any shape, float32 or float64."""
-
-    _forward = staticmethod(sigmoid_forward)
-    _backward = staticmethod(sigmoid_backward)
 
 
 # ---------------------------------------------------------------------------
@@ -238,7 +64,7 @@ def embedding_forward(indices: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, t
     indices: (*) integers in [0, N);  W: (N, E);  out: (*, E).
     Returns (out, cache = (indices, W.shape, W.dtype)).
     """
-    indices = _check_int_array("indices", indices)
+    indices = check_int_array("indices", indices)
     N = W.shape[0]
     if indices.size and (indices.min() < 0 or indices.max() >= N):
         raise ValueError(
@@ -259,8 +85,8 @@ def embedding_backward(
     ``np.add.reduceat`` (the same sums as ``np.add.at``, several times faster).
     """
     indices, W_shape, dtype = cache
-    dout = _check_float_input("dout", dout, dtype)
-    _check_same_shape("dout", dout, indices.shape + (W_shape[1],))
+    dout = check_float_input("dout", dout, dtype)
+    check_same_shape("dout", dout, indices.shape + (W_shape[1],))
     dW = np.zeros(W_shape, dtype=dtype)
     flat = indices.reshape(-1)
     if flat.size:
@@ -333,7 +159,7 @@ def linear_forward(
 
     x: (*, D);  W: (M, D);  b: (M,) or None;  y: (*, M). Returns (y, cache = (x, W)).
     """
-    x = _check_float_input("x", x, W.dtype)
+    x = check_float_input("x", x, W.dtype)
     if x.ndim < 1 or x.shape[-1] != W.shape[1]:
         raise ValueError(f"x must have shape (*, {W.shape[1]}) (in_features), got {x.shape}")
     y = x @ W.T
@@ -351,8 +177,8 @@ def linear_backward(
     the sums running over all leading positions ``*``.
     """
     x, W = cache
-    dout = _check_float_input("dout", dout, W.dtype)
-    _check_same_shape("dout", dout, x.shape[:-1] + (W.shape[0],))
+    dout = check_float_input("dout", dout, W.dtype)
+    check_same_shape("dout", dout, x.shape[:-1] + (W.shape[0],))
     dout2 = dout.reshape(-1, W.shape[0])  # (P, M), P = prod(*)
     x2 = x.reshape(-1, W.shape[1])  # (P, D)
     dx = dout @ W
@@ -435,14 +261,14 @@ def dropout_forward(
     (as torch). The expectation E[y] = x. Returns (y, cache = (m, scale)) with
     scale = 1/(1-p) (0 when p = 1).
     """
-    x = _check_float_input("x", x)
+    x = check_float_input("x", x)
     p = _check_p(p)
     if mask is None:
         m = bernoulli_mask(x.shape, p, as_generator(rng), x.dtype)
     else:
         if not isinstance(mask, np.ndarray):
             raise ValueError(f"mask must be a numpy.ndarray, got {type(mask).__name__}")
-        _check_same_shape("mask", mask, x.shape)
+        check_same_shape("mask", mask, x.shape)
         if mask.size and not np.isin(mask, (0, 1)).all():
             raise ValueError("mask must contain only 0 and 1")
         m = mask.astype(x.dtype)
@@ -453,8 +279,8 @@ def dropout_forward(
 def dropout_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     """dx = dout * m / (1 - p)  (same mask and scale as the forward)."""
     m, scale = cache
-    dout = _check_float_input("dout", dout, m.dtype)
-    _check_same_shape("dout", dout, m.shape)
+    dout = check_float_input("dout", dout, m.dtype)
+    check_same_shape("dout", dout, m.shape)
     return dout * m * m.dtype.type(scale)
 
 
@@ -479,15 +305,15 @@ class Dropout(Module):
         self, x: np.ndarray, mask: np.ndarray | None = None
     ) -> tuple[np.ndarray, tuple | None]:
         if not self.training or (self.p == 0.0 and mask is None):
-            _check_float_input("x", x)
+            check_float_input("x", x)
             if mask is not None:
-                _check_same_shape("mask", mask, x.shape)
+                check_same_shape("mask", mask, x.shape)
             return x, None
         return dropout_forward(x, self.p, mask=mask, rng=self.rng)
 
     def backward(self, dout: np.ndarray, cache: tuple | None) -> np.ndarray:
         if cache is None:
-            return _check_float_input("dout", dout)
+            return check_float_input("dout", dout)
         return dropout_backward(dout, cache)
 
     def __repr__(self) -> str:
@@ -507,14 +333,14 @@ def gather_last(
 
     lengths: (B,) integers in [1, T]. out: (B, H). Returns (out, cache).
     """
-    h = _check_float_input("h", h)
+    h = check_float_input("h", h)
     if h.ndim != 3:
         raise ValueError(
             f"h must have 3 dimensions ({'B, T' if batch_first else 'T, B'}, H), got {h.shape}"
         )
     T, B = (h.shape[1], h.shape[0]) if batch_first else (h.shape[0], h.shape[1])
-    lengths = _check_int_array("lengths", lengths)
-    _check_same_shape("lengths", lengths, (B,))
+    lengths = check_int_array("lengths", lengths)
+    check_same_shape("lengths", lengths, (B,))
     if B and (lengths.min() < 1 or lengths.max() > T):
         raise ValueError(
             f"lengths must lie in [1, {T}] (T), got values in [{lengths.min()}, {lengths.max()}]"
@@ -532,8 +358,8 @@ def gather_last_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     """
     shape, dtype, t_last, batch_first = cache
     B, H = len(t_last), shape[2]
-    dout = _check_float_input("dout", dout, dtype)
-    _check_same_shape("dout", dout, (B, H))
+    dout = check_float_input("dout", dout, dtype)
+    check_same_shape("dout", dout, (B, H))
     dh = np.zeros(shape, dtype=dtype)
     b = np.arange(B)
     if batch_first:

@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from .layers import _check_float_input, _check_int_array, log_softmax
+from .activations import log_softmax
+from .checks import check_float_input, check_int_array
 
 __all__ = [
     "cross_entropy",
@@ -59,11 +60,11 @@ def cross_entropy(
     "mean"/"sum" (nan for "mean" when no target counts, as torch) and an (N,)
     array for "none".
     """
-    s = _check_float_input("logits", logits)
+    s = check_float_input("logits", logits)
     if s.ndim != 2 or s.shape[1] < 1:
         raise ValueError(f"logits must have shape (N, C) with C >= 1, got {s.shape}")
     N, C = s.shape
-    y = _check_int_array("target", target)
+    y = check_int_array("target", target)
     if y.shape != (N,):
         raise ValueError(f"target must have shape ({N},) (N from logits), got {y.shape}")
     if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
@@ -78,7 +79,7 @@ def cross_entropy(
             f"{ignore_index}, got {bad[:5].tolist()}"
         )
     if weight is not None:
-        w = _check_float_input("weight", weight, s.dtype)
+        w = check_float_input("weight", weight, s.dtype)
         if w.shape != (C,):
             raise ValueError(f"weight must have shape ({C},) (C classes), got {w.shape}")
     else:
@@ -114,7 +115,7 @@ def cross_entropy_backward(dloss: Any, cache: tuple) -> np.ndarray:
     N, _C = p.shape
     dt = p.dtype
     if reduction == "none":
-        d = _check_float_input("dloss", dloss, dt)
+        d = check_float_input("dloss", dloss, dt)
         if d.shape != (N,):
             raise ValueError(f"dloss must have shape ({N},) for reduction='none', got {d.shape}")
         g = w_y * d
@@ -147,10 +148,10 @@ def sequence_cross_entropy(
     ``ignore_index=mask_index``. Returns (loss scalar, cache); nan if every
     position is masked (as torch).
     """
-    s = _check_float_input("logits", logits)
+    s = check_float_input("logits", logits)
     if s.ndim != 3:
         raise ValueError(f"logits must have shape (B, T, C), got {s.shape}")
-    y = _check_int_array("targets", targets)
+    y = check_int_array("targets", targets)
     if y.shape != s.shape[:2]:
         raise ValueError(
             f"targets must have shape {s.shape[:2]} (B, T from logits), got {y.shape}"
@@ -177,10 +178,10 @@ def accuracy(
     are left out of both counts. Returns 100 · correct / counted (nan if nothing
     is counted).
     """
-    s = _check_float_input("logits", logits)
+    s = check_float_input("logits", logits)
     if s.ndim < 1:
         raise ValueError(f"logits must have shape (*, C), got {s.shape}")
-    y = _check_int_array("target", target)
+    y = check_int_array("target", target)
     if y.shape != s.shape[:-1]:
         raise ValueError(f"target must have shape {s.shape[:-1]} (logits minus C), got {y.shape}")
     pred = np.argmax(s, axis=-1)

@@ -11,7 +11,7 @@ r"""The labs' models, built from scratchrnn layers: forward and backward by hand
         ─ dropout ─ Linear(H, V) at every step ─ logits (B, T, V)
 
 Parameter names follow torch's ``state_dict`` of the same modules (``emb.weight``,
-``rnn.weight_ih_l0``, ``fc1.bias`` …) so the torch twins in ``parity.models`` load
+``rnn.weight_ih_l0``, ``fc1.bias`` …) so the torch twins in ``parity.runtime.models`` load
 them unchanged. Dropout acts only in training mode (the book's notebooks keep it on
 at evaluation: they call ``F.dropout`` without ``training=``).
 """
@@ -22,11 +22,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import check_float_dtype
-from ._random import as_generator
-from .layers import Dropout, Embedding, Linear, gather_last, gather_last_backward
+from .checks import check_float_dtype
+from .layers import Dropout, Embedding, Linear, bernoulli_mask, gather_last, gather_last_backward
 from .module import Module
 from .recurrent import GRU, LSTM, RNN
+from .rng import as_generator
 
 CELLS = ("elman", "lstm", "gru")
 
@@ -42,8 +42,12 @@ def make_rnn(
     rng: np.random.Generator | None = None,
     nonlinearity: str = "tanh",
     forget_bias: float = 0.0,
+    reference: bool = False,
 ) -> RNN | LSTM | GRU:
     """The sequence module for ``cell`` in {elman, lstm, gru}.
+
+    ``reference`` True runs the step functions of :mod:`scratchrnn.cells` (the readable
+    path), False the fast path (same numbers to float rounding).
 
     ``forget_bias`` (LSTM only) is added to the forget gate's rows of every
     ``bias_hh``: b_f = 1 makes f_t ≈ σ(1) ≈ 0.73 at the start, so the cell state is
@@ -51,7 +55,7 @@ def make_rnn(
     2015). 0 keeps torch's initialisation.
     """
     kw = dict(num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first,
-              dtype=dtype, rng=rng)
+              dtype=dtype, rng=rng, reference=reference)
     if cell == "elman":
         return RNN(input_size, hidden_size, nonlinearity=nonlinearity, **kw)
     if cell == "lstm":
@@ -64,21 +68,6 @@ def make_rnn(
     if cell == "gru":
         return GRU(input_size, hidden_size, **kw)
     raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
-
-
-def _rnn_forward(rnn, x, h0=None, lengths=None):
-    """(output, h_n, cache) for any of RNN/LSTM/GRU; LSTM's c0 is zero."""
-    if isinstance(rnn, LSTM):
-        (out, (h_n, _)), cache = rnn.forward(x, h0, None, lengths=lengths)
-    else:
-        (out, h_n), cache = rnn.forward(x, h0, lengths=lengths)
-    return out, h_n, cache
-
-
-def _rnn_backward(rnn, d_out, cache):
-    """d_input and d_h0 of any of RNN/LSTM/GRU (parameter gradients accumulate)."""
-    d_x, d_state, _ = rnn.backward(d_out, cache)
-    return d_x, (d_state[0] if isinstance(rnn, LSTM) else d_state)
 
 
 class ClassifierCache(NamedTuple):
@@ -118,6 +107,7 @@ class SurnameClassifier(Module):
         forget_bias: float = 0.0,
         dtype: object = np.float32,
         rng: int | np.random.Generator | None = None,
+        reference: bool = False,
     ) -> None:
         super().__init__()
         gen = as_generator(rng)
@@ -129,7 +119,8 @@ class SurnameClassifier(Module):
             "emb", Embedding(num_embeddings, embedding_size, padding_idx, dt, rng=gen))
         self.rnn = self.add_module("rnn", make_rnn(cell, embedding_size, rnn_hidden_size,
                                                    num_layers, bidirectional, True, dt, gen,
-                                                   forget_bias=forget_bias))
+                                                   forget_bias=forget_bias,
+                                                   reference=reference))
         feat = rnn_hidden_size * self.num_directions
         self.fc1 = self.add_module("fc1", Linear(feat, rnn_hidden_size, dtype=dt, rng=gen))
         self.fc2 = self.add_module("fc2", Linear(rnn_hidden_size, num_classes, dtype=dt, rng=gen))
@@ -138,7 +129,7 @@ class SurnameClassifier(Module):
 
     def forward(self, x_in: np.ndarray, lengths: np.ndarray):
         x_emb, c_emb = self.emb.forward(x_in)
-        out, _, c_rnn = _rnn_forward(self.rnn, x_emb, lengths=lengths)
+        (out, _), c_rnn = self.rnn.forward(x_emb, lengths=lengths)
         H = self.hidden_size
         feat, c_gather = gather_last(out[:, :, :H], lengths, batch_first=True)
         rev_shape = None
@@ -154,6 +145,18 @@ class SurnameClassifier(Module):
         return logits, ClassifierCache(c_emb, c_rnn, c_gather, rev_shape, c_d1, c_fc1,
                                        relu_mask, c_d2, c_fc2)
 
+    def dropout_masks(self, x_in: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        """The keep-masks a training forward on ``x_in`` (B, T) draws, in its order, from the
+        model's Generator: drop1's (B, D·H) and drop2's (B, H); None where p = 0.
+
+        A twin fed these masks (the torch backend) follows this model's trajectory.
+        """
+        B = np.shape(x_in)[0]
+        shapes = ((self.drop1, (B, self.num_directions * self.hidden_size)),
+                  (self.drop2, (B, self.hidden_size)))
+        return tuple(None if d.p == 0.0 else bernoulli_mask(s, d.p, d.rng, self.dtype)
+                     for d, s in shapes)
+
     def backward(self, d_logits: np.ndarray, cache: ClassifierCache) -> None:
         d = self.fc2.backward(d_logits, cache.fc2)
         d = self.drop2.backward(d, cache.drop2)
@@ -167,7 +170,7 @@ class SurnameClassifier(Module):
             d_full[:, :, :H] = d_out
             d_full[:, 0, H:] = d[:, H:]
             d_out = d_full
-        d_x, _ = _rnn_backward(self.rnn, d_out, cache.rnn)
+        d_x, _, _ = self.rnn.backward(d_out, cache.rnn)
         self.emb.backward(d_x, cache.emb)
 
 
@@ -203,6 +206,7 @@ class SurnameGenerator(Module):
         dropout_p: float = 0.5,
         dtype: object = np.float32,
         rng: int | np.random.Generator | None = None,
+        reference: bool = False,
     ) -> None:
         super().__init__()
         gen = as_generator(rng)
@@ -217,13 +221,18 @@ class SurnameGenerator(Module):
             self.nation_emb = self.add_module(
                 "nation_emb", Embedding(num_nationalities, rnn_hidden_size, dtype=dt, rng=gen))
         self.rnn = self.add_module("rnn", make_rnn(cell, char_embedding_size, rnn_hidden_size,
-                                                   num_layers, False, True, dt, gen))
+                                                   num_layers, False, True, dt, gen,
+                                                   reference=reference))
         self.fc = self.add_module("fc", Linear(rnn_hidden_size, char_vocab_size, dtype=dt,
                                                rng=gen))
         self.drop = self.add_module("drop", Dropout(dropout_p, rng=gen))
 
     def initial_state(self, nationality_index: np.ndarray | None, batch: int):
-        """h0 (L, B, H) from the nationality embedding (None if unconditioned) and its cache."""
+        """The recurrent module's hx from the nationality embedding, and its cache.
+
+        hx is h0 (L, B, H), every layer the embedding of nationality_index (B,), or for
+        an LSTM the pair (h0, c0 = 0); (None, None) for an unconditioned model (zeros).
+        """
         if not self.conditioned:
             if nationality_index is not None:
                 raise ValueError("this generator is unconditioned: nationality_index must be None")
@@ -233,35 +242,40 @@ class SurnameGenerator(Module):
         h, cache = self.nation_emb.forward(np.asarray(nationality_index))
         if h.shape[0] != batch:
             raise ValueError(f"nationality_index must have shape ({batch},), got {h.shape[:1]}")
-        return np.broadcast_to(h, (self.num_layers, *h.shape)).copy(), cache
+        h0 = np.broadcast_to(h, (self.num_layers, *h.shape)).copy()
+        return ((h0, np.zeros_like(h0)) if self.rnn.has_cell_state else h0), cache
 
     def forward(self, x_in: np.ndarray, nationality_index: np.ndarray | None = None):
         x_emb, c_emb = self.char_emb.forward(x_in)
-        h0, c_nat = self.initial_state(nationality_index, x_emb.shape[0])
-        out, _, c_rnn = _rnn_forward(self.rnn, x_emb, h0)
+        hx, c_nat = self.initial_state(nationality_index, x_emb.shape[0])
+        (out, _), c_rnn = self.rnn.forward(x_emb, hx)
         y, c_drop = self.drop.forward(out)
         logits, c_fc = self.fc.forward(y)
         return logits, GeneratorCache(c_emb, c_nat, c_rnn, c_drop, c_fc)
 
+    def dropout_masks(self, x_in: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        """The keep-mask a training forward on ``x_in`` (B, T) draws from the model's
+        Generator: drop's (B, T, H), or None where p = 0 (see SurnameClassifier's)."""
+        B, T = np.shape(x_in)
+        d = self.drop
+        return (None if d.p == 0.0 else
+                bernoulli_mask((B, T, self.hidden_size), d.p, d.rng, self.dtype),)
+
     def backward(self, d_logits: np.ndarray, cache: GeneratorCache) -> None:
         d = self.fc.backward(d_logits, cache.fc)
         d = self.drop.backward(d, cache.drop)
-        d_x, d_h0 = _rnn_backward(self.rnn, d, cache.rnn)
+        d_x, d_hx0, _ = self.rnn.backward(d, cache.rnn)
         self.char_emb.backward(d_x, cache.emb)
         if cache.nation is not None:
+            d_h0 = d_hx0[0] if self.rnn.has_cell_state else d_hx0
             self.nation_emb.backward(d_h0.sum(axis=0), cache.nation)
 
-    def step(self, x_t: np.ndarray, state):
-        """One step for sampling: x_t (B,) int, state from the previous step (None at t=0
-        for unconditioned models, or :meth:`initial_state`'s h0). Returns (logits (B, V), state).
+    def step(self, x_t: np.ndarray, hx):
+        """One step for sampling: x_t (B,) int and hx, the recurrent module's state after
+        the previous step (at t = 0 :meth:`initial_state`'s, None meaning zeros).
+        Returns (logits (B, V), hx after this step).
         """
         x_emb, _ = self.char_emb.forward(x_t[:, None])
-        if isinstance(self.rnn, LSTM):
-            if state is None or isinstance(state, np.ndarray):
-                state = (state, None)  # h0 from the nationality (or zeros), c0 = 0
-            h0, c0 = state
-            (out, new_state), _ = self.rnn.forward(x_emb, h0, c0)
-        else:
-            (out, new_state), _ = self.rnn.forward(x_emb, state)
+        (out, hx), _ = self.rnn.forward(x_emb, hx)
         logits, _ = self.fc.forward(out[:, 0])
-        return logits, new_state
+        return logits, hx

@@ -1,16 +1,8 @@
 """The training loop shared by both labs and both backends.
 
-A *backend* runs one model (NumPy, or torch via ``parity.backend``) behind a small
-interface; the loop, the data, the metrics, the schedule, early stopping and the
-checkpoints are the same for both::
-
-    backend.train() / backend.eval()
-    backend.train_step(batch) -> (loss: float, logits: np.ndarray)   # one optimizer step
-    backend.predict(batch) -> logits: np.ndarray                     # eval mode, no grad
-    backend.lr  (read/write)                                         # the scheduler sets it
-    backend.model_state() / load_model_state(dict)                   # torch's names
-    backend.optimizer_state() / load_optimizer_state(dict)
-    backend.rng_state() / set_rng_state(dict)                        # dropout randomness
+A *backend* (:class:`scratchrnn.backend.Backend`: the NumPy one, or the torch one the
+command line hands in) runs one model; the loop, the data, the metrics, the
+schedule, early stopping and the checkpoints are the same for both.
 
 Schedule (the book's): Adam, ReduceLROnPlateau(factor 0.5, patience 1) on the
 validation loss, early stopping after ``patience`` epochs without a new best
@@ -28,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .backend import Backend, BackendFactory, NumpyBackend, Task
 from .checkpoint import load_checkpoint, save_checkpoint
 from .data import SurnameDataset, SurnameVectorizer
 from .optim import ReduceLROnPlateau
@@ -43,7 +36,7 @@ class TrainConfig:
     lr_factor: float = 0.5
     lr_patience: int = 1
     clip: float | None = None
-    progress: bool = True
+    progress: bool | None = None  # None: a bar only when stderr is a terminal
 
 
 @dataclass
@@ -66,8 +59,15 @@ class TrainingInterrupted(RuntimeError):
     """Ctrl-C during training; the message says what was saved and how to resume."""
 
 
-def _progress(total: int, desc: str, enabled: bool):
-    """A tqdm bar if tqdm is installed and enabled, else a silent stand-in."""
+def _progress(total: int, desc: str, enabled: bool | None):
+    """A tqdm bar if tqdm is installed and enabled, else a silent stand-in.
+
+    ``enabled=None`` shows the bar only when stderr is a terminal, so that logs
+    redirected to a file hold the epoch lines and no carriage-return updates.
+    """
+    if enabled is None:
+        isatty = getattr(sys.stderr, "isatty", None)
+        enabled = bool(isatty and isatty())
     if enabled:
         try:
             from tqdm.auto import tqdm
@@ -89,7 +89,8 @@ def _progress(total: int, desc: str, enabled: bool):
     return _Quiet()
 
 
-def evaluate(backend, dataset: SurnameDataset, split: str, task, batch_size: int = 512) -> dict:
+def evaluate(backend: Backend, dataset: SurnameDataset, split: str, task: Task,
+             batch_size: int = 512) -> dict:
     """Loss and metrics of ``split`` (every row, in file order) under the task's loss."""
     backend.eval()
     logits, targets = [], []
@@ -102,11 +103,13 @@ def evaluate(backend, dataset: SurnameDataset, split: str, task, batch_size: int
 class Trainer:
     """Runs epochs of ``backend`` on ``dataset`` for ``task``, saving into ``out_dir``.
 
-    ``task`` provides ``targets(batch)``, ``metrics(logits, targets)`` (with ``loss``
-    and ``acc``), ``kind`` and ``checkpoint_meta()`` (hyperparameters, vocabularies).
+    ``task`` (:class:`scratchrnn.backend.Task`) provides ``targets(batch)``,
+    ``metrics(logits, targets)`` (with ``loss`` and ``acc``), ``kind`` and
+    ``checkpoint_meta()`` (hyperparameters, vocabularies).
     """
 
-    def __init__(self, backend, dataset: SurnameDataset, task, config: TrainConfig,
+    def __init__(self, backend: Backend, dataset: SurnameDataset, task: Task,
+                 config: TrainConfig,
                  out_dir: str | Path, log: Callable[[str], None] | None = None) -> None:
         self.backend, self.dataset, self.task, self.cfg = backend, dataset, task, config
         self.out_dir = Path(out_dir)
@@ -226,28 +229,16 @@ class Trainer:
 
 
 
-def make_backend(name: str, model, task, lr: float, clip, device: str, seed: int):
-    """The NumPy backend, or the torch one (``parity.backend``, imported only when asked)."""
-    if name == "numpy":
-        from .backend import NumpyBackend
+def run_training(model, task, dataset: SurnameDataset, config: TrainConfig, out: str | Path,
+                 make_backend: BackendFactory = NumpyBackend, resume: bool = False, log=None):
+    """Train (or resume) ``model``; returns (state, test metrics, seconds per epoch).
 
-        return NumpyBackend(model, task, lr=lr, clip=clip)
-    if name == "torch":
-        try:
-            from parity.backend import TorchBackend
-        except ImportError as exc:
-            raise ValueError(f"--backend torch needs torch installed ({exc})") from exc
-        return TorchBackend(model, task, lr=lr, clip=clip, device=device, seed=seed)
-    raise ValueError(f"backend must be numpy or torch, got {name!r}")
-
-
-def run_training(model, task, dataset: SurnameDataset, backend: str, device: str,
-                 config: TrainConfig, out: str | Path, resume: bool = False, log=None):
-    """Train (or resume) on ``backend``; returns (state, test metrics, seconds per epoch).
-
-    The best model (by validation loss) ends up in ``out/model.npz`` and in the backend.
+    ``make_backend(model, task, lr=…, clip=…)`` builds the backend that runs the model:
+    :class:`~scratchrnn.backend.NumpyBackend` by default; the command line hands in the
+    torch one. The best model (by validation loss) ends up in ``out/model.npz`` and in
+    the backend.
     """
-    be = make_backend(backend, model, task, config.lr, config.clip, device, config.seed)
+    be = make_backend(model, task, lr=config.lr, clip=config.clip)
     trainer = Trainer(be, dataset, task, config, out, log=log)
     if resume:
         trainer.resume(trainer.last_path)
@@ -289,3 +280,19 @@ def _json_default(o):
     if isinstance(o, np.generic):
         return o.item()
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def resolve_backend(name: str, make_backend: BackendFactory | None = None) -> BackendFactory:
+    """The factory for backend ``name``: ``make_backend`` if given, else NumPy's.
+
+    scratchrnn itself only knows the NumPy backend; the torch one is handed in by
+    its caller (the command line builds it from ``parity.runtime.backend``).
+    """
+    if name not in ("numpy", "torch"):
+        raise ValueError(f"backend must be numpy or torch, got {name!r}")
+    if make_backend is not None:
+        return make_backend
+    if name == "torch":
+        raise ValueError("the torch backend is handed in by the caller: pass make_backend "
+                         "(scratchrnn.cli.backend_factory builds it)")
+    return NumpyBackend

@@ -1,11 +1,21 @@
-"""Hypothesis profiles: a quick default for development, a fuller one for CI.
+"""Shared test settings: hypothesis profiles (a quick default for development, a fuller
+one for CI), the ``needs_torch`` marker and the float64 parity tolerance.
 
 Select with HYPOTHESIS_PROFILE=ci (``.ci/run`` does).
 """
 
+import importlib.util
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+#: skip a test when torch is not installed (``from tests.conftest import needs_torch``)
+needs_torch = pytest.mark.skipif(
+    importlib.util.find_spec("torch") is None, reason="torch is not installed"
+)
+#: float64 parity with torch: relative to max(1, |torch value|), as parity.report's TOLERANCE
+PARITY_TOL = 1e-9
 
 settings.register_profile(
     "default",

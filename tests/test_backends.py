@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scratchrnn import classify, generate
+from scratchrnn.cli import backend_factory
 from tests.test_reliability import synthetic_csv
 
 pytest.importorskip("torch")
@@ -20,6 +21,6 @@ def test_backends_follow_the_same_trajectory(tmp_path, lab, cell):
         kw["conditioned"] = True
     train = classify.train if lab == "classify" else generate.train
     a = train(out=tmp_path / "numpy", backend="numpy", **kw)
-    b = train(out=tmp_path / "torch", backend="torch", **kw)
+    b = train(out=tmp_path / "torch", backend="torch", make_backend=backend_factory("torch"), **kw)
     assert b["test_loss"] == pytest.approx(a["test_loss"], rel=1e-4)
     assert b["test_acc"] == pytest.approx(a["test_acc"], abs=1e-9)

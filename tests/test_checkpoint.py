@@ -23,8 +23,6 @@ from scratchrnn.checkpoint import (
     Checkpoint,
     CheckpointError,
     load_checkpoint,
-    load_into,
-    parameter_spec,
     save_checkpoint,
 )
 from scratchrnn.module import Module
@@ -154,7 +152,7 @@ def test_round_trip_params_and_metadata(tmp_path):
     )
     assert path == tmp_path / "deep" / "dir" / "model.ckpt"
     assert sorted(os.listdir(path.parent)) == ["model.ckpt"]
-    ckpt = load_checkpoint(path, kind="classifier", expected_params=parameter_spec(model))
+    ckpt = load_checkpoint(path, kind="classifier")
     assert isinstance(ckpt, Checkpoint)
     assert_identical(ckpt.model_state, model.state_dict())
     assert ckpt.kind == "classifier"
@@ -216,7 +214,7 @@ def test_adam_state_round_trip_gives_an_identical_next_step(tmp_path, amsgrad):
     model2 = Tiny(seed=99)
     opt2 = Adam(model2, lr=1.0)
     sched2 = ReduceLROnPlateau(opt2)
-    load_into(model2, ckpt)
+    model2.load_state_dict(ckpt.model_state)
     opt2.load_state_dict(ckpt.optimizer_state)
     sched2.load_state_dict(ckpt.scheduler_state)
     for t in (3, 4):
@@ -290,47 +288,6 @@ def test_overwrite_replaces_the_file_and_keeps_its_permissions(tmp_path):
 def test_new_file_is_not_private(tmp_path):
     path = save_simple(tmp_path / "c.npz")
     assert os.stat(path).st_mode & 0o044  # readable beyond the owner, unlike a raw temp file
-
-
-def test_load_into_copies_in_place_and_accepts_a_path(tmp_path):
-    src = Tiny(seed=5)
-    path = save_checkpoint(tmp_path / "c.npz", src.state_dict(), kind="x", hyperparameters={})
-    dst = Tiny(seed=6)
-    before = [p for _, p, _ in dst.named_parameters()]
-    ckpt = load_into(dst, path)
-    assert ckpt.path == path
-    assert all(a is b for a, b in zip(before, dst.parameters(), strict=True))  # same arrays
-    assert_identical(dst.state_dict(), src.state_dict())
-
-
-def test_load_into_mismatch_lists_every_difference_and_changes_nothing(tmp_path):
-    path = save_simple(tmp_path / "c.npz")
-    ckpt = load_checkpoint(path)
-    ckpt.model_state["stray"] = np.zeros(1)
-    del ckpt.model_state["fc.bias"]
-    target = Tiny(seed=3, hidden=5)  # embedding is (4, 5) here
-    target_f32 = Tiny(seed=3, dtype=np.float32)
-    before = target.state_dict()
-    with raises_for(
-        path,
-        "does not fit Tiny",
-        "missing from the checkpoint: ['fc.bias']",
-        "not in the Tiny: ['stray']",
-        "'embedding' has shape (4, 3) in the checkpoint, the Tiny has (4, 5)",
-    ):
-        load_into(target, ckpt)
-    assert_identical(target.state_dict(), before)
-    del ckpt.model_state["stray"]
-    ckpt.model_state["fc.bias"] = np.zeros(2)
-    with raises_for(path, "'scale' has dtype float64 in the checkpoint, the Tiny has float32"):
-        load_into(target_f32, ckpt)
-
-
-def test_expected_params_match_and_none_dtype_accepts_any(tmp_path):
-    path = save_simple(tmp_path / "c.npz")
-    spec = {name: (shape, None) for name, (shape, _) in parameter_spec(Tiny()).items()}
-    load_checkpoint(path, expected_params=spec)
-    load_checkpoint(path, expected_params=parameter_spec(Tiny()))
 
 
 # -- atomic writes -----------------------------------------------------------------------
@@ -619,23 +576,6 @@ def test_unreadable_meta(tmp_path, payload, fragment):
         load_checkpoint(path)
 
 
-def test_expected_params_mismatch_lists_the_differences(tmp_path):
-    path = save_simple(tmp_path / "c.npz")
-    expected = parameter_spec(Tiny(hidden=4))
-    expected["decoder.bias"] = ((7,), np.float64)
-    del expected["scale"]
-    expected["fc.bias"] = ((2,), np.float32)
-    with raises_for(
-        path,
-        "parameters do not match the expected ones",
-        "missing from the checkpoint: ['decoder.bias']",
-        "in the checkpoint but not expected: ['scale']",
-        "'embedding' has shape (4, 3) in the checkpoint, expected (4, 4)",
-        "'fc.bias' has dtype float64 in the checkpoint, expected float32",
-    ):
-        load_checkpoint(path, expected_params=expected)
-
-
 # -- properties ----------------------------------------------------------------------------
 name_st = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
@@ -658,9 +598,7 @@ def test_property_arrays_round_trip_exactly(state, extra):
         path = save_checkpoint(
             Path(tmp) / "p.npz", state, kind="k", hyperparameters={}, extra_arrays=extra
         )
-        ckpt = load_checkpoint(
-            path, expected_params={k: (v.shape, v.dtype) for k, v in state.items()}
-        )
+        ckpt = load_checkpoint(path)
         assert os.listdir(tmp) == ["p.npz"]
     assert_identical(ckpt.model_state, state)
     assert_identical(ckpt.extra_arrays, extra)
@@ -698,12 +636,3 @@ def test_property_nested_state_and_json_round_trip_exactly(optimizer_state, extr
         ckpt = load_checkpoint(path)
     assert_identical(ckpt.optimizer_state, optimizer_state)
     assert_identical(ckpt.extra, extra)
-
-
-@pytest.mark.parametrize(
-    "spec", [{"w": (3,)}, {"w": ((3,), "no-such-dtype")}, {"w": ((3.5,), None)}]
-)
-def test_malformed_expected_params(tmp_path, spec):
-    path = save_simple(tmp_path / "c.npz")
-    with raises_for(path, "expected_params['w'] must be (shape, dtype)"):
-        load_checkpoint(path, expected_params=spec)

@@ -26,6 +26,7 @@ from scratchrnn.data import (
     SurnameVectorizer,
     UnknownTokenError,
     Vocabulary,
+    encode_surname,
     find_data_file,
     load_surnames,
     split_records,
@@ -297,9 +298,84 @@ def _vec_for(alphabet: str, max_length: int = 12) -> SurnameVectorizer:
 
 
 ALPHABET = "abcdeéßŁżñ'- "
+WHITESPACE = " \t\n\r\u00a0\u2003"
 
 
-@given(st.text(alphabet=ALPHABET, min_size=0, max_size=15), st.integers(2, 20))
+def surnames(alphabet: str = ALPHABET, max_size: int = 15) -> st.SearchStrategy[str]:
+    """Non-empty surnames without surrounding whitespace (spaces inside are fine)."""
+    return st.text(alphabet=alphabet, min_size=1, max_size=max_size).filter(
+        lambda s: s == s.strip() and s != ""
+    )
+
+
+@given(surnames())
+def test_encode_surname_round_trip(surname):
+    vec = _vec_for(ALPHABET)
+    for vocab in (vec, vec.char_vocab):  # a vectorizer or its character vocabulary
+        seq = encode_surname(vocab, surname)
+        assert seq.dtype == np.int64 and seq.shape == (len(surname) + 2,)
+        assert seq[0] == vec.char_vocab.begin_seq_index
+        assert seq[-1] == vec.char_vocab.end_seq_index
+        assert vec.char_vocab.decode(seq) == surname
+
+
+@given(surnames(ALPHABET + "XYZ€"))
+def test_encode_surname_unknown_characters_become_unk(surname):
+    vec = _vec_for(ALPHABET)
+    inner = encode_surname(vec, surname)[1:-1]
+    unknown = np.array([c not in ALPHABET for c in surname])
+    assert ((inner == vec.char_vocab.unk_index) == unknown).all()
+    assert (inner[~unknown] >= 4).all()  # a known character is never a special token
+
+
+@given(st.text(alphabet=WHITESPACE, max_size=6))
+def test_encode_surname_rejects_empty_and_blank(blank):
+    with pytest.raises(ValueError, match="empty or only whitespace"):
+        encode_surname(_vec_for(ALPHABET), blank)
+
+
+PADDING = st.text(alphabet=WHITESPACE, max_size=3)
+
+
+@given(surnames(), PADDING, PADDING)
+def test_encode_surname_strips_surrounding_whitespace(surname, before, after):
+    vec = _vec_for(ALPHABET)
+    np.testing.assert_array_equal(
+        encode_surname(vec, before + surname + after), encode_surname(vec, surname)
+    )
+
+
+def test_encode_surname_rejects_what_is_not_a_surname_or_vocabulary():
+    with pytest.raises(ValueError, match="surname must be a str"):
+        encode_surname(_vec_for(ALPHABET), 3)
+    with pytest.raises(ValueError, match="SurnameVectorizer or a SequenceVocabulary"):
+        encode_surname(Vocabulary(["a"]), "a")
+
+
+@given(st.lists(surnames(ALPHABET + "XYZ"), min_size=1, max_size=6))
+def test_every_vectorizer_path_uses_encode_surname(names):
+    vec = _vec_for(ALPHABET)
+    batch = vec.vectorize_batch(names)
+    width = max(len(s) for s in names) + 2
+    assert batch["x"].shape == (len(names), width)
+    for i, name in enumerate(names):
+        seq = encode_surname(vec, name)
+        k = len(seq)
+        x, n = vec.vectorize_classification(name)
+        f, t = vec.vectorize_generation(name)
+        assert n == k == batch["lengths"][i]
+        np.testing.assert_array_equal(x[:k], seq)
+        np.testing.assert_array_equal(batch["x"][i, :k], seq)
+        np.testing.assert_array_equal(f[: k - 1], seq[:-1])
+        np.testing.assert_array_equal(t[: k - 1], seq[1:])
+        np.testing.assert_array_equal(batch["x_gen"][i, : k - 1], seq[:-1])
+        np.testing.assert_array_equal(batch["y_gen"][i, : k - 1], seq[1:])
+        assert (batch["x"][i, k:] == 0).all() and (batch["y_gen"][i, k - 1 :] == 0).all()
+    with pytest.raises(ValueError, match="more than width"):
+        vec.vectorize_batch(names, width=width - 1)
+
+
+@given(surnames(), st.integers(2, 20))
 def test_vectorize_classification_properties(surname, max_length):
     vec = _vec_for(ALPHABET, max_length)
     x, n = vec.vectorize_classification(surname)
@@ -312,7 +388,7 @@ def test_vectorize_classification_properties(surname, max_length):
     assert vec.decode(x) == surname
 
 
-@given(st.text(alphabet=ALPHABET + "XYZ", min_size=0, max_size=15), st.integers(2, 20))
+@given(surnames(ALPHABET + "XYZ"), st.integers(2, 20))
 def test_vectorize_generation_properties(surname, max_length):
     vec = _vec_for(ALPHABET, max_length)
     x, n = vec.vectorize_classification(surname)

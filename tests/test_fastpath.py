@@ -7,6 +7,8 @@ runs the default, fast, path).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
@@ -19,9 +21,8 @@ from scratchrnn.gradcheck import max_relative_error
 def _both_paths(cfg, seed):
     inp = random_inputs(cfg, np.random.default_rng(seed))
     results = []
-    for fast in (True, False):
-        module = build_module(cfg, seed)
-        module.fast = fast
+    for reference in (False, True):
+        module = build_module(replace(cfg, reference=reference), seed)
         results.append(run_ours(module, cfg, inp))
     return results
 
@@ -62,17 +63,18 @@ def test_input_grad_false_skips_only_the_input_gradient():
         np.testing.assert_array_equal(grads[k], grads2[k])
 
 
-@given(cell=st.sampled_from(["elman", "gru", "lstm"]), fast=st.booleans(),
+@given(cell=st.sampled_from(["elman", "gru", "lstm"]), reference=st.booleans(),
        T=st.integers(2, 6), seed=st.integers(0, 99))
-def test_recorded_state_grads_are_dL_dh_t(cell, fast, T, seed):
+def test_recorded_state_grads_are_dL_dh_t(cell, reference, T, seed):
     """G[t] = ∂L/∂h_t: the direct gradient d_out[t] plus the gradient of the rest of the
     sequence with respect to its initial state h_t (checked by restarting from h_t)."""
     from parity.compare import SeqConfig
 
-    cfg = SeqConfig(cell=cell, steps=T, batch=2, input_size=3, hidden_size=4)
+    cfg = SeqConfig(cell=cell, steps=T, batch=2, input_size=3, hidden_size=4,
+                    reference=reference)
     rng = np.random.default_rng(seed)
     m = build_module(cfg, seed)
-    m.fast, m.record_state_grads = fast, True
+    m.record_state_grads = True
     x = rng.standard_normal((T, 2, 3))
     d_out = rng.standard_normal((T, 2, 4))
     (out, _), cache = m.forward(x)
@@ -81,13 +83,9 @@ def test_recorded_state_grads_are_dL_dh_t(cell, fast, T, seed):
     for t in range(T - 1):
         # the state after step t, then the rest of the sequence from it (for the LSTM, c_t
         # is a separate input of the rest, so G[t] is ∂L/∂h_t with c_t held)
-        if cell == "lstm":
-            (_, (h_t, c_t)), _ = m.forward(x[: t + 1])
-            (_, _), rest = m.forward(x[t + 1:], h_t, c_t)
-            _, (d_h0, _), _ = m.backward(d_out[t + 1:], rest)
-        else:
-            (_, h_t), _ = m.forward(x[: t + 1])
-            (_, _), rest = m.forward(x[t + 1:], h_t)
-            _, d_h0, _ = m.backward(d_out[t + 1:], rest)
+        (_, hx_t), _ = m.forward(x[: t + 1])
+        (_, _), rest = m.forward(x[t + 1:], hx_t)
+        _, d_hx0, _ = m.backward(d_out[t + 1:], rest)
+        d_h0 = d_hx0[0] if cell == "lstm" else d_hx0
         np.testing.assert_allclose(G[t], d_out[t] + d_h0[0], rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(G[T - 1], d_out[T - 1], rtol=1e-12)

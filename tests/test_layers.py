@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
 
 import numpy as np
@@ -10,18 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scratchrnn.gradcheck import assert_gradients_close
-from scratchrnn.layers import (
-    Dropout,
-    Embedding,
-    GatherLast,
-    Linear,
+from scratchrnn.activations import (
     ReLU,
     Sigmoid,
     Tanh,
-    embedding_forward,
-    gather_last,
-    gather_last_backward,
     log_softmax,
     log_softmax_backward,
     log_softmax_forward,
@@ -30,11 +21,17 @@ from scratchrnn.layers import (
     softmax_backward,
     softmax_forward,
 )
-
-needs_torch = pytest.mark.skipif(
-    importlib.util.find_spec("torch") is None, reason="torch is not installed"
+from scratchrnn.gradcheck import assert_gradients_close
+from scratchrnn.layers import (
+    Dropout,
+    Embedding,
+    GatherLast,
+    Linear,
+    embedding_forward,
+    gather_last,
+    gather_last_backward,
 )
-PARITY_TOL = 1e-9  # float64, relative to max(1, |torch|)
+from tests.conftest import PARITY_TOL, needs_torch
 
 dims = st.integers(1, 5)
 seeds = st.integers(0, 2**32 - 1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
 
 import numpy as np
@@ -18,11 +17,7 @@ from scratchrnn.losses import (
     sequence_cross_entropy,
     sequence_cross_entropy_backward,
 )
-
-needs_torch = pytest.mark.skipif(
-    importlib.util.find_spec("torch") is None, reason="torch is not installed"
-)
-PARITY_TOL = 1e-9
+from tests.conftest import PARITY_TOL, needs_torch
 
 dims = st.integers(1, 6)
 seeds = st.integers(0, 2**32 - 1)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from parity.models import load_numpy_from_torch, to_torch_model
+from parity.runtime.models import load_numpy_from_torch, to_torch_model
 from parity.trajectory import CLASSES, NATIONS, VOCAB, run_trajectory
 from scratchrnn.gradcheck import assert_gradients_close, max_relative_error
 from scratchrnn.layers import Dropout

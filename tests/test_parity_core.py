@@ -203,7 +203,7 @@ def test_from_torch_fresh_lstm_matches_torch_forward(proj_size, batch_first):
     x = rng.standard_normal((2, 5, 3) if batch_first else (5, 2, 3))
     P = proj_size or 4
     h0, c0 = rng.standard_normal((4, 2, P)), rng.standard_normal((4, 2, 4))
-    (out, (h_n, c_n)), _ = ours.forward(x, h0, c0)
+    (out, (h_n, c_n)), _ = ours.forward(x, (h0, c0))
     with torch.no_grad():
         t_out, (t_h, t_c) = twin(torch.tensor(x), (torch.tensor(h0), torch.tensor(c0)))
     assert max_relative_error(out, t_out.numpy()) <= F64_TOL

@@ -56,25 +56,28 @@ def make_inputs(m, B, T, rng, lengths=False, masks=False, p=0.5):
     return inp
 
 
+def hx(m, h, c):
+    """torch's hx for module ``m``: the array h, or LSTM's pair (h, c)."""
+    return (h, c) if m.has_cell_state else h
+
+
 def forward(m, inp):
     kw = {"lengths": inp["lengths"], "dropout_masks": inp["masks"]}
+    (out, hx_n), cache = m.forward(inp["x"], hx(m, inp["h0"], inp["c0"]), **kw)
     if isinstance(m, LSTM):
-        (out, (h_n, c_n)), cache = m.forward(inp["x"], inp["h0"], inp["c0"], **kw)
-        return {"output": out, "h_n": h_n, "c_n": c_n}, cache
-    (out, h_n), cache = m.forward(inp["x"], inp["h0"], **kw)
-    return {"output": out, "h_n": h_n}, cache
+        return {"output": out, "h_n": hx_n[0], "c_n": hx_n[1]}, cache
+    return {"output": out, "h_n": hx_n}, cache
 
 
 def run(m, inp):
     """Forward and backward: (outputs, gradients of input, h0, c0 and every parameter)."""
     m.zero_grad()
     outs, cache = forward(m, inp)
+    d_x, d_hx0, d_p = m.backward(inp["d_out"], cache, hx(m, inp["d_h_n"], inp["d_c_n"]))
     if isinstance(m, LSTM):
-        d_x, (d_h0, d_c0), d_p = m.backward(inp["d_out"], cache, inp["d_h_n"], inp["d_c_n"])
-        grads = {"x": d_x, "h0": d_h0, "c0": d_c0}
+        grads = {"x": d_x, "h0": d_hx0[0], "c0": d_hx0[1]}
     else:
-        d_x, d_h0, d_p = m.backward(inp["d_out"], cache, inp["d_h_n"])
-        grads = {"x": d_x, "h0": d_h0}
+        grads = {"x": d_x, "h0": d_hx0}
     return outs, {**grads, **d_p}
 
 
@@ -244,13 +247,13 @@ def test_reverse_direction_starts_at_each_sequence_end(kind):
     x = rng.standard_normal((4, 3, 2))
     h0 = rng.standard_normal((2, 3, m.output_size))
     c0 = rng.standard_normal((2, 3, 3)) if kind == "lstm" else None
-    args = (h0, c0) if kind == "lstm" else (h0,)
-    (out, _), _ = m.forward(x, *args, lengths=lengths)
-    (full, _), _ = m.forward(x, *args)
+    (out, _), _ = m.forward(x, hx(m, h0, c0), lengths=lengths)
+    (full, _), _ = m.forward(x, hx(m, h0, c0))
     P = m.output_size
     for b, L in enumerate(lengths):
-        one_args = tuple(a[:, b : b + 1] for a in args)
-        (one, _), _ = m.forward(x[L - 1 : L, b : b + 1], *one_args)
+        rows = slice(b, b + 1)
+        one_hx = hx(m, h0[:, rows], None if c0 is None else c0[:, rows])
+        (one, _), _ = m.forward(x[L - 1 : L, rows], one_hx)
         close(out[L - 1, b, P:], one[0, 0, P:])
         if L < 4:  # without lengths the reverse pass would start at T − 1 instead
             assert np.abs(full[L - 1, b, P:] - out[L - 1, b, P:]).max() > 1e-6
@@ -461,11 +464,24 @@ BAD_CALLS = [
     ("wrong dtype", lambda: _rnn().forward(X.astype(np.float32)), "dtype float64"),
     ("not an array", lambda: _rnn().forward(X.tolist()), "numpy.ndarray"),
     ("no steps", lambda: _rnn().forward(np.zeros((0, 2, 4))), "at least one step"),
-    ("h0 shape", lambda: _rnn().forward(X, np.zeros((1, 3, 3))), "h0 must have shape (1, 2, 3)"),
-    ("h0 rank", lambda: _rnn().forward(X, np.zeros((2, 3))), "h0 must have 3 dimensions"),
-    ("h0 dtype", lambda: _rnn().forward(X, np.zeros((1, 2, 3), np.float32)), "float64"),
-    ("c0 shape", lambda: _lstm().forward(X, None, np.zeros((1, 2, 4))),
-     "c0 must have shape (1, 2, 3)"),
+    ("hx shape", lambda: _rnn().forward(X, np.zeros((1, 3, 3))), "hx must have shape (1, 2, 3)"),
+    ("hx rank", lambda: _rnn().forward(X, np.zeros((2, 3))), "hx must have 3 dimensions"),
+    ("hx dtype", lambda: _rnn().forward(X, np.zeros((1, 2, 3), np.float32)), "float64"),
+    ("hx pair to RNN", lambda: _rnn().forward(X, (np.zeros((1, 2, 3)),) * 2),
+     "RNN expects hx = one array of shape (1, 2, 3), got a tuple of 2"),
+    ("hx pair to GRU", lambda: GRU(4, 3, dtype="float64").forward(X, (np.zeros((1, 2, 3)),) * 2),
+     "GRU expects hx = one array of shape (1, 2, 3), got a tuple of 2"),
+    ("hx list to RNN", lambda: _rnn().forward(X, np.zeros((1, 2, 3)).tolist()),
+     "RNN expects hx = one array of shape (1, 2, 3), got a list of 1"),
+    ("hx array to LSTM", lambda: _lstm().forward(X, np.zeros((1, 2, 3))),
+     "LSTM expects hx = (h, c), a pair of arrays of shapes (1, 2, 3) and (1, 2, 3) "
+     "(as torch.nn.LSTM), got an array of shape (1, 2, 3)"),
+    ("hx triple to LSTM", lambda: _lstm().forward(X, (np.zeros((1, 2, 3)),) * 3),
+     "LSTM expects hx = (h, c)"),
+    ("c shape", lambda: _lstm().forward(X, (np.zeros((1, 2, 3)), np.zeros((1, 2, 4)))),
+     "hx[1] (c) must have shape (1, 2, 3)"),
+    ("h None in LSTM hx", lambda: _lstm().forward(X, (None, np.zeros((1, 2, 3)))),
+     "hx[0] (h) must be a numpy.ndarray, got NoneType"),
     ("lengths 0", lambda: _rnn().forward(X, lengths=np.array([0, 5])), "[1, 5]"),
     ("lengths > T", lambda: _rnn().forward(X, lengths=np.array([6, 1])), "[1, 5]"),
     ("lengths count", lambda: _rnn().forward(X, lengths=np.array([5])), "shape (2,)"),
@@ -475,11 +491,18 @@ BAD_CALLS = [
     ("NaN input", lambda: _rnn().forward(np.full((5, 2, 4), np.nan)), "NaN or infinite"),
     ("inf input", lambda: _lstm().forward(np.where(np.eye(4)[:1, None] > 0, np.inf, X)),
      "NaN or infinite"),
-    ("NaN h0", lambda: _rnn().forward(X, np.full((1, 2, 3), np.nan)), "h0 contains NaN"),
+    ("NaN hx", lambda: _rnn().forward(X, np.full((1, 2, 3), np.nan)), "hx contains NaN"),
     ("d_output shape", lambda: _rnn().backward(np.zeros((5, 2, 4)), _rnn().forward(X)[1]),
      "d_output must have shape (5, 2, 3)"),
-    ("d_h_n shape", lambda: _lstm().backward(None, _lstm().forward(X)[1], np.zeros((1, 1, 3))),
-     "d_h_n must have shape (1, 2, 3)"),
+    ("d_hx_n array to LSTM",
+     lambda: _lstm().backward(None, _lstm().forward(X)[1], np.zeros((1, 2, 3))),
+     "LSTM expects d_hx_n = (h, c)"),
+    ("d_hx_n h shape",
+     lambda: _lstm().backward(None, _lstm().forward(X)[1], (np.zeros((1, 1, 3)), None)),
+     "d_hx_n[0] (h) must have shape (1, 2, 3)"),
+    ("d_hx_n pair to RNN",
+     lambda: _rnn().backward(None, _rnn().forward(X)[1], (np.zeros((1, 2, 3)), None)),
+     "RNN expects d_hx_n = one array of shape (1, 2, 3), got a tuple of 2"),
     ("dropout mask shape",
      lambda: RNN(4, 3, 2, dropout=0.5, dtype="float64").forward(X, dropout_masks=[np.ones(3)]),
      "dropout_masks[0] must have 3 dimensions"),

@@ -17,15 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scratchrnn import classify, generate
-from scratchrnn.cells import (
-    elman_cell_backward,
-    elman_cell_forward,
-    gru_cell_backward,
-    gru_cell_forward,
-    lstm_cell_backward,
-    lstm_cell_forward,
-)
+from scratchrnn import cells, classify, generate
 from scratchrnn.checkpoint import load_checkpoint
 from scratchrnn.data import DataError, load_surnames
 from scratchrnn.losses import (
@@ -83,17 +75,17 @@ def test_cells_finite_at_extreme_inputs(cell, dtype, scale, seed):
         warnings.simplefilter("error")
         if cell == "lstm":
             c = (scale * rng.standard_normal((B, H))).astype(dtype)
-            (h1, c1), cache = lstm_cell_forward(x, h, c, **W)
-            grads = lstm_cell_backward(dh, dh, cache)
+            (h1, c1), cache = cells.lstm_cell_forward(x, h, c, **W)
+            grads = cells.lstm_cell_backward(dh, dh, cache)
             outs = [h1, c1]
         elif cell == "elman":
-            h1, cache = elman_cell_forward(x, h, **W)
-            grads = elman_cell_backward(dh, cache)
+            h1, cache = cells.elman_cell_forward(x, h, **W)
+            grads = cells.elman_cell_backward(dh, cache)
             outs = [h1]
         else:
             form = "slide" if cell == "gru-slide" else "torch"
-            h1, cache = gru_cell_forward(x, h, **W, form=form)
-            grads = gru_cell_backward(dh, cache)
+            h1, cache = cells.gru_cell_forward(x, h, **W, form=form)
+            grads = cells.gru_cell_backward(dh, cache)
             outs = [h1]
     for a in [*outs, *grads.values()]:
         assert np.isfinite(a).all()

@@ -10,7 +10,7 @@ import pytest
 
 from scratchrnn.gradcheck import assert_gradients_close
 from scratchrnn.recurrent import LSTM, RNN
-from scratchrnn.studies import CELLS, make_recurrent, recurrent_forward
+from scratchrnn.studies import CELLS, make_recurrent
 from scratchrnn.studies import adding as add
 from scratchrnn.studies import jacobian as jac
 
@@ -19,8 +19,8 @@ from scratchrnn.studies import jacobian as jac
 # Jacobians
 # ---------------------------------------------------------------------------
 def _final_h(module, x_tail, h, c):
-    (_, h_n, _), _ = recurrent_forward(module, x_tail, h[None], None if c is None else c[None])
-    return h_n[0]
+    (_, hx_n), _ = module.forward(x_tail, h[None] if c is None else (h[None], c[None]))
+    return (hx_n if c is None else hx_n[0])[0]
 
 
 def _fd_jacobian(module, x, k, eps=1e-6):
@@ -31,9 +31,8 @@ def _fd_jacobian(module, x, k, eps=1e-6):
     h = np.zeros((B, H))
     c = np.zeros((B, H)) if is_lstm else None
     if k < T:
-        (_, h_n, c_n), _ = recurrent_forward(module, x[: T - k], h[None],
-                                             None if c is None else c[None])
-        h, c = h_n[0], (None if c_n is None else c_n[0])
+        (_, hx_n), _ = module.forward(x[: T - k], h[None] if c is None else (h[None], c[None]))
+        h, c = (hx_n[0], None) if c is None else (hx_n[0][0], hx_n[1][0])
     state = np.concatenate([h, c], axis=1) if is_lstm else h
     J = np.zeros((B, H, state.shape[1]))
     for j in range(state.shape[1]):

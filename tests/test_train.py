@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 import scratchrnn.train as train_module
 from scratchrnn import classify
 from scratchrnn.checkpoint import load_checkpoint
+from scratchrnn.cli import backend_factory
 from scratchrnn.metrics import classification_report, confusion_matrix, per_class_recall
 from scratchrnn.train import TrainingError
 
@@ -54,6 +55,8 @@ def tiny_train(data: Path, out: Path, **kw) -> dict:
     args = dict(data=str(data), out=str(out), hidden=8, embedding=8, epochs=3, batch_size=8,
                 progress=False, log=lambda msg: None)
     args.update(kw)
+    backend = args.get("backend", "numpy")
+    args["make_backend"] = backend_factory(backend, seed=args.get("seed", 1337))
     return classify.train(**args)
 
 

@@ -27,7 +27,7 @@ import sys
 import numpy as np
 
 from ..gating import GatedRNN
-from ..recurrent import GRU, LSTM, RNN, _RecurrentBase
+from ..recurrent import GRU, LSTM, RNN, Recurrent
 
 CELLS = ("elman-tanh", "elman-relu", "irnn", "residual", "input-gating", "hidden-gating",
          "lstm", "gru")
@@ -40,55 +40,36 @@ def make_recurrent(
     hidden_size: int,
     dtype: object = np.float64,
     rng: int | np.random.Generator | None = None,
-) -> _RecurrentBase:
+    reference: bool = False,
+) -> Recurrent:
     """A one-layer, unidirectional, time-major sequence module for ``cell`` (see :data:`CELLS`).
+
+    ``reference`` True runs the step functions of :mod:`scratchrnn.cells` (the readable
+    path), False the fast path where the cell has one.
 
     Every cell gets torch's default initialisation U(−1/√H, 1/√H); ``irnn`` then sets
     W_hh = I and both biases to 0 (its input weights keep the default).
     """
     if cell in ("elman-tanh", "elman-relu", "irnn"):
         nonlinearity = "tanh" if cell == "elman-tanh" else "relu"
-        module: _RecurrentBase = RNN(input_size, hidden_size, nonlinearity=nonlinearity,
-                                     dtype=dtype, rng=rng)
+        module: Recurrent = RNN(input_size, hidden_size, nonlinearity=nonlinearity,
+                                dtype=dtype, rng=rng, reference=reference)
         if cell == "irnn":
             module.params["weight_hh_l0"][...] = np.eye(hidden_size)
             module.params["bias_ih_l0"][...] = 0
             module.params["bias_hh_l0"][...] = 0
         return module
     if cell in GATING_OF:
-        return GatedRNN(input_size, hidden_size, gating=GATING_OF[cell], dtype=dtype, rng=rng)
+        return GatedRNN(input_size, hidden_size, gating=GATING_OF[cell], dtype=dtype, rng=rng,
+                        reference=reference)
     if cell == "lstm":
-        return LSTM(input_size, hidden_size, dtype=dtype, rng=rng)
+        return LSTM(input_size, hidden_size, dtype=dtype, rng=rng, reference=reference)
     if cell == "gru":
-        return GRU(input_size, hidden_size, dtype=dtype, rng=rng)
+        return GRU(input_size, hidden_size, dtype=dtype, rng=rng, reference=reference)
     raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
 
 
-def recurrent_forward(
-    module: _RecurrentBase, x: np.ndarray, h0: np.ndarray | None = None,
-    c0: np.ndarray | None = None,
-):
-    """((output, h_n, c_n or None), cache) for any sequence module; c0 only for LSTM."""
-    if isinstance(module, LSTM):
-        (out, (h_n, c_n)), cache = module.forward(x, h0, c0)
-        return (out, h_n, c_n), cache
-    (out, h_n), cache = module.forward(x, h0)
-    return (out, h_n, None), cache
-
-
-def recurrent_backward(
-    module: _RecurrentBase, cache, d_h_n: np.ndarray, d_c_n: np.ndarray | None = None,
-    d_output: np.ndarray | None = None,
-):
-    """(d_input, d_h0, d_c0 or None) for any sequence module (parameter gradients accumulate)."""
-    if isinstance(module, LSTM):
-        d_x, (d_h0, d_c0), _ = module.backward(d_output, cache, d_h_n, d_c_n)
-        return d_x, d_h0, d_c0
-    d_x, d_h0, _ = module.backward(d_output, cache, d_h_n)
-    return d_x, d_h0, None
-
-
-__all__ = ["CELLS", "GATING_OF", "make_recurrent", "recurrent_backward", "recurrent_forward"]
+__all__ = ["CELLS", "GATING_OF", "make_recurrent"]
 
 
 def pyplot(what: str):

@@ -45,11 +45,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import check_array, check_float_dtype, check_positive_int
+from ..checks import check_array, check_float_dtype, check_positive_int
 from ..layers import Linear
 from ..module import Module
 from ..optim import Adam, clip_grad_norm
-from . import make_recurrent, pyplot, recurrent_backward, recurrent_forward
+from . import make_recurrent, pyplot
 
 ADDING_CELLS = ("elman-tanh", "irnn", "residual", "input-gating", "hidden-gating", "lstm", "gru")
 ADDING_LENGTHS = (10, 25, 50, 100)
@@ -126,14 +126,16 @@ class AddingModel(Module):
         self.fc = self.add_module("fc", Linear(hidden_size, 1, dtype=dtype, rng=gen))
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, tuple]:
-        (_, h_n, _), c_rnn = recurrent_forward(self.rnn, x)
+        (_, hx_n), c_rnn = self.rnn.forward(x)
+        h_n = hx_n[0] if self.rnn.has_cell_state else hx_n
         y, c_fc = self.fc.forward(h_n[-1])
         return y[:, 0], (c_rnn, c_fc)
 
     def backward(self, d_pred: np.ndarray, cache: tuple) -> None:
         c_rnn, c_fc = cache
         d_h = self.fc.backward(d_pred[:, None], c_fc)
-        recurrent_backward(self.rnn, c_rnn, d_h[None])
+        d_h_n = d_h[None]
+        self.rnn.backward(None, c_rnn, (d_h_n, None) if self.rnn.has_cell_state else d_h_n)
 
 
 # ---------------------------------------------------------------------------
@@ -175,7 +177,9 @@ class AddingResult:
         return self.first_below is not None
 
 
-def _rng(seed: int, T: int, stream: int) -> np.random.Generator:
+def run_rng(seed: int, T: int, stream: int) -> np.random.Generator:
+    """The Generator of one run's ``stream``: 0 the model, 1 the held-out batch, 2 the
+    training batches. Any backend that draws from these trains the same run."""
     return np.random.default_rng([seed, T, stream])
 
 
@@ -192,10 +196,10 @@ def train_adding(
     check_positive_int("steps", cfg.steps, minimum=0)
     check_positive_int("eval_every", cfg.eval_every)
     start = time.perf_counter()
-    model = AddingModel(cell, cfg.hidden_size, dt, _rng(cfg.seed, T, 0))
+    model = AddingModel(cell, cfg.hidden_size, dt, run_rng(cfg.seed, T, 0))
     opt = Adam(model, lr=cfg.lr)
-    x_eval, y_eval = adding_batch(T, cfg.eval_size, _rng(cfg.seed, T, 1), dt)
-    data_rng = _rng(cfg.seed, T, 2)
+    x_eval, y_eval = adding_batch(T, cfg.eval_size, run_rng(cfg.seed, T, 1), dt)
+    data_rng = run_rng(cfg.seed, T, 2)
     baseline = float(np.mean((y_eval.astype(np.float64) - 1.0) ** 2))
 
     def evaluate() -> float:
@@ -236,39 +240,24 @@ def compare(
     config: AddingConfig | None = None,
     progress: Callable[[AddingResult], None] | None = None,
     workers: int = 1,
-    backend: str = "numpy",
-    device: str = "cpu",
+    train_fn: Callable[..., AddingResult] = train_adding,
     **overrides,
 ) -> list[AddingResult]:
-    """:func:`train_adding` for every (T, cell) under one fixed budget, ordered by T then cell.
+    """``train_fn(cell, T, config)`` for every (T, cell) under one budget, ordered by T then cell.
 
-    ``workers`` > 1 runs that many processes at once (each run is seeded on its own, so the
-    results do not depend on it); ``progress`` sees each result as it finishes.
-    ``backend="torch"`` (``device`` cpu or cuda) trains the same models in torch
-    (``parity.adding``; the gating cells have no torch twin).
+    ``train_fn`` is :func:`train_adding` (NumPy) unless the caller hands in another with
+    its signature: the command line hands in the torch runtime's for ``--backend torch``.
+    ``workers`` > 1 runs that many processes at once (each run is seeded on its own, so
+    the results do not depend on it; ``train_fn`` must then be picklable); ``progress``
+    sees each result as it finishes.
     """
     cfg = replace(config or AddingConfig(), **overrides)
     workers = check_positive_int("workers", workers)
     jobs = [(cell, T) for T in lengths for cell in cells]
-    train = train_adding
-    if backend == "torch":
-        from functools import partial
-
-        try:
-            from parity.adding import TORCH_CELLS, train_adding_torch
-        except ImportError as exc:
-            raise ValueError(f"--backend torch needs torch installed ({exc})") from exc
-        missing = [c for c in cells if c not in TORCH_CELLS]
-        if missing:
-            raise ValueError(f"no torch twin for {', '.join(missing)}; torch cells: "
-                             f"{', '.join(TORCH_CELLS)}")
-        train = partial(train_adding_torch, device=device)
-    elif backend != "numpy":
-        raise ValueError(f"backend must be numpy or torch, got {backend!r}")
     if workers == 1:
         results = []
         for cell, T in jobs:
-            results.append(train(cell, T, cfg))
+            results.append(train_fn(cell, T, cfg))
             if progress is not None:
                 progress(results[-1])
         return results
@@ -276,7 +265,7 @@ def compare(
 
     done: dict[tuple[str, int], AddingResult] = {}
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(train, cell, T, cfg) for cell, T in jobs]
+        futures = [pool.submit(train_fn, cell, T, cfg) for cell, T in jobs]
         for fut in as_completed(futures):
             r = fut.result()
             done[(r.cell, r.T)] = r
@@ -399,8 +388,7 @@ def run(
     plot: bool = True,
     progress: Callable[[AddingResult], None] | None = None,
     workers: int = 1,
-    backend: str = "numpy",
-    device: str = "cpu",
+    train_fn: Callable[..., AddingResult] = train_adding,
     **overrides,
 ) -> dict:
     """:func:`compare`, then adding.csv, adding_history.csv and adding.png into ``out``.
@@ -408,7 +396,7 @@ def run(
     Returns ``{"results": [...], "summary": summarize(...), "files": [...]}``.
     """
     out = Path(out)
-    results = compare(cells, lengths, config, progress, workers, backend, device, **overrides)
+    results = compare(cells, lengths, config, progress, workers, train_fn, **overrides)
     files = [write_csv(results, out / "adding.csv"),
              write_history_csv(results, out / "adding_history.csv")]
     if plot:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data import encode_surname
 from ..models import SurnameClassifier, SurnameGenerator
 from ..recurrent import GRU, LSTM
 from . import pyplot
@@ -34,31 +35,21 @@ def _parts(model):
 
 
 def _indices(model, vec, surname: str) -> tuple[np.ndarray, list[str]]:
-    surname = surname.strip()
-    if not surname:
-        raise ValueError("a surname to inspect must not be empty or only spaces")
-    if isinstance(model, SurnameClassifier):
-        x, n = vec.vectorize_classification(surname)
-        tokens = ["<BEGIN>", *surname, "<END>"]
-    else:
-        x, _ = vec.vectorize_generation(surname)
-        n = len(surname) + 1
-        tokens = ["<BEGIN>", *surname]
-    return x[:n], tokens
+    x = encode_surname(vec, surname)  # <BEGIN> + chars + <END>
+    if isinstance(model, SurnameGenerator):
+        x = x[:-1]  # a generator reads <BEGIN> + chars
+    return x, [vec.char_vocab.lookup_index(int(i)) for i in x]
 
 
-def _run_gates(rnn, x_emb: np.ndarray, lengths: np.ndarray, h0=None) -> dict[str, np.ndarray]:
+def _run_gates(rnn, x_emb: np.ndarray, lengths: np.ndarray, hx=None) -> dict[str, np.ndarray]:
     """Gate values (T, B, H) of layer 0, forward direction, from the step caches."""
     if not isinstance(rnn, (LSTM, GRU)):
         raise ValueError("gate inspection needs an LSTM or GRU model (an Elman RNN has no gates)")
-    fast, rnn.fast = rnn.fast, False  # the reference path keeps every step's cache
+    reference, rnn.reference = rnn.reference, True  # the reference path keeps every step's cache
     try:
-        if isinstance(rnn, LSTM):
-            _, cache = rnn.forward(x_emb, h0, None, lengths=lengths)
-        else:
-            _, cache = rnn.forward(x_emb, h0, lengths=lengths)
+        _, cache = rnn.forward(x_emb, hx, lengths=lengths)
     finally:
-        rnn.fast = fast
+        rnn.reference = reference
     steps = cache.layers[0][0].steps
     if isinstance(rnn, LSTM):
         out = {k: np.stack([getattr(s, f"{k}_t") for s in steps]) for k in ("i", "f", "o", "g")}
@@ -72,12 +63,12 @@ def gate_activations(model, vec, surname: str, nationality: str | None = None) -
     emb, rnn = _parts(model)
     x, tokens = _indices(model, vec, surname)
     x_emb, _ = emb.forward(x[None])
-    h0 = None
+    hx = None
     if isinstance(model, SurnameGenerator) and model.conditioned:
         if nationality is None:
             raise ValueError("this generator is conditioned: give a nationality")
-        h0, _ = model.initial_state(np.array([vec.lookup_nationality(nationality)]), 1)
-    gates = _run_gates(rnn, x_emb, np.array([len(x)]), h0)
+        hx, _ = model.initial_state(np.array([vec.lookup_nationality(nationality)]), 1)
+    gates = _run_gates(rnn, x_emb, np.array([len(x)]), hx)
     return {"tokens": tokens, **{k: v[:, 0] for k, v in gates.items()}}
 
 
@@ -91,10 +82,10 @@ def saturation(model, dataset, split: str = "test", low: float = 0.1,
     else:
         x, lengths = arrays.x_gen, arrays.lengths - 1
     x_emb, _ = emb.forward(x)
-    h0 = None
+    hx = None
     if isinstance(model, SurnameGenerator) and model.conditioned:
-        h0, _ = model.initial_state(arrays.y_nationality, len(x))
-    gates = _run_gates(rnn, x_emb, lengths, h0)
+        hx, _ = model.initial_state(arrays.y_nationality, len(x))
+    gates = _run_gates(rnn, x_emb, lengths, hx)
     T = next(iter(gates.values())).shape[0]
     valid = (np.arange(T)[:, None] < lengths[None, :])[:, :, None]
     result = {}

@@ -51,10 +51,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import check_array
+from ..checks import check_array
 from ..gating import GatedRNN
-from ..recurrent import GRU, LSTM, RNN, _RecurrentBase
-from . import make_recurrent, pyplot, recurrent_backward, recurrent_forward
+from ..recurrent import GRU, LSTM, RNN, Recurrent
+from . import make_recurrent, pyplot
 
 JACOBIAN_CELLS = ("elman-tanh", "elman-relu", "residual", "input-gating", "hidden-gating",
                   "lstm", "gru")
@@ -65,8 +65,8 @@ FIT_FLOOR = 1e-30
 # ---------------------------------------------------------------------------
 # The Jacobian, exactly
 # ---------------------------------------------------------------------------
-def _check_module(module: _RecurrentBase) -> int:
-    if not isinstance(module, _RecurrentBase):
+def _check_module(module: Recurrent) -> int:
+    if not isinstance(module, Recurrent):
         raise ValueError(f"module must be a scratchrnn sequence module, got {type(module)!r}")
     if module.num_layers != 1 or module.bidirectional or module.proj_size or module.batch_first:
         raise ValueError(
@@ -88,16 +88,19 @@ def _state0(module, B: int, h0, c0):
     return h0, c0
 
 
-def _check_x(module: _RecurrentBase, x: np.ndarray) -> np.ndarray:
+def _check_x(module: Recurrent, x: np.ndarray) -> np.ndarray:
     x = check_array("x", x, (None, None, module.input_size), module.dtype)
     if x.shape[0] == 0 or x.shape[1] == 0:
         raise ValueError(f"x must have at least one step and one sequence, got {x.shape}")
     return x
 
 
-def _repeat_rows(a: np.ndarray | None, H: int) -> np.ndarray | None:
-    """State (1, B, ·) → (1, B·H, ·): copy j of sequence b in row b·H + j."""
-    return None if a is None else np.repeat(a, H, axis=1)
+def _repeat_rows(hx, H: int):
+    """State (1, B, ·), or the LSTM's pair of them, → (1, B·H, ·): copy j of sequence b in
+    row b·H + j."""
+    if isinstance(hx, tuple):
+        return tuple(np.repeat(a, H, axis=1) for a in hx)
+    return np.repeat(hx, H, axis=1)
 
 
 def _identity_rows(B: int, H: int, dtype) -> np.ndarray:
@@ -106,7 +109,7 @@ def _identity_rows(B: int, H: int, dtype) -> np.ndarray:
 
 
 def jacobian(
-    module: _RecurrentBase,
+    module: Recurrent,
     x: np.ndarray,
     k: int,
     h0: np.ndarray | None = None,
@@ -127,17 +130,16 @@ def jacobian(
     if not 1 <= k <= T:
         raise ValueError(f"distance k must lie in [1, {T}] (the number of steps), got {k}")
     h, c = _state0(module, B, h0, c0)
+    hx = h if c is None else (h, c)
     if k < T:
-        (_, h, c), _ = recurrent_forward(module, x[: T - k], h, c)
-    _, cache = recurrent_forward(module, np.repeat(x[T - k :], H, axis=1), _repeat_rows(h, H),
-                                 _repeat_rows(c, H))
+        (_, hx), _ = module.forward(x[: T - k], hx)
+    _, cache = module.forward(np.repeat(x[T - k :], H, axis=1), _repeat_rows(hx, H))
     eye = _identity_rows(B, H, module.dtype)[None]
-    d_c_n = None if c is None else np.zeros_like(eye)
     saved = {name: g.copy() for name, g in module.grads.items()}
-    _, d_h0, d_c0 = recurrent_backward(module, cache, eye, d_c_n)
+    _, d_hx0, _ = module.backward(None, cache, eye if c is None else (eye, np.zeros_like(eye)))
     for name, g in saved.items():  # leave the module's gradients as they were
         module.grads[name][...] = g
-    J = d_h0[0] if d_c0 is None else np.concatenate([d_h0[0], d_c0[0]], axis=1)
+    J = d_hx0[0] if c is None else np.concatenate([d_hx0[0][0], d_hx0[1][0]], axis=1)
     return J.reshape(B, H, -1)
 
 
@@ -154,14 +156,11 @@ def _sweep(module, x, h0, c0) -> Iterator[np.ndarray]:
     h, c = _state0(module, B, h0, c0)
     # The step functions' caches are what the sweep walks back through: switch off any
     # whole-sequence fast path for this forward (it keeps no per-step caches).
-    fast = getattr(module, "fast", None)
-    if fast is not None:
-        module.fast = False
+    reference, module.reference = module.reference, True
     try:
-        _, cache = recurrent_forward(module, x, h, c)
+        _, cache = module.forward(x, h if c is None else (h, c))
     finally:
-        if fast is not None:
-            module.fast = fast
+        module.reference = reference
     # Replicating the batch H times (row b·H + j = copy j of sequence b) is the same as
     # replicating every step's cache: the forward does not depend on the copy.
     steps = [_replicate_cache(s, H) for s in cache.layers[0][0].steps]
@@ -170,13 +169,13 @@ def _sweep(module, x, h0, c0) -> Iterator[np.ndarray]:
     dc = None if c is None else np.zeros_like(dh)
     for t in reversed(range(T)):
         # step t maps the state after t inputs to the state after t + 1 inputs
-        _, _, dh, dc = module._step_backward(dh, dc, steps[t], W_hh, None)
+        _, _, dh, dc = module.step_backward(dh, dc, steps[t], W_hh, None)
         J = dh if dc is None else np.concatenate([dh, dc], axis=1)
         yield J.reshape(B, H, -1)
 
 
 def jacobian_sweep(
-    module: _RecurrentBase,
+    module: Recurrent,
     x: np.ndarray,
     h0: np.ndarray | None = None,
     c0: np.ndarray | None = None,
@@ -198,7 +197,7 @@ def matrix_norms(J: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def jacobian_norms(
-    module: _RecurrentBase,
+    module: Recurrent,
     x: np.ndarray,
     h0: np.ndarray | None = None,
     c0: np.ndarray | None = None,
@@ -351,7 +350,7 @@ def cell_curve(
                                             "seeds": seeds, "batch": batch, "seed": seed})
 
 
-def set_spectral_radius(module: _RecurrentBase, rho: float) -> None:
+def set_spectral_radius(module: Recurrent, rho: float) -> None:
     """Rescale ``weight_hh_l0`` in place so that its spectral radius max |λ| equals ρ.
 
     Defined for square W_hh (the Elman cells); other cells raise ``ValueError``.
@@ -397,13 +396,13 @@ def radius_sweep(
 # ---------------------------------------------------------------------------
 # A trained surname model
 # ---------------------------------------------------------------------------
-def first_layer(rnn: _RecurrentBase, dtype: object = np.float64) -> _RecurrentBase:
+def first_layer(rnn: Recurrent, dtype: object = np.float64) -> Recurrent:
     """A one-layer, forward-direction, time-major copy of ``rnn``'s layer 0 (cast to dtype)."""
     I, H = rnn.input_size, rnn.hidden_size
     if rnn.proj_size:
         raise ValueError("the Jacobian study does not support LSTM with proj_size")
     if isinstance(rnn, GatedRNN):
-        copy: _RecurrentBase = GatedRNN(I, H, gating=rnn.gating, bias=rnn.bias, dtype=dtype)
+        copy: Recurrent = GatedRNN(I, H, gating=rnn.gating, bias=rnn.bias, dtype=dtype)
     elif isinstance(rnn, RNN):
         copy = RNN(I, H, nonlinearity=rnn.nonlinearity, bias=rnn.bias, dtype=dtype)
     elif isinstance(rnn, GRU):
@@ -418,7 +417,7 @@ def first_layer(rnn: _RecurrentBase, dtype: object = np.float64) -> _RecurrentBa
 
 
 def surname_curve(
-    rnn: _RecurrentBase,
+    rnn: Recurrent,
     embed,
     surnames: Sequence[str],
     vectorizer,
@@ -456,7 +455,7 @@ def surname_curve(
                                "trained", meta={"surnames": len(surnames)})
 
 
-def _cell_name(rnn: _RecurrentBase) -> str:
+def _cell_name(rnn: Recurrent) -> str:
     if isinstance(rnn, GatedRNN):
         return {"none": "residual", "input": "input-gating", "hidden": "hidden-gating"}[rnn.gating]
     if isinstance(rnn, RNN):

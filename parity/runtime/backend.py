@@ -1,25 +1,30 @@
 """The labs' torch backend (CPU or GPU): the torch twin of a NumPy lab model.
 
-Same interface as :class:`scratchrnn.backend.NumpyBackend` (see
-:mod:`scratchrnn.train`): the training loop, data, metrics and checkpoints are
-shared. The twin starts from the NumPy model's initial weights, sees the same
-batches, and draws its dropout masks from the NumPy model's Generator exactly as
-the NumPy model would, so for a given seed both backends follow the same
-trajectory up to float32 rounding. Optimizer state is saved in scratchrnn's Adam
-format, so a checkpoint resumes on either backend.
+Implements :class:`scratchrnn.backend.Backend`, as :class:`scratchrnn.backend.NumpyBackend`
+does: the training loop, data, metrics and checkpoints are shared. The twin starts
+from the NumPy model's initial weights and sees the same batches; its dropout masks
+are the ones the NumPy model draws (``model.dropout_masks``) and its loss is the
+task's :class:`scratchrnn.backend.LossSpec`, so for a given seed both backends follow
+the same trajectory up to float32 rounding. Optimizer state is saved in scratchrnn's
+Adam format, so a checkpoint resumes on either backend.
+
+:mod:`scratchrnn.cli` hands :class:`TorchBackend` (with ``device`` and ``seed``
+bound) to the training loop as its backend factory.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from scratchrnn.layers import Dropout, bernoulli_mask
+from scratchrnn.backend import model_generator
 
-from ._torch import import_torch
+from .._torch import import_torch
 from .models import to_torch_model
 
 
 class TorchBackend:
+    """The torch twin of ``model`` trained with ``torch.optim.Adam`` on ``device``."""
+
     name = "torch"
 
     def __init__(self, model, task, lr: float = 1e-3, clip: float | None = None,
@@ -33,15 +38,14 @@ class TorchBackend:
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError("--device cuda asked for, but torch sees no CUDA device")
         torch.manual_seed(seed)
-        self.device, self.task, self.clip = device, task, clip
+        self.device, self.model, self.task, self.clip = device, model, task, clip
         self.net = to_torch_model(model, device)
-        # the NumPy model's Dropout modules and their Generator (dropout masks)
-        self.dropouts = [m for _, m in model.named_modules() if isinstance(m, Dropout)]
-        self.rng = self.dropouts[0].rng if self.dropouts else np.random.default_rng(seed)
+        self.rng = model_generator(model)  # the NumPy model's Generator: the dropout masks
         self.names = [n for n, _ in self.net.named_parameters()]
         self.opt = torch.optim.Adam(self.net.parameters(), lr=lr)
-        w = getattr(task, "class_weights", None)
-        self.weight = None if w is None else torch.as_tensor(w, dtype=self._dtype(), device=device)
+        spec = task.loss
+        self.weight = (None if spec.weight is None else
+                       torch.as_tensor(spec.weight, dtype=self._dtype(), device=device))
 
     def _dtype(self):
         return next(self.net.parameters()).dtype
@@ -51,11 +55,10 @@ class TorchBackend:
                 for a in arrays]
 
     def _loss(self, logits, y):
-        F = self.torch.nn.functional
-        if self.task.kind == "classifier":
-            return F.cross_entropy(logits, y, weight=self.weight)
-        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1),
-                               ignore_index=self.task.mask_index)
+        """The task's :class:`~scratchrnn.backend.LossSpec` in torch."""
+        return self.torch.nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), y.reshape(-1), weight=self.weight,
+            ignore_index=self.task.loss.ignore_index)
 
     def train(self) -> None:
         self.net.train()
@@ -73,23 +76,10 @@ class TorchBackend:
             group["lr"] = value
 
     def _masks(self, inputs) -> tuple:
-        """Dropout keep-masks in the order and shapes the NumPy model draws them."""
-        x = inputs[0]
-        B, T = x.shape
-        net = self.net
-        if self.task.kind == "classifier":
-            D = 2 if net.bidirectional else 1
-            shapes = [(B, D * net.hidden_size), (B, net.hidden_size)]
-        else:
-            shapes = [(B, T, net.fc.in_features)]
-        masks = []
-        for drop, shape in zip(self.dropouts, shapes, strict=True):
-            if drop.p == 0.0:
-                masks.append(None)
-                continue
-            m = bernoulli_mask(shape, drop.p, self.rng, np.float32)
-            masks.append(self.torch.as_tensor(m, dtype=self._dtype(), device=self.device))
-        return tuple(masks)
+        """The dropout keep-masks the NumPy model draws for these inputs, as tensors."""
+        return tuple(None if m is None else
+                     self.torch.as_tensor(m, dtype=self._dtype(), device=self.device)
+                     for m in self.model.dropout_masks(inputs[0]))
 
     def train_step(self, batch: dict):
         torch = self.torch

@@ -12,7 +12,7 @@ import numpy as np
 
 from scratchrnn.models import SurnameClassifier, SurnameGenerator
 
-from ._torch import import_torch, torch_dtype
+from .._torch import import_torch, torch_dtype
 
 
 @cache

@@ -1,4 +1,4 @@
-"""Optimizers, gradient clipping and a plateau scheduler, matching ``torch.optim``.
+"""Optimizers SGD, Adam and AdamW, matching ``torch.optim``.
 
 Every optimizer here holds *references* to a model's parameter and gradient
 arrays and updates the parameters **in place**, exactly as ``torch.optim`` does
@@ -30,56 +30,17 @@ and ``opt.load_state_dict({**meta, "buffers": dict(np.load(path))})`` restores i
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
-from .module import Module
+from ..checks import check_bool, check_nonnegative, check_nonnegative_int, check_real
+from ..module import Module
 
-__all__ = [
-    "Optimizer",
-    "SGD",
-    "Adam",
-    "AdamW",
-    "clip_grad_norm",
-    "ReduceLROnPlateau",
-]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "NamedParams"]
 
 NamedParams = Iterable[tuple[str, np.ndarray, np.ndarray]]
-
-
-# -- validation helpers ------------------------------------------------------
-def _real(name: str, value: object) -> float:
-    """``value`` as a finite Python float (bools and non-numbers rejected)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    out = float(value)
-    if not math.isfinite(out):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return out
-
-
-def _nonneg(name: str, value: object) -> float:
-    out = _real(name, value)
-    if out < 0.0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return out
-
-
-def _flag(name: str, value: object) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be a bool, got {value!r}")
-    return bool(value)
-
-
-def _nonneg_int(name: str, value: object) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
-    if value < 0:
-        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
-    return int(value)
 
 
 def _collect(params: Module | NamedParams) -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
@@ -152,11 +113,19 @@ class Optimizer:
     #: buffer kinds this optimizer may keep per parameter
     BUFFERS: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, params: Module | NamedParams, lr: float) -> None:
+    def __init__(self, params: Module | NamedParams, lr: float, **hyper: Any) -> None:
+        """``hyper``: the subclass's other hyperparameters (names from ``HYPER``), checked
+        by :meth:`_validate` once all are set."""
+        unknown = sorted(set(hyper) - set(self.HYPER))
+        if unknown:  # pragma: no cover - a programming error in a subclass
+            raise TypeError(f"{type(self).__name__} has no hyperparameters {unknown}")
         self.names, self.params, self.grads = _collect(params)
         self.lr = lr
+        for key, value in hyper.items():
+            setattr(self, key, value)
         self.step_count = 0
         self.state: dict[str, dict[str, np.ndarray]] = {name: {} for name in self.names}
+        self._validate()
 
     # -- learning rate, hyperparameters ----------------------------------------
     @property
@@ -165,7 +134,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        self._lr = _nonneg("lr", value)
+        self._lr = check_nonnegative("lr", value)
 
     def hyperparameters(self) -> dict[str, Any]:
         """The current hyperparameters as JSON-serialisable values."""
@@ -236,7 +205,7 @@ class Optimizer:
         if not isinstance(hyper, Mapping) or set(hyper) != set(self.HYPER):
             got = sorted(hyper) if isinstance(hyper, Mapping) else hyper
             raise ValueError(f"state_dict['hyper'] must have keys {sorted(self.HYPER)}, got {got}")
-        step = _nonneg_int("state_dict['step']", state["step"])
+        step = check_nonnegative_int("state_dict['step']", state["step"])
         names = state["param_names"]
         if not isinstance(names, (list, tuple)) or sorted(names) != sorted(self.names):
             raise ValueError(
@@ -314,21 +283,18 @@ class SGD(Optimizer):
         nesterov: bool = False,
         maximize: bool = False,
     ) -> None:
-        super().__init__(params, lr)
-        self.momentum = momentum
-        self.dampening = dampening
-        self.weight_decay = weight_decay
-        self.nesterov = nesterov
-        self.maximize = maximize
-        self._validate()
+        super().__init__(
+            params, lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+            nesterov=nesterov, maximize=maximize,
+        )
 
     def _validate(self) -> None:
         super()._validate()
-        self.momentum = _nonneg("momentum", self.momentum)
-        self.dampening = _real("dampening", self.dampening)
-        self.weight_decay = _nonneg("weight_decay", self.weight_decay)
-        self.nesterov = _flag("nesterov", self.nesterov)
-        self.maximize = _flag("maximize", self.maximize)
+        self.momentum = check_nonnegative("momentum", self.momentum)
+        self.dampening = check_real("dampening", self.dampening)
+        self.weight_decay = check_nonnegative("weight_decay", self.weight_decay)
+        self.nesterov = check_bool("nesterov", self.nesterov)
+        self.maximize = check_bool("maximize", self.maximize)
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum > 0 and zero dampening")
 
@@ -389,28 +355,25 @@ class Adam(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        super().__init__(params, lr)
-        self.betas = betas
-        self.eps = eps
-        self.weight_decay = weight_decay
-        self.amsgrad = amsgrad
-        self.maximize = maximize
-        self._validate()
+        super().__init__(
+            params, lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+            maximize=maximize,
+        )
 
     def _validate(self) -> None:
         super()._validate()
         betas = self.betas
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        b1, b2 = _real("betas[0]", betas[0]), _real("betas[1]", betas[1])
+        b1, b2 = check_real("betas[0]", betas[0]), check_real("betas[1]", betas[1])
         for i, b in enumerate((b1, b2)):
             if not 0.0 <= b < 1.0:
                 raise ValueError(f"betas[{i}] must be in [0, 1), got {b!r}")
         self.betas = (b1, b2)
-        self.eps = _nonneg("eps", self.eps)
-        self.weight_decay = _nonneg("weight_decay", self.weight_decay)
-        self.amsgrad = _flag("amsgrad", self.amsgrad)
-        self.maximize = _flag("maximize", self.maximize)
+        self.eps = check_nonnegative("eps", self.eps)
+        self.weight_decay = check_nonnegative("weight_decay", self.weight_decay)
+        self.amsgrad = check_bool("amsgrad", self.amsgrad)
+        self.maximize = check_bool("maximize", self.maximize)
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]) -> None:
         if not state:
@@ -481,281 +444,3 @@ class AdamW(Adam):
         maximize: bool = False,
     ) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
-
-
-# -- gradient clipping ----------------------------------------------------------
-def _grad_list(grads: Module | Optimizer | np.ndarray | Iterable[np.ndarray]) -> list[np.ndarray]:
-    if isinstance(grads, Module):
-        out = grads.gradients()
-    elif isinstance(grads, Optimizer):
-        out = list(grads.grads)
-    elif isinstance(grads, np.ndarray):
-        out = [grads]
-    elif isinstance(grads, Iterable) and not isinstance(grads, (str, bytes, Mapping)):
-        out = list(grads)
-    else:
-        raise ValueError(
-            "grads must be a Module, an Optimizer, an ndarray or an iterable of ndarrays, "
-            f"got {type(grads).__name__}"
-        )
-    for i, g in enumerate(out):
-        if not isinstance(g, np.ndarray) or g.dtype.kind != "f":
-            raise ValueError(f"grads[{i}] must be a floating-point numpy.ndarray, got {g!r}")
-        if not g.flags.writeable:
-            raise ValueError(f"grads[{i}] is read-only; clip_grad_norm scales it in place")
-    return out
-
-
-def _vector_norm(x: np.ndarray, p: float) -> np.floating:
-    """torch.linalg.vector_norm(x, p) in x's dtype (0 for an empty array)."""
-    if x.size == 0:
-        return x.dtype.type(0)
-    a = np.abs(x.ravel())
-    if p == math.inf:
-        return a.max()
-    if p == 2.0:
-        return np.sqrt(np.dot(a, a))
-    if p == 1.0:
-        return a.sum()
-    return np.sum(a**p) ** (1.0 / p)
-
-
-def clip_grad_norm(
-    grads: Module | Optimizer | np.ndarray | Iterable[np.ndarray],
-    max_norm: float,
-    norm_type: float | str = 2.0,
-    error_if_nonfinite: bool = False,
-) -> float:
-    r"""Scale gradients in place so that their joint norm is at most ``max_norm``.
-
-    As ``torch.nn.utils.clip_grad_norm_``::
-
-        total_norm = ‖(‖g_1‖_p, ‖g_2‖_p, …)‖_p     (the p-norm of all gradients as one vector)
-        clip_coef  = max_norm / (total_norm + 1e-6)
-        g_i ← g_i · min(clip_coef, 1)                (so nothing changes when under the norm)
-
-    ``norm_type`` p may be any p > 0 or ``inf`` (max |g|). ``grads`` is a Module
-    (its gradients), an Optimizer (the gradients it steps with), one array or a
-    list of arrays. Computed in the gradients' dtype. Returns ``total_norm`` (before
-    clipping) as a float; 0.0 when there are no gradients.
-
-    A non-finite total norm raises ``RuntimeError`` if ``error_if_nonfinite``;
-    otherwise, as in torch, the gradients are multiplied by the NaN/0 coefficient.
-    Unlike torch, a negative or NaN ``max_norm`` is rejected (torch would flip the
-    gradients' sign).
-    """
-    gs = _grad_list(grads)
-    max_norm_f = float(max_norm) if isinstance(max_norm, (int, float, np.number)) else math.nan
-    if isinstance(max_norm, (bool, np.bool_)) or not max_norm_f >= 0.0:
-        raise ValueError(f"max_norm must be a number >= 0, got {max_norm!r}")
-    try:
-        p = float(norm_type)
-    except (TypeError, ValueError):
-        raise ValueError(f"norm_type must be a number > 0 or inf, got {norm_type!r}") from None
-    if not p > 0.0:
-        raise ValueError(f"norm_type must be a number > 0 or inf, got {norm_type!r}")
-    if not gs:
-        return 0.0
-    dtype = np.result_type(*gs)
-    norms = np.array([_vector_norm(g, p) for g in gs], dtype=dtype)
-    total = _vector_norm(norms, p)
-    if error_if_nonfinite and not np.isfinite(total):
-        raise RuntimeError(
-            f"The total norm of order {p} for gradients is non-finite, so it cannot be "
-            "clipped. To disable this error and scale the gradients by the non-finite norm "
-            "anyway, set error_if_nonfinite=False"
-        )
-    # torch evaluates max_norm / tensor as tensor.reciprocal() * max_norm
-    clip_coef = (dtype.type(1.0) / (total + dtype.type(1e-6))) * dtype.type(max_norm_f)
-    clip_coef_clamped = np.minimum(clip_coef, dtype.type(1.0))  # NaN propagates, as torch.clamp
-    if clip_coef_clamped != 1.0:
-        for g in gs:
-            g *= clip_coef_clamped.astype(g.dtype)
-    return float(total)
-
-
-# -- learning-rate scheduler ------------------------------------------------------
-def _encode_float(x: float) -> float | str:
-    """A float as strict JSON allows it: non-finite values become 'inf', '-inf', 'nan'."""
-    return x if math.isfinite(x) else str(x)
-
-
-def _decode_float(name: str, x: object) -> float:
-    if isinstance(x, str) and x in ("inf", "-inf", "nan"):
-        return float(x)
-    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.number)):
-        raise ValueError(f"{name} must be a number or 'inf'/'-inf'/'nan', got {x!r}")
-    return float(x)
-
-
-class ReduceLROnPlateau:
-    r"""Reduce ``optimizer.lr`` when a metric stops improving, as torch's ReduceLROnPlateau.
-
-    On each ``step(metric)`` (one per epoch)::
-
-        better(a, best) = a < best (1 - threshold)    mode min, threshold_mode rel
-                        = a < best - threshold        mode min, threshold_mode abs
-                        = a > best (1 + threshold)    mode max, threshold_mode rel
-                        = a > best + threshold        mode max, threshold_mode abs
-        if better(metric, best): best = metric; num_bad_epochs = 0
-        else:                    num_bad_epochs += 1
-        if cooldown_counter > 0: cooldown_counter -= 1; num_bad_epochs = 0
-        if num_bad_epochs > patience:
-            new_lr = max(lr · factor, min_lr)
-            if lr - new_lr > eps: lr = new_lr          (tiny changes are skipped)
-            cooldown_counter = cooldown; num_bad_epochs = 0
-
-    ``best`` starts at +inf (min) or -inf (max), so the first metric always counts
-    as an improvement; a NaN metric never does. Stricter than torch, the
-    constructor also rejects negative ``factor``, ``threshold``, ``min_lr``, ``eps``,
-    ``patience`` and ``cooldown``.
-    """
-
-    def __init__(
-        self,
-        optimizer: Optimizer,
-        mode: str = "min",
-        factor: float = 0.1,
-        patience: int = 10,
-        threshold: float = 1e-4,
-        threshold_mode: str = "rel",
-        cooldown: int = 0,
-        min_lr: float = 0.0,
-        eps: float = 1e-8,
-    ) -> None:
-        # Any object with a read/write ``lr`` works (the labs' backends pass themselves).
-        if not isinstance(getattr(optimizer, "lr", None), (int, float)):
-            raise ValueError(
-                "optimizer must have a numeric 'lr' attribute (a scratchrnn Optimizer), "
-                f"got {type(optimizer).__name__}"
-            )
-        self.optimizer = optimizer
-        self._configure(mode, factor, patience, threshold, threshold_mode, cooldown, min_lr, eps)
-        self.last_epoch = 0
-        self.last_lr = optimizer.lr
-        self.best = self.mode_worse
-        self.num_bad_epochs = 0
-        self.cooldown_counter = 0
-
-    def _configure(
-        self,
-        mode: str,
-        factor: float,
-        patience: int,
-        threshold: float,
-        threshold_mode: str,
-        cooldown: int,
-        min_lr: float,
-        eps: float,
-    ) -> None:
-        if mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
-        if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
-        factor_f = _nonneg("factor", factor)
-        if factor_f >= 1.0:
-            raise ValueError(f"factor must be < 1.0, got {factor!r}")
-        values = {
-            "mode": mode,
-            "threshold_mode": threshold_mode,
-            "factor": factor_f,
-            "patience": _nonneg_int("patience", patience),
-            "threshold": _nonneg("threshold", threshold),
-            "cooldown": _nonneg_int("cooldown", cooldown),
-            "min_lr": _nonneg("min_lr", min_lr),
-            "eps": _nonneg("eps", eps),
-        }
-        # assign only once everything is valid
-        for key, value in values.items():
-            setattr(self, key, value)
-
-    @property
-    def mode_worse(self) -> float:
-        return math.inf if self.mode == "min" else -math.inf
-
-    @property
-    def in_cooldown(self) -> bool:
-        return self.cooldown_counter > 0
-
-    def is_better(self, a: float, best: float) -> bool:
-        """Whether metric ``a`` improves on ``best`` by more than the threshold."""
-        if self.mode == "min" and self.threshold_mode == "rel":
-            return a < best * (1.0 - self.threshold)
-        if self.mode == "min":
-            return a < best - self.threshold
-        if self.threshold_mode == "rel":
-            return a > best * (self.threshold + 1.0)
-        return a > best + self.threshold
-
-    def step(self, metric: float) -> float:
-        """Record one epoch's metric; reduce the optimizer's lr if due. Returns the lr."""
-        if isinstance(metric, (bool, np.bool_)) or not isinstance(metric, (int, float, np.number)):
-            if not (isinstance(metric, np.ndarray) and metric.shape == ()):
-                raise ValueError(f"metric must be a real number, got {metric!r}")
-        current = float(metric)
-        self.last_epoch += 1
-        if self.is_better(current, self.best):
-            self.best = current
-            self.num_bad_epochs = 0
-        else:
-            self.num_bad_epochs += 1
-        if self.in_cooldown:
-            self.cooldown_counter -= 1
-            self.num_bad_epochs = 0  # bad epochs during cooldown are ignored
-        if self.num_bad_epochs > self.patience:
-            old_lr = float(self.optimizer.lr)
-            new_lr = max(old_lr * self.factor, self.min_lr)
-            if old_lr - new_lr > self.eps:
-                self.optimizer.lr = new_lr
-            self.cooldown_counter = self.cooldown
-            self.num_bad_epochs = 0
-        self.last_lr = self.optimizer.lr
-        return self.last_lr
-
-    def get_last_lr(self) -> list[float]:
-        """The lr after the last step, as a one-element list (torch's shape)."""
-        return [self.last_lr]
-
-    _CONFIG = (
-        "mode",
-        "factor",
-        "patience",
-        "threshold",
-        "threshold_mode",
-        "cooldown",
-        "min_lr",
-        "eps",
-    )
-    _COUNTERS = ("num_bad_epochs", "cooldown_counter", "last_epoch")
-
-    def state_dict(self) -> dict[str, Any]:
-        """Configuration and counters as strict JSON data (``best`` may be 'inf'/'-inf')."""
-        out: dict[str, Any] = {"type": type(self).__name__}
-        out.update({key: getattr(self, key) for key in self._CONFIG + self._COUNTERS})
-        out["best"] = _encode_float(self.best)
-        out["last_lr"] = self.last_lr
-        return out
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore configuration and counters (the optimizer's lr lives in its own state)."""
-        if not isinstance(state, Mapping):
-            raise ValueError(f"state must be a mapping, got {type(state).__name__}")
-        expected = {"type", "best", "last_lr", *self._CONFIG, *self._COUNTERS}
-        if set(state) != expected:
-            raise ValueError(
-                f"scheduler state_dict must have keys {sorted(expected)}, got {sorted(state)}"
-            )
-        if state["type"] != type(self).__name__:
-            raise ValueError(f"state_dict is for {state['type']!r}, not {type(self).__name__!r}")
-        counters = {key: _nonneg_int(key, state[key]) for key in self._COUNTERS}
-        best = _decode_float("best", state["best"])
-        last_lr = _nonneg("last_lr", state["last_lr"])
-        self._configure(*(state[key] for key in self._CONFIG))
-        for key, value in counters.items():
-            setattr(self, key, value)
-        self.best = best
-        self.last_lr = last_lr
-
-    def __repr__(self) -> str:
-        config = ", ".join(f"{key}={getattr(self, key)!r}" for key in self._CONFIG)
-        return f"ReduceLROnPlateau({config})"

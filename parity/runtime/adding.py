@@ -12,19 +12,20 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, replace
+from functools import partial
 
 import numpy as np
 
-from scratchrnn._checks import check_float_dtype
+from scratchrnn.checks import check_float_dtype
 from scratchrnn.studies.adding import (
     AddingConfig,
     AddingModel,
     AddingResult,
-    _rng,
     adding_batch,
+    run_rng,
 )
 
-from ._torch import import_torch
+from .._torch import import_torch
 
 TORCH_CELLS = ("elman-tanh", "elman-relu", "irnn", "lstm", "gru")
 
@@ -60,6 +61,16 @@ def torch_adding_model(model: AddingModel, device: str = "cpu"):
     return twin
 
 
+def torch_train_fn(cells, device: str = "cpu"):
+    """:func:`train_adding_torch` on ``device``, as the adding study's ``train_fn``; every cell
+    of ``cells`` must have a torch twin (:data:`TORCH_CELLS`)."""
+    missing = [c for c in cells if c not in TORCH_CELLS]
+    if missing:
+        raise ValueError(f"no torch twin for {', '.join(missing)}; torch cells: "
+                         f"{', '.join(TORCH_CELLS)}")
+    return partial(train_adding_torch, device=device)
+
+
 def train_adding_torch(cell: str, T: int, config: AddingConfig | None = None,
                        device: str = "cpu", **overrides) -> AddingResult:
     """:func:`scratchrnn.studies.adding.train_adding` with the model and updates in torch."""
@@ -67,12 +78,12 @@ def train_adding_torch(cell: str, T: int, config: AddingConfig | None = None,
     cfg = replace(config or AddingConfig(), **overrides)
     dt = check_float_dtype(cfg.dtype)
     start = time.perf_counter()
-    twin = torch_adding_model(AddingModel(cell, cfg.hidden_size, dt, _rng(cfg.seed, T, 0)),
+    twin = torch_adding_model(AddingModel(cell, cfg.hidden_size, dt, run_rng(cfg.seed, T, 0)),
                               device)
     opt = torch.optim.Adam(twin.parameters(), lr=cfg.lr)
-    x_eval, y_eval = adding_batch(T, cfg.eval_size, _rng(cfg.seed, T, 1), dt)
+    x_eval, y_eval = adding_batch(T, cfg.eval_size, run_rng(cfg.seed, T, 1), dt)
     xe, ye = torch.as_tensor(x_eval, device=device), torch.as_tensor(y_eval, device=device)
-    data_rng = _rng(cfg.seed, T, 2)
+    data_rng = run_rng(cfg.seed, T, 2)
     baseline = float(np.mean((y_eval.astype(np.float64) - 1.0) ** 2))
 
     def evaluate() -> float:

@@ -1,0 +1,140 @@
+"""Input checks for public entry points: fail loudly, name what was expected, never cast.
+
+The one place for the validation helpers that several modules share. Each
+returns the checked value (converted only where noted) or raises ``ValueError``
+with a message that names the argument and what it should have been.
+
+    arrays     check_array (shape with wildcards, dtype, finite), check_float_input
+               (float32/float64, any shape), check_int_array, check_same_shape
+    dtypes     check_float_dtype
+    scalars    check_positive_int, check_nonnegative_int, check_real, check_nonnegative,
+               check_bool
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = [
+    "FLOAT_DTYPES",
+    "check_array",
+    "check_bool",
+    "check_float_dtype",
+    "check_float_input",
+    "check_int_array",
+    "check_nonnegative",
+    "check_nonnegative_int",
+    "check_positive_int",
+    "check_real",
+    "check_same_shape",
+]
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+# -- dtypes and arrays ----------------------------------------------------------
+def check_float_dtype(dtype: object) -> np.dtype:
+    """``dtype`` as a ``np.dtype``, which must be float32 or float64."""
+    dt = np.dtype(dtype)
+    if dt not in FLOAT_DTYPES:
+        raise ValueError(f"dtype must be float32 or float64, got {dt}")
+    return dt
+
+
+def check_array(
+    name: str,
+    x: object,
+    shape: tuple[int | None, ...],
+    dtype: np.dtype | None = None,
+    finite: bool = True,
+) -> np.ndarray:
+    """Check that ``x`` is an ndarray with the given shape (None = any size) and dtype.
+
+    Raises ``ValueError`` naming the expected shape/dtype; never broadcasts.
+    """
+    if not isinstance(x, np.ndarray):
+        raise ValueError(f"{name} must be a numpy.ndarray, got {type(x).__name__}")
+    if x.ndim != len(shape):
+        raise ValueError(
+            f"{name} must have {len(shape)} dimensions {_fmt(shape)}, got shape {x.shape}"
+        )
+    for got, want in zip(x.shape, shape, strict=True):
+        if want is not None and got != want:
+            raise ValueError(f"{name} must have shape {_fmt(shape)}, got {x.shape}")
+    if dtype is not None and x.dtype != dtype:
+        raise ValueError(f"{name} must have dtype {np.dtype(dtype)}, got {x.dtype}")
+    if finite and x.dtype.kind == "f" and not np.isfinite(x).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return x
+
+
+def check_float_input(name: str, x: object, dtype: np.dtype | None = None) -> np.ndarray:
+    """``x`` must be a finite float32/float64 ndarray (of ``dtype`` when given), any shape."""
+    if not isinstance(x, np.ndarray):
+        raise ValueError(f"{name} must be a numpy.ndarray, got {type(x).__name__}")
+    if dtype is None:
+        if x.dtype not in FLOAT_DTYPES:
+            raise ValueError(f"{name} must have dtype float32 or float64, got {x.dtype}")
+    elif x.dtype != dtype:
+        raise ValueError(f"{name} must have dtype {np.dtype(dtype)}, got {x.dtype}")
+    if not np.isfinite(x).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return x
+
+
+def check_int_array(name: str, x: object) -> np.ndarray:
+    """``x`` as an integer ndarray (lists are accepted); floats and bools are rejected."""
+    a = np.asarray(x)
+    if a.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be an array of integers, got dtype {a.dtype}")
+    return a
+
+
+def check_same_shape(name: str, x: object, shape: tuple[int, ...]) -> None:
+    """``np.shape(x)`` must equal ``shape`` exactly (no broadcasting)."""
+    if np.shape(x) != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {np.shape(x)}")
+
+
+# -- scalars ----------------------------------------------------------------------
+def check_positive_int(name: str, value: object, minimum: int = 1) -> int:
+    """``value`` as an ``int`` >= ``minimum`` (bools, floats and strings are rejected)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_nonnegative_int(name: str, value: object) -> int:
+    """``value`` as an ``int`` >= 0 (a count, an epoch, a step)."""
+    return check_positive_int(name, value, minimum=0)
+
+
+def check_real(name: str, value: object) -> float:
+    """``value`` as a finite Python float (bools and non-numbers rejected)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    out = float(value)
+    if not math.isfinite(out):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return out
+
+
+def check_nonnegative(name: str, value: object) -> float:
+    """``value`` as a finite Python float >= 0."""
+    out = check_real(name, value)
+    if out < 0.0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return out
+
+
+def check_bool(name: str, value: object) -> bool:
+    """``value`` must be a bool (``numpy.bool_`` accepted); 0/1 and strings are rejected."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be a bool, got {value!r}")
+    return bool(value)
+
+
+def _fmt(shape: tuple[int | None, ...]) -> str:
+    return "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"

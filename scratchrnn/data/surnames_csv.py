@@ -1,0 +1,154 @@
+"""Reading the surnames CSV: find the file, parse and validate it, group rows by split.
+
+``surnames_with_splits.csv`` has (at least) the columns ``nationality``, ``split``
+and ``surname``; every problem is a :class:`DataError` naming the file and line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "DATA_FILE_NAME",
+    "DEFAULT_DATA_DIR",
+    "SPLITS",
+    "REQUIRED_COLUMNS",
+    "DataError",
+    "SurnameRecord",
+    "find_data_file",
+    "load_surnames",
+    "split_records",
+]
+
+DATA_FILE_NAME = "surnames_with_splits.csv"
+DEFAULT_DATA_DIR = Path("data/surnames")
+"""Where the project looks for the data: ``data/surnames`` relative to the working directory."""
+
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+REQUIRED_COLUMNS: tuple[str, ...] = ("nationality", "split", "surname")
+
+_HELP = (
+    "see data/README.md: put surnames_with_splits.csv in data/surnames/ "
+    "(`make data` copies it from ../shared/data/surnames/) or pass --data PATH"
+)
+
+
+class DataError(ValueError):
+    """A data file is missing or malformed; the message names the file (and line)."""
+
+
+
+@dataclass(frozen=True)
+class SurnameRecord:
+    """One row of the CSV. ``line`` is its 1-based line number in the file."""
+
+    surname: str
+    nationality: str
+    split: str
+    line: int
+
+
+def find_data_file(path: str | Path | None = None) -> Path:
+    """The surnames CSV: ``path`` itself, ``path/surnames_with_splits.csv``, or the default.
+
+    With ``path=None`` the file is ``DEFAULT_DATA_DIR / DATA_FILE_NAME``, i.e.
+    ``data/surnames/surnames_with_splits.csv`` under the working directory.
+    Raises :class:`DataError` naming the path tried when there is no such file.
+    """
+    given = DEFAULT_DATA_DIR if path is None else Path(path)
+    candidate = given / DATA_FILE_NAME if given.is_dir() or path is None else given
+    if not candidate.is_file():
+        shown = str(candidate)
+        if not candidate.is_absolute():
+            shown += f" (= {candidate.absolute()})"
+        raise DataError(f"surnames data not found: no file at {shown}; {_HELP}")
+    return candidate
+
+
+def load_surnames(path: str | Path | None = None) -> list[SurnameRecord]:
+    """Read and validate the surnames CSV (see :func:`find_data_file` for ``path``).
+
+    The file is UTF-8 (a BOM is accepted), with LF or CRLF line ends. Its header
+    must name the columns ``nationality``, ``split`` and ``surname``, in any order
+    (extra columns are ignored; names are matched ignoring case and surrounding
+    spaces). Blank lines are skipped. Surnames are kept verbatim; nationality and
+    split are stripped of surrounding spaces.
+
+    Raises :class:`DataError`, naming the file and the line, for: an empty file or
+    one with a header but no rows, missing columns, bytes that are not UTF-8, a row
+    with the wrong number of fields, a blank surname or nationality, a split other
+    than ``train``, ``val``, ``test``.
+    """
+    file = find_data_file(path)
+    raw = file.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise DataError(
+            f"{file}: line {line}: not UTF-8 ({err.reason} at byte {err.start}); "
+            "save the file as UTF-8"
+        ) from None
+    if not text.strip():
+        raise DataError(
+            f"{file}: empty file; expected a header line naming the columns "
+            f"{', '.join(REQUIRED_COLUMNS)}"
+        )
+
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+        while not header:  # leading blank lines
+            header = next(reader)
+        header_line = reader.line_num
+        names = [name.strip().lower() for name in header]
+        missing = [col for col in REQUIRED_COLUMNS if col not in names]
+        if missing:
+            raise DataError(
+                f"{file}: line {header_line}: header {header!r} lacks column(s) "
+                f"{', '.join(missing)}; expected a header with the columns "
+                f"{', '.join(REQUIRED_COLUMNS)} (any order)"
+            )
+        col = {name: names.index(name) for name in REQUIRED_COLUMNS}
+
+        records: list[SurnameRecord] = []
+        for row in reader:
+            line = reader.line_num
+            if not row or (len(row) == 1 and not row[0].strip() and len(header) > 1):
+                continue  # blank line
+            if len(row) != len(header):
+                raise DataError(
+                    f"{file}: line {line}: {len(row)} field(s), the header has "
+                    f"{len(header)}: {row!r}"
+                )
+            surname = row[col["surname"]]
+            nationality = row[col["nationality"]].strip()
+            split = row[col["split"]].strip()
+            if not surname.strip():
+                raise DataError(f"{file}: line {line}: blank surname")
+            if not nationality:
+                raise DataError(f"{file}: line {line}: blank nationality")
+            if split not in SPLITS:
+                raise DataError(
+                    f"{file}: line {line}: unknown split {split!r}; allowed: {', '.join(SPLITS)}"
+                )
+            records.append(SurnameRecord(surname, nationality, split, line))
+    except csv.Error as err:
+        raise DataError(f"{file}: line {reader.line_num}: malformed CSV: {err}") from None
+    if not records:
+        raise DataError(f"{file}: no data rows after the header")
+    return records
+
+
+def split_records(records: Iterable[SurnameRecord]) -> dict[str, list[SurnameRecord]]:
+    """Records grouped by split, in file order: always the keys ``train``, ``val``, ``test``."""
+    out: dict[str, list[SurnameRecord]] = {split: [] for split in SPLITS}
+    for record in records:
+        if record.split not in out:
+            raise ValueError(f"record at line {record.line} has unknown split {record.split!r}")
+        out[record.split].append(record)
+    return out
