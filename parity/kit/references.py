@@ -17,8 +17,6 @@ Every reference returns one dict: outputs first (``h_next``, ``c_next`` / ``outp
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
 from scratchrnn import cells as sc
@@ -233,21 +231,13 @@ def scratchrnn_sequence(spec: SeqSpec):
     else:
         module = GRU(spec.input_size, spec.hidden_size,
                      form="slide" if spec.cell == "gru-slide" else "torch", **common)
-    lstm = spec.cell == "lstm"
-    contract = "hx" in inspect.signature(module.forward).parameters
-
     def forward(x, hx, params, lengths=None, spec=None):
         module.load_state_dict(params)
-        if contract or not lstm:
-            return module.forward(x, hx, lengths=lengths)
-        h0, c0 = (None, None) if hx is None else hx
-        return module.forward(x, h0, c0, lengths=lengths)
+        return module.forward(x, hx, lengths=lengths)
 
     def backward(d_output, cache, d_hx_n=None):
         module.zero_grad()
-        if contract or not lstm:
-            return module.backward(d_output, cache, d_hx_n)
-        return module.backward(d_output, cache, *(d_hx_n if d_hx_n is not None else (None,)))
+        return module.backward(d_output, cache, d_hx_n)
 
     return forward, backward
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -244,18 +244,21 @@ def find_object_failure(factory: Callable, cell: str = "lstm",
                         layout: Layout | str | None = None, *, examples: int = 30,
                         steps: int = 20, seed: int = 0, bias: bool | None = None,
                         dtypes: tuple[str, ...] = ("float64",), max_batch: int = 4,
-                        max_size: int = 5, tol: float | None = None) -> Diagnosis | None:
+                        max_size: int = 5, tol: float | None = None,
+                        shrink: bool = True) -> Diagnosis | None:
     """Run the state machine on your factory; the shrunk failure's diagnosis, or None.
 
     Deterministic: ``seed`` offsets the seeds of the arrays; hypothesis' own choices are
-    derandomized. ``examples`` runs of up to ``steps`` rules each.
+    derandomized. ``examples`` runs of up to ``steps`` rules each; ``shrink=False`` reports
+    the first failing run as found (faster, longer).
     """
     L = parse_layout(layout)
     L.check_cell(cell)
     machine = _machine(factory, cell, L, bias, dtypes, max_batch, max_size, tol, seed)
     s = settings(max_examples=examples, stateful_step_count=steps, deadline=None,
                  database=None, suppress_health_check=list(HealthCheck), derandomize=True,
-                 print_blob=False)
+                 print_blob=False,
+                 phases=list(Phase) if shrink else [Phase.explicit, Phase.generate])
     try:
         run_state_machine_as_test(machine, settings=s)
     except ParityError as err:

@@ -18,6 +18,7 @@ from parity.kit.stateful import (  # noqa: E402
 from . import zoo  # noqa: E402
 
 RUNS = dict(examples=10, steps=20, seed=0)
+FAST = dict(RUNS, shrink=False)  # the first failing run, unshrunk: enough to name the step
 
 
 def concat_factory(cls=StepCell):
@@ -60,7 +61,7 @@ def test_overwriting_instead_of_accumulating_fails_on_the_second_backward():
                 self.grads[k][...] = v
             return dx, ds
 
-    d = find_object_failure(concat_factory(Overwrite), "lstm", "concat", **RUNS)
+    d = find_object_failure(concat_factory(Overwrite), "lstm", "concat", **FAST)
     assert d is not None
     assert d.notes[-1].count("backward()") >= 2
     assert "d_weight_ih" in {q.name for q in d.failed}
@@ -75,7 +76,7 @@ def test_hidden_state_kept_inside_the_object_fails():
             self._h = new
             return new
 
-    d = find_object_failure(concat_factory(Sticky), "lstm", "concat", **RUNS)
+    d = find_object_failure(concat_factory(Sticky), "lstm", "concat", **FAST)
     assert d is not None and {"h_next", "c_next"} & {q.name for q in d.failed}
     assert d.notes[-1].count("forward(") >= 2
 
@@ -89,7 +90,7 @@ def test_a_stale_weight_copy_fails_after_the_optimizer_step():
             new, self._cache = self._forward(x, state, p)
             return new
 
-    d = find_object_failure(concat_factory(Stale), "lstm", "concat", **RUNS)
+    d = find_object_failure(concat_factory(Stale), "lstm", "concat", **FAST)
     assert d is not None and "sgd_step" in d.notes[-1]
 
 
@@ -99,7 +100,7 @@ def test_assert_object_parity_raises_parity_error():
             raise ValueError("shape mismatch in my cell")
 
     with pytest.raises(ParityError, match="shape mismatch in my cell"):
-        assert_object_parity(concat_factory(Broken), "lstm", "concat", **RUNS)
+        assert_object_parity(concat_factory(Broken), "lstm", "concat", **FAST)
 
 
 def test_seed_changes_the_arrays_not_the_verdict():
