@@ -109,10 +109,14 @@ def _state_parts(cell: str, state, prefix: str, suffix: str = "") -> dict:
     return {f"{prefix}h{suffix}": state}
 
 
-def cell_rebuild(spec: CellSpec, layout: Layout, names: tuple[str, str] | None = None) -> str:
-    fwd, bwd = names or ("forward", "backward")
+def cell_rebuild(spec: CellSpec, layout: Layout, names: tuple[str, str | None],
+                 module: str | None = None) -> str:
+    fwd, bwd = names
+    lines = ["from parity.kit import CellSpec, Layout, check_cell, make_cell_case"]
+    if module and module != "__main__":
+        lines.append(f"from {module} import {', '.join(n for n in names if n)}")
     return "\n".join([
-        "from parity.kit import CellSpec, Layout, check_cell, make_cell_case",
+        *lines,
         f"spec = {spec!r}",
         "case = make_cell_case(spec)   # x, state, params (torch layout), d_state",
         f"d = check_cell({fwd}, {bwd}, spec, layout={layout!r})",
@@ -132,6 +136,9 @@ def check_cell(forward: Callable, backward: Callable | None, spec: CellSpec,
     L = parse_layout(layout)
     cell = spec.cell
     L.check_cell(cell)
+    if names is None:
+        names = (getattr(forward, "__name__", "forward"),
+                 None if backward is None else getattr(backward, "__name__", "backward"))
     case = make_cell_case(spec)
     ref = cell_reference(case)
     if backward is None:
@@ -142,7 +149,7 @@ def check_cell(forward: Callable, backward: Callable | None, spec: CellSpec,
     d = diagnose({}, ref, cell=cell, dtype=dtype, tol=tol, grad_tol=gradient_tolerance(cell),
                  user_names=L.user_names(cell), case=spec.describe(),
                  reference=REFERENCE_NAMES[cell], layout=L.describe(),
-                 rebuild=cell_rebuild(spec, L, names))
+                 rebuild=cell_rebuild(spec, L, names, getattr(forward, "__module__", None)))
     params = L.params_from_torch(cell, {k: v.copy() for k, v in case.params.items()})
     ours: dict = {}
     try:
@@ -173,45 +180,76 @@ def check_cell(forward: Callable, backward: Callable | None, spec: CellSpec,
     d.notes = notes
     if d.error is None and any(q.kind == "output" and not q.passed for q in d.quantities):
         _probe_swapped_blocks(forward, case, L, d, tol)
+        if any(q.kind == "gradient" and not q.passed for q in d.quantities):
+            d.notes.append("the forward is wrong, so wrong gradients may only follow from it: "
+                           "fix the forward first")
     return d
+
+
+def _user_outputs(forward: Callable, case, L: Layout, params: dict) -> dict | None:
+    try:
+        new_state, _ = forward(L.array_to_user(case.x.copy()), L.state_to_user(_copy(case.state)),
+                               L.params_from_torch(case.spec.cell, params))
+        return _state_parts(case.spec.cell, L.state_from_user(new_state), "", "_next")
+    except Exception:
+        return None
 
 
 def _probe_swapped_blocks(forward: Callable, case, L: Layout, d: Diagnosis,
                           tol: float | None) -> None:
-    """If your forward matches torch once gate blocks are exchanged, name those blocks.
+    """Pin a wrong forward to gate blocks with two probes of your forward.
 
-    Feeds your forward torch's weights with their blocks permuted (every permutation:
-    24 for the LSTM, 6 for the GRU); a match means your code reads gate j from the
-    rows where torch keeps gate perm[j].
+    1. Permutations: feed your forward torch's weights with their blocks permuted (24 for
+       the LSTM, 6 for the GRU); a match means your code reads gate j from the rows where
+       torch keeps gate perm[j] (a swapped block, or a wrong ``order`` in the layout).
+    2. Neutralisation: zero one block's rows (its pre-activation becomes 0: σ = ½,
+       tanh = 0) in both; blocks whose neutralisation makes the outputs agree are where
+       the forward goes wrong (e.g. ``z`` and ``1 − z`` exchanged agree at z = ½).
     """
     kind = cell_kind(case.spec.cell)
+    if kind.gates == 1:
+        return
     H = case.spec.hidden_size
-    ref = {q.name: None for q in d.quantities if q.kind == "output"}
-    ref_out = {k: v for k, v in cell_reference(case).items() if k in ref}
+    outputs = [q.name for q in d.quantities if q.kind == "output"]
+    ref_out = {k: v for k, v in cell_reference(case).items() if k in outputs}
+
+    def agrees(ours, ref):
+        return ours is not None and diagnose(ours, ref, cell=case.spec.cell,
+                                             dtype=case.x.dtype, tol=tol).passed
+
+    def blame(ks, note):
+        d.notes.append(note)
+        labels = tuple(kind.block_label(k, H) for k in ks)
+        d.quantities = [replace(q, gate_blocks=labels) if q.kind == "output" and
+                        not q.passed else q for q in d.quantities]
+
     for perm in itertools.permutations(range(kind.gates)):
         if list(perm) == sorted(perm):
             continue
         p = {k: np.concatenate([v[j * H:(j + 1) * H] for j in perm], axis=0)
              for k, v in case.params.items()}
-        try:
-            new_state, _ = forward(L.array_to_user(case.x.copy()),
-                                   L.state_to_user(_copy(case.state)),
-                                   L.params_from_torch(case.spec.cell, p))
-            outs = _state_parts(case.spec.cell, L.state_from_user(new_state), "", "_next")
-        except Exception:
-            continue
-        probe = diagnose(outs, ref_out, cell=case.spec.cell, dtype=case.x.dtype, tol=tol)
-        if probe.passed:
+        if agrees(_user_outputs(forward, case, L, p), ref_out):
             moved = [k for k in range(kind.gates) if perm[k] != k]
             pairs = ", ".join(f"{kind.letters[k]} ← torch's {kind.letters[perm[k]]}"
                               for k in moved)
-            labels = tuple(kind.block_label(k, H) for k in moved)
-            d.notes.append(
-                "your forward matches torch once the gate blocks are exchanged (" + pairs
-                + "): a gate block is swapped, in your forward or in your layout's order")
-            d.quantities = [replace(q, gate_blocks=labels) if q.kind == "output" and
-                            not q.passed else q for q in d.quantities]
+            blame(moved, "your forward matches torch once the gate blocks are exchanged ("
+                  + pairs + "): a gate block is swapped, in your forward or in your layout's "
+                  "order")
             return
+    restoring = []
+    for k in range(kind.gates):
+        p = {n: v.copy() for n, v in case.params.items()}
+        for v in p.values():
+            v[k * H:(k + 1) * H] = 0
+        ref_k = {n: v for n, v in cell_reference(replace(case, params=p)).items()
+                 if n in outputs}
+        if agrees(_user_outputs(forward, case, L, p), ref_k):
+            restoring.append(k)
+    if restoring and len(restoring) < kind.gates:
+        names = ", ".join(kind.letters[k] for k in restoring)
+        blame(restoring, f"your forward agrees with torch once gate block {names} is held at "
+              "a zero pre-activation (σ = ½, tanh = 0): the error is in how that gate is "
+              "computed or used")
 
 
 def _copy(state):
