@@ -205,7 +205,7 @@ def lstm_forward(GX, h0, c0, W_hh, b_hh, mask, reverse):
     A *= scale
     A4 = A.reshape(T, B, 4, H).transpose(0, 2, 1, 3)  # (T, 4, B, H) view
     # gate-major: each gate block of a step is one contiguous (B, H) array
-    W4 = (W_hh * scale[:, None]).reshape(4, H, H).transpose(0, 2, 1)
+    W4 = np.ascontiguousarray((W_hh * scale[:, None]).reshape(4, H, H).transpose(0, 2, 1))
     S = np.empty((T + 1, B, H), dtype=dt)
     C = np.empty((T + 1, B, H), dtype=dt)
     S[0], C[0] = h0, c0
@@ -307,7 +307,7 @@ def gru_forward(GX, h0, W_hh, b_hh, mask, reverse):
         b_hn = b_hh[2 * H:]
     A3 = A.reshape(T, B, 3, H).transpose(0, 2, 1, 3)  # (T, 3, B, H) view
     # gate-major: each gate block of a step is one contiguous (B, H) array
-    W3 = (W_hh * scale[:, None]).reshape(3, H, H).transpose(0, 2, 1)
+    W3 = np.ascontiguousarray((W_hh * scale[:, None]).reshape(3, H, H).transpose(0, 2, 1))
     S = np.empty((T + 1, B, H), dtype=dt)
     S[0] = h0
     gh = np.empty((3, B, H), dtype=dt)  # −(h W_hr^T), −(h W_hz^T), h W_hn^T
