@@ -124,10 +124,13 @@ def _first_gradient(d_out, dh_n, mask, order, G):
     return d_out
 
 
-def _pass_back(G, order, j, B, H, dtype):
-    """Where step j's gradient for h_{t-1} goes: the next step's G buffer (the caller
-    adds that step's d_out after the product) or, after the last step, a fresh dh0."""
-    return G[order[j + 1]] if j + 1 < len(order) else np.empty((B, H), dtype=dtype)
+def _steps_back(order, G, d_out, dh0):
+    """Per step of the backward, in its order: (t, the buffer holding ∂L/∂h_t, the buffer
+    that receives dA_t W_hh — the next step's G, or dh0 after the last — and the d_out
+    to add there, None after the last step)."""
+    later = order[1:]
+    return zip(order, [G[t] for t in order], [G[t] for t in later] + [dh0],
+               [d_out[t] for t in later] + [None], strict=True)
 
 
 # ---------------------------------------------------------------------------
@@ -174,16 +177,15 @@ def elman_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
     dA = np.empty((T, B, H), dtype=S.dtype)
     G = np.empty((T, B, H), dtype=S.dtype)  # ∂L/∂h_t, the total gradient at each state
     d_out = _first_gradient(d_out, dh_n, mask, order, G)
-    for j, t in enumerate(order):
-        g = G[t]
+    dh0 = np.empty((B, H), dtype=S.dtype)
+    for t, g, dh_prev, d_out_prev in _steps_back(order, G, d_out, dh0):
         np.multiply(g, D[t], out=dA[t])
-        dh_prev = _pass_back(G, order, j, B, H, S.dtype)
         np.matmul(dA[t], W_hh, out=dh_prev)
         if mask is not None:
             dh_prev += g * padded[t]  # padded step: the state passed straight through
-        if j + 1 < T:
-            dh_prev += d_out[order[j + 1]]
-    return dA, dA, _time_ordered(S[:-1], reverse), dh_prev, None, G
+        if d_out_prev is not None:
+            dh_prev += d_out_prev
+    return dA, dA, _time_ordered(S[:-1], reverse), dh0, None, G
 
 
 # ---------------------------------------------------------------------------
@@ -269,23 +271,22 @@ def lstm_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
     d_out = _first_gradient(d_out, dh_n, mask, order, G)
     dC = np.empty((B, H), dtype=dt)
     dc = dc_n
-    for j, t in enumerate(order):
-        g_t = G[t]
+    dh0 = np.empty((B, H), dtype=dt)
+    for t, g_t, dh_prev, d_out_prev in _steps_back(order, G, d_out, dh0):
         np.multiply(g_t, Q[t], out=dC)
         dC += dc
         np.multiply(P[t, :3], dC, out=dA4[t, :3])  # di, df, dg
         np.multiply(g_t, P[t, 3], out=dA4[t, 3])  # do
-        dh_prev = _pass_back(G, order, j, B, H, dt)
         np.matmul(dA[t].reshape(B, G4), W_hh, out=dh_prev)
         dc_prev = dC * f[t]
         if mask is not None:
             dh_prev += g_t * padded[t]
             np.copyto(dc_prev, dc, where=padded[t])
-        if j + 1 < T:
-            dh_prev += d_out[order[j + 1]]
+        if d_out_prev is not None:
+            dh_prev += d_out_prev
         dc = dc_prev
     dA = dA.reshape(T, B, G4)
-    return dA, dA, _time_ordered(S[:-1], reverse), dh_prev, dc, G
+    return dA, dA, _time_ordered(S[:-1], reverse), dh0, dc, G
 
 
 # ---------------------------------------------------------------------------
@@ -377,17 +378,16 @@ def gru_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
     G = np.empty((T, B, H), dtype=dt)  # ∂L/∂h_t
     d_out = _first_gradient(d_out, dh_n, mask, order, G)
     carry = np.empty((B, H), dtype=dt)
-    for j, t in enumerate(order):
-        g_t = G[t]
+    dh0 = np.empty((B, H), dtype=dt)
+    for t, g_t, dh_prev, d_out_prev in _steps_back(order, G, d_out, dh0):
         np.multiply(D[t], g_t, out=dGH3[t])
-        dh_prev = _pass_back(G, order, j, B, H, dt)
         np.matmul(dGH[t].reshape(B, 3 * H), W_hh, out=dh_prev)
         np.multiply(g_t, Zc[t], out=carry)
         dh_prev += carry
-        if j + 1 < T:
-            dh_prev += d_out[order[j + 1]]
+        if d_out_prev is not None:
+            dh_prev += d_out_prev
     dGH = dGH.reshape(T, B, 3 * H)
     dGX = np.empty_like(dGH)
     dGX[:, :, :2 * H] = dGH[:, :, :2 * H]
     np.multiply(G, Dn, out=dGX[:, :, 2 * H:])
-    return dGX, dGH, H_prev, dh_prev, None, G
+    return dGX, dGH, H_prev, dh0, None, G
