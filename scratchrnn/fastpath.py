@@ -32,7 +32,7 @@ Elementwise work per step at batch B, hidden H (the matrix products aside; the
 forward's ``+ gx_t`` is counted with the gates):
 
     Elman   forward 2 calls, 2·BH elements;  backward 2 calls, 2·BH
-    LSTM    forward 11 calls, 4·4BH + 7·BH;  backward 6 calls, 4BH + 6·BH
+    LSTM    forward 11 calls, 4·4BH + 7·BH;  backward 6 calls, 3BH + 5·BH
     GRU     forward 11 calls, 4·2BH + 7·BH;  backward 4 calls, 3BH + 3·BH
 
 Memory: a call allocates a few MiB of whole-sequence arrays and frees them at the end.
