@@ -165,6 +165,19 @@ def test_adam_first_step_is_lr_times_normalised_gradient(seed, lr, eps):
     np.testing.assert_allclose(p, p0 - lr * g / (np.abs(g) + eps), rtol=1e-12, atol=1e-15)
 
 
+def test_weight_decay_defaults_are_torchs_and_positional_order_is_torchs():
+    triples = make_triples([(3,)])
+    assert Adam(triples).weight_decay == 0.0
+    assert AdamW(triples).weight_decay == 1e-2
+    assert AdamW(triples, weight_decay=0.0).weight_decay == 0.0
+    # torch's positional order: params, lr, betas, eps, weight_decay, amsgrad
+    opt = AdamW(triples, 0.5, (0.8, 0.9), 1e-6, 0.25, True)
+    assert opt.hyperparameters() == {
+        "lr": 0.5, "betas": [0.8, 0.9], "eps": 1e-6, "weight_decay": 0.25,
+        "amsgrad": True, "maximize": False,
+    }
+
+
 @given(seed=seed_st, wd=st.floats(0.01, 1.0))
 def test_adamw_is_weight_decay_then_the_plain_adam_update(seed, wd):
     # Adam's update does not depend on θ, so AdamW = θ (1 - lr λ) + (Adam's shift).
