@@ -22,7 +22,7 @@ data:
 		mkdir -p data/surnames && cp $(SHARED_DATA)/*.csv data/surnames/ && \
 		echo "copied surnames data from $(SHARED_DATA) to data/surnames/"; \
 	else \
-		$(MAKE) --no-print-directory $(VENV)/.installed && \
+		$(MAKE) -s --no-print-directory $(VENV)/.installed && \
 		$(PY) -m scratchrnn data fetch $(if $(DATA_FROM),--from $(DATA_FROM)); fi
 
 # The parity report (its summary; the full table goes to $(DEMO_OUT)/parity.txt), then both

@@ -191,6 +191,10 @@ class NumpyBackend:
         self.optimizer.step()
         return float(loss), logits
 
+    def parameters_finite(self) -> bool:
+        """Whether every parameter is finite (an update can overflow: divergence)."""
+        return all(np.isfinite(p).all() for _, p, _ in self.model.named_parameters())
+
     def predict(self, batch: dict) -> np.ndarray:
         logits, _ = self.model.forward(*self.task.inputs(batch))
         return logits
@@ -211,4 +215,8 @@ class NumpyBackend:
         return self.rng.bit_generator.state
 
     def set_rng_state(self, state: dict) -> None:
+        """Restore the dropout Generator; a torch backend's state (``{"cpu", "numpy"}``) is
+        accepted too, so a checkpoint resumes on either backend."""
+        if "bit_generator" not in state and "numpy" in state:
+            state = state["numpy"]
         self.rng.bit_generator.state = state

@@ -82,7 +82,7 @@ def train(data: str | None = None, out: str | Path = "runs/classify", cell: str 
           lr: float = 1e-3, seed: int = 1337, early_stopping: int = 5,
           clip: float | None = None, progress: bool | None = None, resume: bool = False,
           forget_bias: float | None = None, log=None,
-          make_backend: BackendFactory | None = None) -> dict:
+          make_backend: BackendFactory | None = None, overwrite: bool = False) -> dict:
     """Train, keep the best model in ``out/model.npz``, evaluate it on the test split.
 
     ``forget_bias`` (LSTM): added to the forget gate's bias at initialisation; None
@@ -102,7 +102,8 @@ def train(data: str | None = None, out: str | Path = "runs/classify", cell: str 
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                       early_stopping=early_stopping, clip=clip, progress=progress)
     state, test, seconds = run_training(build_model(hp), task, dataset, cfg, out,
-                                        resolve_backend(backend, make_backend), resume, log)
+                                        resolve_backend(backend, make_backend), resume, log,
+                                        overwrite=overwrite)
     nat = vec.nationalities
     metrics = {
         "lab": "classify", "backend": backend, "device": device, "cell": cell, "seed": seed,

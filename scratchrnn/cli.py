@@ -71,6 +71,8 @@ def _common_train(p: argparse.ArgumentParser, cells: tuple[str, ...], out: str) 
     p.add_argument("--data", default=None, help="surnames_with_splits.csv or its directory")
     p.add_argument("--out", default=out, help="directory for model.npz, last.npz, metrics.json")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.npz")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run in OUT even if it is of another kind or config")
     bars = p.add_mutually_exclusive_group()
     bars.add_argument("--progress", dest="progress", action="store_const", const=True,
                       default=None, help="progress bars even when stderr is not a terminal "
@@ -222,7 +224,8 @@ def _classify(args) -> int:
             batch_size=args.batch_size or 64, lr=args.lr, seed=args.seed,
             early_stopping=args.early_stopping, clip=args.clip,
             progress=args.progress, resume=args.resume, forget_bias=args.forget_bias,
-            make_backend=backend_factory(args.backend, args.device, args.seed))
+            make_backend=backend_factory(args.backend, args.device, args.seed),
+            overwrite=args.overwrite)
         print(f"test loss {metrics['test_loss']:.4f}  accuracy {metrics['test_acc']:.2f}%  "
               f"balanced accuracy {metrics['test_balanced_acc']:.2f}%  "
               f"({metrics['epochs']} epochs, best {metrics['best_epoch']}, "
@@ -252,7 +255,7 @@ def _generate(args) -> int:
             hidden=args.hidden or 32, layers=args.layers, dropout=args.dropout,
             epochs=args.epochs, batch_size=args.batch_size or 128, lr=args.lr, seed=args.seed,
             early_stopping=args.early_stopping, clip=args.clip,
-            progress=args.progress, resume=args.resume,
+            progress=args.progress, resume=args.resume, overwrite=args.overwrite,
             make_backend=backend_factory(args.backend, args.device, args.seed))
         line = (f"test loss {m['test_loss']:.4f} nats/char  perplexity "
                 f"{m['test_perplexity']:.2f}  accuracy {m['test_acc']:.2f}%  "

@@ -82,7 +82,8 @@ def train(data: str | None = None, out: str | Path = "runs/generate", cell: str 
           embedding: int = 32, hidden: int = 32, layers: int = 1, dropout: float = 0.5,
           epochs: int = 100, batch_size: int = 128, lr: float = 1e-3, seed: int = 1337,
           early_stopping: int = 5, clip: float | None = None, progress: bool | None = None,
-          resume: bool = False, log=None, make_backend: BackendFactory | None = None) -> dict:
+          resume: bool = False, log=None, make_backend: BackendFactory | None = None,
+          overwrite: bool = False) -> dict:
     """Train, keep the best model in ``out/model.npz``, evaluate it on the test split."""
     dataset = SurnameDataset.load(data)
     vec = dataset.vectorizer
@@ -96,7 +97,8 @@ def train(data: str | None = None, out: str | Path = "runs/generate", cell: str 
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                       early_stopping=early_stopping, clip=clip, progress=progress)
     state, test, seconds = run_training(build_model(hp), task, dataset, cfg, out,
-                                        resolve_backend(backend, make_backend), resume, log)
+                                        resolve_backend(backend, make_backend), resume, log,
+                                        overwrite=overwrite)
     metrics = {
         "lab": "generate", "backend": backend, "device": device, "cell": cell,
         "conditioned": conditioned, "seed": seed, "embedding": embedding, "hidden": hidden,

@@ -11,6 +11,7 @@ validation loss; the best model is kept on disk and restored at the end.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import time
@@ -21,9 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from .backend import Backend, BackendFactory, NumpyBackend, Task
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import SurnameDataset, SurnameVectorizer
+from .fileio import atomic_write_json
 from .optim import ReduceLROnPlateau
+from .rundir import RunDir, check_resume
+from .schema import check_lab_checkpoint, check_train_state
 
 
 @dataclass
@@ -52,7 +56,8 @@ class TrainState:
 
 
 class TrainingError(RuntimeError):
-    """A fault during training (non-finite loss or gradient)."""
+    """A fault during training: divergence (a non-finite loss, gradient, parameter after an
+    update, or validation loss)."""
 
 
 class TrainingInterrupted(RuntimeError):
@@ -89,15 +94,35 @@ def _progress(total: int, desc: str, enabled: bool | None):
     return _Quiet()
 
 
+class NonFiniteOutput(ArithmeticError):
+    """The model's output on an evaluation split is not finite (it has diverged)."""
+
+
 def evaluate(backend: Backend, dataset: SurnameDataset, split: str, task: Task,
              batch_size: int = 512) -> dict:
-    """Loss and metrics of ``split`` (every row, in file order) under the task's loss."""
+    """Loss and metrics of ``split`` (every row, in file order) under the task's loss.
+
+    Raises :class:`NonFiniteOutput` if a logit or the loss is not finite.
+    """
     backend.eval()
     logits, targets = [], []
     for batch in dataset.eval_batches(split, batch_size):
-        logits.append(backend.predict(batch).astype(np.float64))
+        out = backend.predict(batch).astype(np.float64)
+        if not np.isfinite(out).all():
+            raise NonFiniteOutput(f"non-finite output on the {split} split")
+        logits.append(out)
         targets.append(task.targets(batch))
-    return task.metrics(np.concatenate(logits), np.concatenate(targets))
+    metrics = task.metrics(np.concatenate(logits), np.concatenate(targets))
+    if not np.isfinite(metrics["loss"]):
+        raise NonFiniteOutput(f"non-finite {split} loss ({metrics['loss']})")
+    return metrics
+
+
+def _parameters_finite(backend) -> bool:
+    check = getattr(backend, "parameters_finite", None)
+    if check is not None:
+        return bool(check())
+    return all(np.isfinite(v).all() for v in backend.model_state().values())
 
 
 class Trainer:
@@ -110,9 +135,13 @@ class Trainer:
 
     def __init__(self, backend: Backend, dataset: SurnameDataset, task: Task,
                  config: TrainConfig,
-                 out_dir: str | Path, log: Callable[[str], None] | None = None) -> None:
+                 out_dir: str | Path, log: Callable[[str], None] | None = None,
+                 run: RunDir | None = None) -> None:
         self.backend, self.dataset, self.task, self.cfg = backend, dataset, task, config
         self.out_dir = Path(out_dir)
+        self.run = run
+        #: the epoch that last.npz holds (None: no last.npz written or resumed from)
+        self.saved_epoch: int | None = None
         self.log = log or (lambda msg: print(msg, file=sys.stderr))
         self.state = TrainState()
         self.shuffle_rng = np.random.default_rng(config.seed)
@@ -144,18 +173,32 @@ class Trainer:
                 "train_config": asdict(self.cfg),
                 "shuffle_rng": self.shuffle_rng.bit_generator.state,
                 "model_rng": self.backend.rng_state(),
+                **({"run": self.run.record} if self.run is not None else {}),
             },
         )
 
     def resume(self, path: str | Path) -> None:
         """Restore model, optimizer, scheduler, early-stopping and RNG states."""
         ckpt = load_checkpoint(path, kind=self.task.kind)
-        self.backend.load_model_state(ckpt.model_state)
-        self.backend.load_optimizer_state(ckpt.optimizer_state)
-        self.scheduler.load_state_dict(ckpt.scheduler_state)
+        check_lab_checkpoint(ckpt, self.task.kind)
+        check_train_state(ckpt)
+        if self.run is not None:
+            check_resume(path, ckpt.extra.get("run"), kind=self.run.kind, data=self.run.data,
+                         config=self.run.config)
+        if ckpt.optimizer_state is None or ckpt.scheduler_state is None:
+            raise CheckpointError(f"{path}: holds no optimizer or scheduler state to resume")
+        try:
+            self.backend.load_model_state(ckpt.model_state)
+            self.backend.load_optimizer_state(ckpt.optimizer_state)
+            self.scheduler.load_state_dict(ckpt.scheduler_state)
+            self.backend.set_rng_state(ckpt.extra["model_rng"])
+        except (ValueError, KeyError, TypeError, IndexError, RuntimeError) as e:
+            raise CheckpointError(
+                f"{path}: cannot restore the training state ({' '.join(str(e).split())})"
+            ) from None
         self.state = TrainState(**ckpt.extra["train_state"])
         self.shuffle_rng.bit_generator.state = ckpt.extra["shuffle_rng"]
-        self.backend.set_rng_state(ckpt.extra["model_rng"])
+        self.saved_epoch = ckpt.epoch
 
     # -- the loop ----------------------------------------------------------------
     def train_epoch(self) -> dict:
@@ -169,11 +212,13 @@ class Trainer:
                     "train", cfg.batch_size, shuffle=True, rng=self.shuffle_rng, drop_last=True)):
                 loss, logits = self.backend.train_step(batch)
                 if not np.isfinite(loss):
-                    kept = (f"the last good checkpoint is {self.last_path}"
-                            if self.last_path.exists() else "no epoch was complete yet")
                     raise TrainingError(
                         f"non-finite loss or gradient ({loss}) at epoch {st.epoch + 1}, "
-                        f"step {i + 1}; nothing was updated; {kept}")
+                        f"step {i + 1}; nothing was updated; {self._kept()}")
+                if not _parameters_finite(self.backend):
+                    raise TrainingError(
+                        f"non-finite parameters after the update at epoch {st.epoch + 1}, "
+                        f"step {i + 1} (diverged: try a smaller --lr or --clip); {self._kept()}")
                 acc = self.task.batch_accuracy(logits, self.task.targets(batch))
                 loss_sum += loss
                 acc_sum += acc
@@ -182,6 +227,18 @@ class Trainer:
         finally:
             bar.close()
         return {"train_loss": loss_sum / n, "train_acc": acc_sum / n}
+
+    def _epoch_on_disk(self) -> int | None:
+        """The epoch last.npz really holds (None if there is none or it is unreadable)."""
+        try:
+            return load_checkpoint(self.last_path, kind=self.task.kind).epoch
+        except (CheckpointError, OSError):
+            return None
+
+    def _kept(self) -> str:
+        if self.saved_epoch is None:
+            return "no epoch was complete yet"
+        return f"the last good checkpoint is {self.last_path} (epoch {self.saved_epoch})"
 
     def fit(self) -> TrainState:
         """Run epochs until ``epochs`` or early stopping; restore the best model.
@@ -195,11 +252,16 @@ class Trainer:
             self._epochs()
         except KeyboardInterrupt:
             path = self.out_dir / "interrupted.npz"
-            self._save(path)
-            hint = (f"continue from the last complete epoch ({self.state.epoch}) with --resume"
-                    if self.last_path.exists() else "no epoch was complete: nothing to resume")
+            try:
+                self._save(path)
+                saved = f"saved {path}"
+            except (KeyboardInterrupt, OSError, ValueError):
+                saved = "the current model was not saved"
+            on_disk = self._epoch_on_disk()
+            hint = (f"{self.last_path} holds epoch {on_disk}: continue from it with --resume"
+                    if on_disk is not None else "no epoch was complete: nothing to resume")
             raise TrainingInterrupted(
-                f"interrupted during epoch {self.state.epoch + 1}: saved {path}; {hint}"
+                f"interrupted during epoch {self.state.epoch + 1}: {saved}; {hint}"
             ) from None
         if self.best_path.exists():
             self.backend.load_model_state(load_checkpoint(self.best_path).model_state)
@@ -210,7 +272,13 @@ class Trainer:
         while st.epoch < cfg.epochs and not st.stopped_early:
             start = time.perf_counter()
             row = self.train_epoch()
-            val = evaluate(self.backend, self.dataset, "val", self.task)
+            try:
+                val = evaluate(self.backend, self.dataset, "val", self.task)
+            except NonFiniteOutput as e:
+                raise TrainingError(
+                    f"{e} after epoch {st.epoch + 1}, step "
+                    f"{self.dataset.num_batches('train', cfg.batch_size, drop_last=True)} "
+                    f"(diverged: try a smaller --lr or --clip); {self._kept()}") from None
             row.update(epoch=st.epoch + 1, val_loss=val["loss"], val_acc=val["acc"],
                        lr=self.backend.lr, seconds=time.perf_counter() - start)
             st.epoch += 1
@@ -223,29 +291,44 @@ class Trainer:
                 st.bad_epochs += 1
                 st.stopped_early = st.bad_epochs >= cfg.early_stopping
             self._save(self.last_path)
+            self.saved_epoch = st.epoch
             self.log(f"epoch {st.epoch:3d}  train loss {row['train_loss']:.4f} "
                      f"acc {row['train_acc']:5.1f}  val loss {val['loss']:.4f} "
                      f"acc {val['acc']:5.1f}  lr {row['lr']:.2e}  {row['seconds']:.1f}s")
 
 
 
+def dataset_fingerprint(dataset: SurnameDataset) -> str:
+    """``"sha256:…"`` of what training sees: the vocabularies and every split's rows in
+    order (the same rows in another order, or other rows, give another fingerprint)."""
+    rows = {name: [[r.surname, r.nationality] for r in recs]
+            for name, recs in dataset.records.items()}
+    text = json.dumps([dataset.vectorizer.to_json(), rows], ensure_ascii=False, sort_keys=True)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def run_training(model, task, dataset: SurnameDataset, config: TrainConfig, out: str | Path,
-                 make_backend: BackendFactory = NumpyBackend, resume: bool = False, log=None):
+                 make_backend: BackendFactory = NumpyBackend, resume: bool = False, log=None,
+                 overwrite: bool = False):
     """Train (or resume) ``model``; returns (state, test metrics, seconds per epoch).
 
     ``make_backend(model, task, lr=…, clip=…)`` builds the backend that runs the model:
     :class:`~scratchrnn.backend.NumpyBackend` by default; the command line hands in the
-    torch one. The best model (by validation loss) ends up in ``out/model.npz`` and in
-    the backend.
+    torch one. ``out`` is owned while training (:class:`scratchrnn.rundir.RunDir`: a
+    lock, the overwrite rule, a resume that must match the run's data and config). The
+    best model (by validation loss) ends up in ``out/model.npz`` and in the backend.
     """
+    run_config = {**task.checkpoint_meta()["hyperparameters"], **asdict(config)}
+    run = RunDir(out, kind=task.kind, data=dataset_fingerprint(dataset), config=run_config)
     be = make_backend(model, task, lr=config.lr, clip=config.clip)
-    trainer = Trainer(be, dataset, task, config, out, log=log)
-    if resume:
-        trainer.resume(trainer.last_path)
-    epochs_before = trainer.state.epoch
-    start = time.perf_counter()
-    state = trainer.fit()
-    seconds_per_epoch = (time.perf_counter() - start) / max(1, state.epoch - epochs_before)
+    with run.open(resume=resume, overwrite=overwrite):
+        trainer = Trainer(be, dataset, task, config, out, log=log, run=run)
+        if resume:
+            trainer.resume(trainer.last_path)
+        epochs_before = trainer.state.epoch
+        start = time.perf_counter()
+        state = trainer.fit()
+        seconds_per_epoch = (time.perf_counter() - start) / max(1, state.epoch - epochs_before)
     test = evaluate(be, dataset, "test", task)
     return state, test, seconds_per_epoch
 
@@ -260,18 +343,32 @@ def load_lab_model(model_dir: str | Path, kind: str, build):
     if path.is_dir():
         path = path / "model.npz"
     ckpt = load_checkpoint(path, kind=kind)
-    vec = SurnameVectorizer.from_json(ckpt.vocabularies)
-    hp = ckpt.hyperparameters
-    model = build(hp, dtype=next(iter(ckpt.model_state.values())).dtype)
-    model.load_state_dict(ckpt.model_state)
+    check_lab_checkpoint(ckpt, kind)  # before anything is built from it
+    try:
+        vec = SurnameVectorizer.from_json(ckpt.vocabularies)
+        hp = ckpt.hyperparameters
+        model = build(hp, dtype=next(iter(ckpt.model_state.values())).dtype)
+        model.load_state_dict(ckpt.model_state)
+    except (ValueError, KeyError, TypeError) as e:
+        raise CheckpointError(f"{path}: {' '.join(str(e).split())}") from None
     model.eval()
     return model, vec, hp
 
 
 def write_metrics(out: str | Path, metrics: dict) -> Path:
-    path = Path(out) / "metrics.json"
-    path.write_text(json.dumps(metrics, indent=2, default=_json_default))
-    return path
+    """``out/metrics.json``, written atomically (a crash or a full disk leaves the old one)."""
+    return atomic_write_json(Path(out) / "metrics.json", _finite(metrics), default=_json_default)
+
+
+def _finite(value):
+    """``value`` with every non-finite float replaced by None (strict JSON has no NaN)."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _json_default(o):

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: first name below ``scratchrnn`` (``scratchrnn.optim.clipping`` → ``optim``).
 LAYERS: dict[str, int] = {
     # 0 base
-    "": 0, "checks": 0, "rng": 0, "functional": 0, "module": 0,
+    "": 0, "checks": 0, "rng": 0, "functional": 0, "module": 0, "fileio": 0, "limits": 0,
     # 1 cells
     "cells": 1, "fastpath": 1, "cell_modules": 1,
     # 2 recurrent
@@ -36,7 +36,7 @@ LAYERS: dict[str, int] = {
     "layers": 3, "activations": 3, "losses": 3, "optim": 3, "checkpoint": 3, "gradcheck": 3,
     # 4 labs
     "data": 4, "fetch": 4, "models": 4, "metrics": 4, "config": 4, "train": 4, "backend": 4,
-    "classify": 4, "generate": 4,
+    "classify": 4, "generate": 4, "rundir": 4, "schema": 4,
     # 5 studies
     "studies": 5,
     # 6 face

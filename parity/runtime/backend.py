@@ -105,6 +105,12 @@ class TorchBackend:
             return float("nan"), logits.detach().cpu().numpy()
         return value, logits.detach().cpu().numpy()
 
+    def parameters_finite(self) -> bool:
+        """Whether every parameter is finite (an update can overflow: divergence)."""
+        torch = self.torch
+        with torch.no_grad():
+            return bool(all(torch.isfinite(p).all() for p in self.net.parameters()))
+
     def predict(self, batch: dict) -> np.ndarray:
         with self.torch.no_grad():
             return self.net(*self._tensors(self.task.inputs(batch))).cpu().numpy()
@@ -153,7 +159,13 @@ class TorchBackend:
         return state
 
     def set_rng_state(self, state: dict) -> None:
+        """Restore torch's and the dropout Generator's states. A NumPy backend's state (the
+        Generator's alone) is accepted too: the dropout masks come from that Generator,
+        so a run resumes on either backend on the same trajectory."""
         torch = self.torch
+        if "bit_generator" in state:  # written by the NumPy backend
+            self.rng.bit_generator.state = state
+            return
         torch.set_rng_state(torch.tensor(state["cpu"], dtype=torch.uint8))
         if "numpy" in state:
             self.rng.bit_generator.state = state["numpy"]

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
+import os
 import zipfile
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
+from ..fileio import UnsafeFileError, check_npz_members, loads_bounded, open_regular
 from .format import (
     ARRAY_KINDS,
     EXTRA_PREFIX,
@@ -33,23 +34,32 @@ from .format import (
 __all__ = ["load_checkpoint"]
 
 
+#: the largest meta.json a checkpoint may hold (bytes)
+MAX_META_BYTES = 16 * 2**20
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError)
 
 
-def _sniff(path: Path) -> None:
-    """Fail early, with a precise message, on what is not a zip archive at all."""
+def _sniff(path: Path) -> IO[bytes]:
+    """Open ``path`` (a regular file only: never wait on a FIFO) and fail early, with a
+    precise message, on what is not a zip archive at all. Returns the open file."""
     if not path.exists():
         raise fail(path, "no such file")
-    if path.is_dir():
-        raise fail(path, "is a directory, not a checkpoint file")
     try:
-        with open(path, "rb") as f:
-            head = f.read(6)
+        f = open_regular(path)
+    except UnsafeFileError as e:
+        raise fail(path, f"{e}, not a checkpoint file") from None
     except OSError as e:
         raise fail(path, f"cannot be read ({e.strerror or e})") from None
+    try:
+        head = f.read(6)
+        f.seek(0)
+    except OSError as e:
+        f.close()
+        raise fail(path, f"cannot be read ({e.strerror or e})") from None
     if head[:4] in _ZIP_MAGICS:
-        return
+        return f
+    f.close()
     if not head:
         raise fail(path, "is empty, not a scratchrnn checkpoint")
     if head == b"\x93NUMPY":
@@ -63,6 +73,19 @@ def _sniff(path: Path) -> None:
     raise fail(path, "is not a zip/.npz archive, so not a scratchrnn checkpoint")
 
 
+def _check_declared_sizes(path: Path, f: IO[bytes]) -> None:
+    """Every member's declared sizes against the file's size, before any array is read."""
+    size = os.fstat(f.fileno()).st_size
+    try:
+        with zipfile.ZipFile(f) as zf:
+            check_npz_members(zf, size, json_member=META_KEY + ".npy",
+                              max_json_bytes=MAX_META_BYTES)
+    except UnsafeFileError as e:
+        raise fail(path, str(e)) from None
+    finally:
+        f.seek(0)
+
+
 def _read_meta(path: Path, npz: Any, files: list[str]) -> dict[str, Any]:
     if META_KEY not in files:
         torchish = any(f == "data.pkl" or f.endswith("/data.pkl") for f in npz.zip.namelist())
@@ -72,12 +95,9 @@ def _read_meta(path: Path, npz: Any, files: list[str]) -> dict[str, Any]:
     if raw.dtype != np.uint8 or raw.ndim != 1:
         raise fail(path, f"{META_KEY} must be a 1-d uint8 array, got {raw.dtype} {raw.shape}")
 
-    def no_constants(name: str) -> None:
-        raise ValueError(f"non-standard JSON constant {name}")
-
     try:
-        meta = json.loads(raw.tobytes().decode("utf-8"), parse_constant=no_constants)
-    except (UnicodeDecodeError, ValueError) as e:
+        meta = loads_bounded(raw.tobytes(), max_bytes=MAX_META_BYTES)
+    except UnsafeFileError as e:
         raise fail(path, f"{META_KEY} is not valid UTF-8 JSON ({e})") from None
     if not isinstance(meta, dict):
         raise fail(path, f"{META_KEY} must hold a JSON object, got {type(meta).__name__}")
@@ -184,15 +204,22 @@ def load_checkpoint(
     manifest.
     """
     path = Path(path)
-    _sniff(path)
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except _READ_ERRORS as e:
-        raise fail(
-            path, f"cannot be read as an .npz archive (truncated or corrupted?): {e}"
-        ) from None
-    if not isinstance(loaded, np.lib.npyio.NpzFile):  # pragma: no cover - _sniff catches it
-        raise fail(path, "is not an .npz archive")
+    with _sniff(path) as f:
+        try:
+            _check_declared_sizes(path, f)
+            loaded = np.load(f, allow_pickle=False)
+        except _READ_ERRORS as e:
+            if isinstance(e, CheckpointError):
+                raise
+            raise fail(
+                path, f"cannot be read as an .npz archive (truncated or corrupted?): {e}"
+            ) from None
+        if not isinstance(loaded, np.lib.npyio.NpzFile):  # pragma: no cover - _sniff catches it
+            raise fail(path, "is not an .npz archive")
+        return _read_archive(path, loaded, kind)
+
+
+def _read_archive(path: Path, loaded: Any, kind: str | None) -> Checkpoint:
     try:
         with loaded as npz:
             return _load_from(path, npz, kind)

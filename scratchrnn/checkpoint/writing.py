@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..fileio import atomic_write
 from .format import (
     EXTRA_PREFIX,
     FORMAT,
@@ -37,20 +35,6 @@ def _mapping_or_empty(path: PathLike, what: str, value: object) -> Mapping[str, 
     if not isinstance(value, Mapping):
         raise fail(path, f"{what} must be a dict, got {type(value).__name__}")
     return value
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename durable where the platform allows (POSIX); best effort elsewhere."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def save_checkpoint(
@@ -132,25 +116,6 @@ def save_checkpoint(
     meta_bytes = json.dumps(meta, ensure_ascii=False, allow_nan=False).encode("utf-8")
     arrays[META_KEY] = np.frombuffer(meta_bytes, dtype=np.uint8)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = path.stat().st_mode & 0o777  # keep the permissions of the file we replace
-    except OSError:
-        mode = 0o644
-    tmp = tempfile.NamedTemporaryFile(
-        mode="wb", delete=False, dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
-    try:
-        with tmp:
-            np.savez(tmp, **arrays)  # object arrays were rejected above
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        with contextlib.suppress(OSError):
-            os.chmod(tmp.name, mode)
-        os.replace(tmp.name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp.name)
-        raise
-    _fsync_dir(path.parent)
+    # object arrays were rejected above
+    atomic_write(path, lambda f: np.savez(f, **arrays))
     return path

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..limits import MAX_SURNAME_LENGTH
+
 __all__ = [
     "DATA_FILE_NAME",
     "DEFAULT_DATA_DIR",
@@ -81,7 +83,10 @@ def load_surnames(path: str | Path | None = None) -> list[SurnameRecord]:
     Raises :class:`DataError`, naming the file and the line, for: an empty file or
     one with a header but no rows, missing columns, bytes that are not UTF-8, a row
     with the wrong number of fields, a blank surname or nationality, a split other
-    than ``train``, ``val``, ``test``.
+    than ``train``, ``val``, ``test``, a field holding a line break (what an unmatched
+    quote makes of the following lines), a surname longer than
+    :data:`scratchrnn.limits.MAX_SURNAME_LENGTH` (64) characters, and when the rows read do
+    not account for every line of the file.
     """
     file = find_data_file(path)
     raw = file.read_bytes()
@@ -116,8 +121,16 @@ def load_surnames(path: str | Path | None = None) -> list[SurnameRecord]:
         col = {name: names.index(name) for name in REQUIRED_COLUMNS}
 
         records: list[SurnameRecord] = []
+        previous = reader.line_num
         for row in reader:
-            line = reader.line_num
+            line, start = reader.line_num, previous + 1
+            previous = line
+            if line != start or any("\n" in f or "\r" in f for f in row):
+                raise DataError(
+                    f"{file}: line {start}: a field holds a line break (an unmatched quote "
+                    f"reads on to line {line}); double a quote inside a quoted field, or "
+                    "leave the field unquoted"
+                )
             if not row or (len(row) == 1 and not row[0].strip() and len(header) > 1):
                 continue  # blank line
             if len(row) != len(header):
@@ -130,6 +143,11 @@ def load_surnames(path: str | Path | None = None) -> list[SurnameRecord]:
             split = row[col["split"]].strip()
             if not surname.strip():
                 raise DataError(f"{file}: line {line}: blank surname")
+            if len(surname) > MAX_SURNAME_LENGTH:
+                raise DataError(
+                    f"{file}: line {line}: a surname of {len(surname)} characters; at most "
+                    f"{MAX_SURNAME_LENGTH} are allowed"
+                )
             if not nationality:
                 raise DataError(f"{file}: line {line}: blank nationality")
             if split not in SPLITS:
@@ -141,6 +159,12 @@ def load_surnames(path: str | Path | None = None) -> list[SurnameRecord]:
         raise DataError(f"{file}: line {reader.line_num}: malformed CSV: {err}") from None
     if not records:
         raise DataError(f"{file}: no data rows after the header")
+    lines = len(io.StringIO(text, newline="").readlines())
+    if reader.line_num != lines:  # every line is a record, a blank line or the header
+        raise DataError(
+            f"{file}: line {reader.line_num}: read {reader.line_num} of the file's {lines} "
+            "lines; the rest was not read as rows"
+        )
     return records
 
 

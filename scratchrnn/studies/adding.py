@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from ..checks import check_array, check_float_dtype, check_positive_int
+from ..fileio import atomic_text, save_figure
 from ..layers import Linear
 from ..module import Module
 from ..optim import Adam, clip_grad_norm
@@ -323,7 +324,7 @@ def write_csv(results: Sequence[AddingResult], path: str | Path) -> Path:
     """One row per run with :data:`SUMMARY_COLUMNS`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
+    with atomic_text(path) as f:
         w = csv.writer(f)
         w.writerow(SUMMARY_COLUMNS)
         for r in results:
@@ -340,7 +341,7 @@ def write_history_csv(results: Sequence[AddingResult], path: str | Path) -> Path
     """The learning curves: rows (cell, T, updates, held-out MSE)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
+    with atomic_text(path) as f:
         w = csv.writer(f)
         w.writerow(("cell", "T", "updates", "mse"))
         for r in results:
@@ -375,7 +376,7 @@ def plot_results(results: Sequence[AddingResult], path: str | Path) -> Path | No
     axes[0][-1].legend(fontsize=8)
     fig.suptitle("Adding problem (dashed: predict-1 baseline 0.167; dotted: threshold)")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
     return path
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data import encode_surname
+from ..fileio import atomic_write_text, save_figure
 from ..models import SurnameClassifier, SurnameGenerator
 from ..recurrent import GRU, LSTM
 from . import pyplot
@@ -137,7 +138,7 @@ def heatmap_png(acts: dict, path: str | Path, title: str = "") -> Path | None:
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
+    save_figure(fig, path, dpi=90)
     plt.close(fig)
     return path
 
@@ -169,7 +170,7 @@ def run(model_dir: str | Path, surnames: list[str], out: str | Path,
     csv_path = out / "gate_saturation.csv"
     lines = ["gate,below_0.1_percent,above_0.9_percent,mean"]
     lines += [f"{g},{s['below']:.3f},{s['above']:.3f},{s['mean']:.4f}" for g, s in sat.items()]
-    csv_path.write_text("\n".join(lines) + "\n")
+    atomic_write_text(csv_path, "\n".join(lines) + "\n")
     files.append(str(csv_path))
     return {"cell": model.cell, "kind": kind, "saturation": sat, "tables": tables,
             "files": files}

@@ -22,6 +22,7 @@ import numpy as np
 from .. import classify
 from ..backend import NumpyBackend
 from ..data import SurnameDataset
+from ..fileio import atomic_text, save_figure
 from ..train import TrainConfig, Trainer
 from . import pyplot
 
@@ -86,7 +87,7 @@ def gradient_flow(cells=("elman", "lstm", "gru"), epochs: int = 10, data: str | 
 def write_csv(rows: list[dict], path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
+    with atomic_text(path) as f:
         w = csv.DictWriter(f, fieldnames=["cell", "epoch", "distance", "norm", "count"])
         w.writeheader()
         w.writerows(rows)
@@ -115,7 +116,7 @@ def plot(rows: list[dict], path: str | Path) -> Path | None:
     axes[0, -1].legend(fontsize=7)
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=90)
+    save_figure(fig, path, dpi=90)
     plt.close(fig)
     return path
 

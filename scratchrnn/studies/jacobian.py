@@ -52,6 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from ..checks import check_array
+from ..fileio import atomic_text, save_figure
 from ..gating import GatedRNN
 from ..recurrent import GRU, LSTM, RNN, Recurrent
 from . import make_recurrent, pyplot
@@ -506,7 +507,7 @@ def write_csv(curves: Sequence[JacobianCurve], path: str | Path) -> Path:
     """One row per (curve, distance) with the columns :data:`CSV_COLUMNS`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
+    with atomic_text(path) as f:
         w = csv.writer(f)
         w.writerow(CSV_COLUMNS)
         for c in curves:
@@ -572,7 +573,7 @@ def plot_curves(curves: Sequence[JacobianCurve], path: str | Path, title: str = 
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
     return path
 

@@ -1,0 +1,128 @@
+"""Shared helpers of the fault-injection tests: data, the CLI as a user runs it, tampering.
+
+Every probe asserts what the issue asks of a fault: the exit status (2 for a user
+mistake, 1 for divergence, 130 for Ctrl-C), one line on stderr, no traceback, and
+the files on disk intact and loadable afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scratchrnn.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+NATIONS = ["Czech", "German", "Polish", "Korean"]
+TINY = ["--hidden", "4", "--embedding", "4", "--batch-size", "8", "--no-progress"]
+
+
+def synthetic_rows(n_train: int = 24, seed: int = 0) -> list[tuple[str, str, str]]:
+    """(nationality, split, surname) rows of invented surnames (never the third-party data)."""
+    rng = np.random.default_rng(seed)
+    letters = list("abcdefghijklmnopqrstuvwxyzáéöüł")
+    rows = []
+    for split, n in (("train", n_train), ("val", 8), ("test", 8)):
+        for i in range(n):
+            name = "".join(rng.choice(letters, size=rng.integers(2, 9))).capitalize()
+            rows.append((NATIONS[i % len(NATIONS)], split, name))
+    return rows
+
+
+def write_csv(path: Path, rows: list[tuple[str, str, str]]) -> Path:
+    lines = ["nationality,split,surname"] + [",".join(r) for r in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def synthetic_csv(directory: Path, n_train: int = 24, seed: int = 0) -> Path:
+    return write_csv(directory / "surnames_with_splits.csv", synthetic_rows(n_train, seed))
+
+
+def run(argv: list[str]) -> tuple[int, str, str]:
+    """(exit status, stdout, stderr) of ``python -m scratchrnn ARGV`` run in this process."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            rc = main(argv)
+        except SystemExit as e:
+            rc = e.code if isinstance(e.code, int) else 2
+    return rc, out.getvalue(), err.getvalue()
+
+
+def run_process(args: list[str], timeout: float = 120, module: str = "scratchrnn",
+                **kw: Any) -> subprocess.CompletedProcess:
+    """``python -m MODULE ARGS`` as a real process, bounded in time."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=kw.pop("cwd", REPO),
+                          env=env, capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def message_lines(err: str) -> list[str]:
+    """stderr without the per-epoch log lines and progress bars."""
+    return [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("epoch ")]
+
+
+def assert_one_line(rc: int, err: str, status: int, *fragments: str) -> str:
+    """Exit ``status``, one message line on stderr containing ``fragments``, no traceback."""
+    lines = message_lines(err)
+    assert "Traceback" not in err, err
+    assert rc == status, (rc, err)
+    assert len(lines) == 1, err
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+def assert_user_error(rc: int, err: str, *fragments: str) -> str:
+    return assert_one_line(rc, err, 2, *fragments)
+
+
+def copy_run(src: Path, dst: Path) -> Path:
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst)
+    return dst
+
+
+# -- tampering with a checkpoint ---------------------------------------------------------
+def read_members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {info.filename: zf.read(info) for info in zf.infolist()}
+
+
+def write_members(path: Path, members: dict[str, bytes]) -> None:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+
+
+def npy_bytes(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, arr, allow_pickle=False)
+    return buf.getvalue()
+
+
+def read_meta(path: Path) -> dict:
+    with np.load(path, allow_pickle=False) as z:
+        return json.loads(z["meta.json"].tobytes().decode("utf-8"))
+
+
+def write_meta_text(path: Path, text: str) -> None:
+    members = read_members(path)
+    members["meta.json.npy"] = npy_bytes(np.frombuffer(text.encode("utf-8"), dtype=np.uint8))
+    write_members(path, members)
+
+
+def write_meta(path: Path, meta: dict) -> None:
+    write_meta_text(path, json.dumps(meta))

@@ -1,0 +1,111 @@
+"""Family 3: divergence is exit 1 with the epoch and the step, never a user mistake.
+
+Non-finite parameters after an update (an Adam step that overflows float32), or a
+non-finite validation output or loss, stop training with exit 1 and a message
+naming the epoch and step; the last good checkpoint stays intact and loadable.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scratchrnn import backend as numpy_backend
+from scratchrnn import train as train_module
+from scratchrnn.checkpoint import load_checkpoint
+
+from .kit import TINY, assert_one_line, copy_run, run, synthetic_csv
+
+PROBE = settings(suppress_health_check=list(HealthCheck), deadline=None, max_examples=6)
+STEPS_PER_EPOCH = 3  # 24 train rows, batch size 8
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    root = tmp_path_factory.mktemp("base")
+    csv = synthetic_csv(root)
+    rc, _, err = run(["classify", "train", "--data", str(csv), "--out", str(root / "c"),
+                      "--epochs", "1", *TINY])
+    assert rc == 0, err
+    return {"csv": csv, "run": root / "c"}
+
+
+def resume_argv(base, out):
+    return ["classify", "train", "--data", str(base["csv"]), "--out", str(out), "--epochs", "3",
+            "--resume", *TINY]
+
+
+def assert_kept(out, before: bytes) -> None:
+    assert (out / "last.npz").read_bytes() == before
+    assert load_checkpoint(out / "last.npz", kind="classifier").epoch == 1
+
+
+@PROBE
+@given(step=st.integers(1, 2 * STEPS_PER_EPOCH), value=st.sampled_from([np.inf, -np.inf, np.nan]))
+def test_update_that_makes_parameters_non_finite(base, tmp_path_factory, monkeypatch, step,
+                                                 value):
+    out = copy_run(base["run"], tmp_path_factory.mktemp("d") / "c")
+    before = (out / "last.npz").read_bytes()
+    real = numpy_backend.NumpyBackend.train_step
+    calls = {"n": 0}
+
+    def overflowing(self, batch):
+        loss, logits = real(self, batch)
+        calls["n"] += 1
+        if calls["n"] == step:  # as an Adam step that overflows float32 would
+            next(p for _, p, _ in self.model.named_parameters())[...] = value
+        return loss, logits
+
+    with monkeypatch.context() as m:
+        m.setattr(numpy_backend.NumpyBackend, "train_step", overflowing)
+        rc, _, err = run(resume_argv(base, out))
+    epoch, within = 2 + (step - 1) // STEPS_PER_EPOCH, (step - 1) % STEPS_PER_EPOCH + 1
+    line = assert_one_line(rc, err, 1, "non-finite parameters", f"epoch {epoch}, step {within}")
+    assert "last.npz" in line
+    if epoch == 2:
+        assert_kept(out, before)
+    load_checkpoint(out / "model.npz", kind="classifier")
+
+
+@pytest.mark.parametrize("what", ["nan-logits", "inf-loss"])
+def test_non_finite_validation_is_divergence(base, tmp_path, monkeypatch, what):
+    out = copy_run(base["run"], tmp_path / "c")
+    before = (out / "last.npz").read_bytes()
+    if what == "nan-logits":
+        real = numpy_backend.NumpyBackend.predict
+
+        def predict(self, batch):
+            logits = real(self, batch)
+            return np.full_like(logits, np.nan)
+
+        monkeypatch.setattr(numpy_backend.NumpyBackend, "predict", predict)
+    else:
+        from scratchrnn import classify
+
+        real = classify.ClassificationTask.metrics
+
+        def metrics(self, logits, y):
+            return dict(real(self, logits, y), loss=float("inf"))
+
+        monkeypatch.setattr(classify.ClassificationTask, "metrics", metrics)
+    rc, _, err = run(resume_argv(base, out))
+    assert_one_line(rc, err, 1, "val", "epoch 2", f"step {STEPS_PER_EPOCH}")
+    assert_kept(out, before)
+
+
+def test_huge_lr_is_exit_1_or_trains(base, tmp_path):
+    """The largest --lr allowed: it may diverge (exit 1, never 2) or not, never a traceback."""
+    rc, _, err = run(["classify", "train", "--data", str(base["csv"]), "--out",
+                      str(tmp_path / "c"), "--epochs", "3", "--lr", "100", *TINY])
+    if rc != 0:
+        assert_one_line(rc, err, 1, "epoch")
+
+
+def test_trainer_checks_parameters_of_a_backend_without_the_method():
+    class Bare:
+        def model_state(self):
+            return {"w": np.array([1.0, np.inf])}
+
+    assert not train_module._parameters_finite(Bare())
