@@ -1,5 +1,5 @@
 """Shared test settings: hypothesis profiles (a quick default for development, a fuller
-one for CI), the ``needs_torch`` marker and the float64 parity tolerance.
+one for CI), the ``needs_torch`` marker, the float64 parity tolerance and the ``seeds`` strategy.
 
 Select with HYPOTHESIS_PROFILE=ci (``.ci/run`` does).
 """
@@ -9,6 +9,7 @@ import os
 
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 #: skip a test when torch is not installed (``from tests.conftest import needs_torch``)
 needs_torch = pytest.mark.skipif(
@@ -16,6 +17,8 @@ needs_torch = pytest.mark.skipif(
 )
 #: float64 parity with torch: relative to max(1, |torch value|), as parity.report's TOLERANCE
 PARITY_TOL = 1e-9
+#: any seed numpy.random.default_rng accepts as a 32-bit value
+seeds = st.integers(0, 2**32 - 1)
 
 settings.register_profile(
     "default",
