@@ -26,6 +26,7 @@ import signal
 import sys
 from functools import partial
 
+from . import limits
 from .train import TrainingError, TrainingInterrupted
 
 
@@ -34,40 +35,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
-    return value
-
-
 def _common_train(p: argparse.ArgumentParser, cells: tuple[str, ...], out: str) -> None:
     p.add_argument("--cell", choices=cells, default=cells[0])
     p.add_argument("--backend", choices=("numpy", "torch"), default="numpy")
     p.add_argument("--device", default="cpu", help="torch backend: cpu or cuda")
-    p.add_argument("--hidden", type=_positive_int)
-    p.add_argument("--embedding", type=_positive_int)
-    p.add_argument("--layers", type=_positive_int, default=1)
-    p.add_argument("--epochs", type=_positive_int, default=100)
-    p.add_argument("--batch-size", type=_positive_int)
-    p.add_argument("--lr", type=_positive_float, default=1e-3)
-    p.add_argument("--dropout", type=float, default=0.5)
-    p.add_argument("--clip", type=_positive_float, default=None, help="max gradient norm")
-    p.add_argument("--early-stopping", type=_positive_int, default=5)
-    p.add_argument("--seed", type=int, default=1337)
+    p.add_argument("--hidden", type=limits.parser("hidden"))
+    p.add_argument("--embedding", type=limits.parser("embedding"))
+    p.add_argument("--layers", type=limits.parser("layers"), default=1)
+    p.add_argument("--epochs", type=limits.parser("epochs"), default=100)
+    p.add_argument("--batch-size", type=limits.parser("batch_size"))
+    p.add_argument("--lr", type=limits.parser("lr"), default=1e-3)
+    p.add_argument("--dropout", type=limits.parser("dropout"), default=0.5)
+    p.add_argument("--clip", type=limits.parser("clip"), default=None, help="max gradient norm")
+    p.add_argument("--early-stopping", type=limits.parser("early_stopping"), default=5)
+    p.add_argument("--seed", type=limits.parser("seed"), default=1337)
     p.add_argument("--data", default=None, help="surnames_with_splits.csv or its directory")
     p.add_argument("--out", default=out, help="directory for model.npz, last.npz, metrics.json")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.npz")
@@ -93,13 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--bidirectional", action="store_true")
     t.add_argument("--no-class-weights", action="store_true",
                    help="plain cross-entropy instead of 1/count class weights")
-    t.add_argument("--forget-bias", type=float, default=None,
+    t.add_argument("--forget-bias", type=limits.parser("forget_bias"), default=None,
                    help="LSTM: add this to the forget gate's bias at initialisation "
                         "(default 1; 0 keeps torch's initialisation)")
     pr = clf_cmds.add_parser("predict", help="nationalities of surnames, with probabilities")
     pr.add_argument("--model", required=True, help="directory written by classify train")
     pr.add_argument("surnames", nargs="+")
-    pr.add_argument("--topk", type=_positive_int, default=3)
+    pr.add_argument("--topk", type=limits.parser("topk"), default=3)
     pr.add_argument("--json", action="store_true")
 
     gen = labs.add_parser("generate", help="lab 2: surname generation")
@@ -111,11 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = gen_cmds.add_parser("sample", help="draw surnames from a trained model")
     s.add_argument("--model", required=True)
     s.add_argument("--nationality", default=None)
-    s.add_argument("-n", type=_positive_int, default=10)
-    s.add_argument("--temperature", type=_positive_float, default=0.7)
-    s.add_argument("--top-k", type=_positive_int, default=None)
-    s.add_argument("--max-length", type=_positive_int, default=None)
-    s.add_argument("--seed", type=int, default=None)
+    s.add_argument("-n", type=limits.parser("n"), default=10)
+    s.add_argument("--temperature", type=limits.parser("temperature"), default=0.7)
+    s.add_argument("--top-k", type=limits.parser("top_k"), default=None)
+    s.add_argument("--max-length", type=limits.parser("max_length"), default=None)
+    s.add_argument("--seed", type=limits.parser("seed"), default=None)
     s.add_argument("--json", action="store_true")
     sc = gen_cmds.add_parser("score", help="log P(surname) (and P(nationality | surname))")
     sc.add_argument("--model", required=True)
@@ -127,24 +108,28 @@ def build_parser() -> argparse.ArgumentParser:
     st_cmds = st.add_subparsers(dest="command", required=True, parser_class=_Parser)
     j = st_cmds.add_parser("jacobian", help="‖∂h_T/∂h_t‖ against the distance T − t")
     j.add_argument("--cells", nargs="+", default=None, help="default: every cell")
-    j.add_argument("--steps", type=_positive_int, default=100, help="sequence length T")
-    j.add_argument("--hidden", type=_positive_int, default=64)
-    j.add_argument("--seeds", type=_positive_int, default=5)
+    j.add_argument("--steps", type=limits.parser("steps"), default=100,
+                   help="sequence length T")
+    j.add_argument("--hidden", type=limits.parser("hidden"), default=64)
+    j.add_argument("--seeds", type=limits.parser("seeds"), default=5)
     j.add_argument("--no-radius", action="store_true", help="skip the spectral-radius sweep")
     j.add_argument("--model", nargs="*", default=[], help="trained classifier directories")
     g = st_cmds.add_parser("gradflow", help="‖∂L/∂h_t‖ per step while training lab 1")
     g.add_argument("--cells", nargs="+", default=["elman", "lstm", "gru"],
                    choices=("elman", "lstm", "gru"))
-    g.add_argument("--epochs", type=_positive_int, default=10)
-    g.add_argument("--hidden", type=_positive_int, default=64)
-    g.add_argument("--batch-size", type=_positive_int, default=64)
+    g.add_argument("--epochs", type=limits.parser("epochs"), default=10)
+    g.add_argument("--hidden", type=limits.parser("hidden"), default=64)
+    g.add_argument("--batch-size", type=limits.parser("batch_size"), default=64)
     a = st_cmds.add_parser("adding", help="the adding problem under one budget of updates")
     a.add_argument("--cells", nargs="+", default=None, help="default: every cell")
-    a.add_argument("--lengths", nargs="+", type=_positive_int, default=[10, 25, 50, 100])
-    a.add_argument("--updates", type=_positive_int, default=1500, help="the fixed budget")
-    a.add_argument("--lr", type=_positive_float, default=1e-2)
-    a.add_argument("--hidden", type=_positive_int, default=32)
-    a.add_argument("--workers", type=_positive_int, default=1, help="processes in parallel")
+    a.add_argument("--lengths", nargs="+", type=limits.parser("lengths"),
+                   default=[10, 25, 50, 100])
+    a.add_argument("--updates", type=limits.parser("updates"), default=1500,
+                   help="the fixed budget")
+    a.add_argument("--lr", type=limits.parser("lr"), default=1e-2)
+    a.add_argument("--hidden", type=limits.parser("hidden"), default=32)
+    a.add_argument("--workers", type=limits.parser("workers"), default=1,
+                   help="processes in parallel")
     a.add_argument("--backend", choices=("numpy", "torch"), default="numpy",
                    help="torch: elman-tanh, irnn, lstm, gru only (the gating cells are NumPy)")
     a.add_argument("--device", default="cpu", help="torch backend: cpu or cuda")
@@ -154,12 +139,31 @@ def build_parser() -> argparse.ArgumentParser:
     ga.add_argument("--nationality", default=None, help="conditioned generators")
     for sub_parser in (j, g, a, ga):
         sub_parser.add_argument("--out", required=True, help="directory for CSV and PNG files")
-        sub_parser.add_argument("--seed", type=int, default=1337 if sub_parser is g else 0)
+        sub_parser.add_argument("--seed", type=limits.parser("seed"),
+                                default=1337 if sub_parser is g else 0)
         sub_parser.add_argument("--data", default=None)
         sub_parser.add_argument("--json", action="store_true",
                                 help="last line: the summary as one JSON object")
     _add_data_parser(labs)
     return ap
+
+
+def check_device(backend: str, device: str) -> str:
+    """``device`` if ``backend`` can run on it; else ValueError naming what is available.
+
+    The NumPy backend runs on the CPU only; torch's devices are those torch reports
+    (``parity._torch.available_devices``: cpu, cuda and cuda:N for each GPU, mps).
+    """
+    if backend == "numpy":
+        if device != "cpu":
+            raise ValueError(f"--device {device!r}: the numpy backend runs on the CPU only "
+                             "(--device cpu); for a GPU use --backend torch")
+        return device
+    try:
+        from parity._torch import check_device as check_torch_device
+    except ImportError as exc:
+        raise ValueError(f"--backend torch needs torch installed ({exc})") from exc
+    return check_torch_device(device)
 
 
 def backend_factory(name: str, device: str = "cpu", seed: int = 0):
@@ -171,9 +175,11 @@ def backend_factory(name: str, device: str = "cpu", seed: int = 0):
     if name == "numpy":
         from .backend import NumpyBackend
 
+        check_device(name, device)
         return NumpyBackend
     if name != "torch":
         raise ValueError(f"backend must be numpy or torch, got {name!r}")
+    check_device(name, device)
     try:
         from parity.runtime.backend import TorchBackend
     except ImportError as exc:
@@ -186,9 +192,11 @@ def adding_train_fn(backend: str, cells, device: str = "cpu"):
     from .studies.adding import train_adding
 
     if backend == "numpy":
+        check_device(backend, device)
         return train_adding
     if backend != "torch":
         raise ValueError(f"backend must be numpy or torch, got {backend!r}")
+    check_device(backend, device)
     try:
         from parity.runtime.adding import torch_train_fn
     except ImportError as exc:
@@ -208,7 +216,7 @@ def _add_data_parser(labs) -> None:
                    help="a mirror or a local copy (file or folder); repeat to try several "
                         "in order (default: the pinned sources in scratchrnn.fetch.SOURCES)")
     f.add_argument("--out", default=str(DEFAULT_OUT), help="folder for the CSV")
-    f.add_argument("--timeout", type=_positive_float, default=DEFAULT_TIMEOUT,
+    f.add_argument("--timeout", type=limits.parser("timeout"), default=DEFAULT_TIMEOUT,
                    help="seconds for the connection and for each read")
 
 
@@ -360,10 +368,10 @@ def _data(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     # Ctrl-C must reach training even when a parent shell started us with SIGINT ignored
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        args = build_parser().parse_args(argv)
         if args.lab == "classify":
             return _classify(args)
         if args.lab == "generate":
