@@ -15,8 +15,9 @@ file and the key) *before* a model is built or a state restored:
 * :func:`check_train_state` — what ``--resume`` restores from ``extra``: the
   early-stopping state, the shuffling and dropout RNG states, the run record.
 
-Hyperparameters are read under either name a checkpoint may use for them (the
-config's field names, ``hidden``; or the model's, ``hidden_size``).
+Hyperparameters are read from either layout a checkpoint may have: the config's
+fields under ``hyperparameters["config"]`` (``hidden``) beside the sizes taken
+from the data, or the older flat layout with the model's names (``hidden_size``).
 """
 
 from __future__ import annotations
@@ -55,12 +56,16 @@ class _Problem(Exception):
 
 def hyperparameter(hp: Mapping[str, Any], name: str, default: Any = _MISSING) -> Any:
     """``hp[name]`` under any of its :data:`ALIASES`; ``default`` (or an error) if absent."""
-    for key in ALIASES.get(name, (name,)):
-        if key in hp:
-            return hp[key]
+    nested = hp.get("config")
+    for where in (hp, nested) if isinstance(nested, Mapping) else (hp,):
+        for key in ALIASES.get(name, (name,)):
+            if key in where:
+                return where[key]
     if default is not _MISSING:
         return default
     names = " or ".join(repr(k) for k in ALIASES.get(name, (name,)))
+    if isinstance(nested, Mapping) or "config" in hp:
+        raise _Problem(f"hyperparameters (or their config) lack {names}")
     raise _Problem(f"hyperparameters lack {names}")
 
 
