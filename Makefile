@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SHARED_DATA ?= ../shared/data/surnames
 
-.PHONY: demo test lint data parity clean
+.PHONY: demo test lint data parity clean gpu-check
 
 $(VENV)/.installed: setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ parity: $(VENV)/.installed
 test: $(VENV)/.installed
 	@$(MAKE) --no-print-directory data || echo "make test: no surnames data; its tests skip"
 	$(PY) -m pytest -q
+
+# Parity, both labs, the adding problem and the benchmark on a GPU (scripts/gpu_check.sh).
+GPU_OUT ?= runs/gpu
+gpu-check: $(VENV)/.installed data
+	PYTHON=$(PY) scripts/gpu_check.sh $(GPU_OUT)
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check scratchrnn parity tests examples bench

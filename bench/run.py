@@ -1,21 +1,23 @@
-"""Benchmark: scratchrnn's BPTT against torch (cell loop and fused) and the matmul floor.
+"""Benchmark: scratchrnn's BPTT against torch, a minimal NumPy BPTT and the matmul floor.
 
-    python bench/run.py [--threads 1|2] [--json] [--quick] [--plot PNG] [--labs]
+    python bench/run.py [--threads 1|2] [--rounds 40] [--json] [--sweeps] [--plot PNG]
+                        [--labs] [--lab-rounds 3] [--cells elman,lstm,gru]
 
 Everything runs in ONE process with the BLAS and torch thread counts pinned to the
-same number. Each row times forward + backward (median of repeated runs after
-warm-up) on the same float32 data, the input needing no gradient (as torch skips
-it), for:
+same number, float32, forward + backward. The contenders (see ``bench/timing.py``)
+run **interleaved round by round** (A, B, C, A, B, C, …, the order rotated each
+round); each figure is a median over the rounds with its interquartile range, each
+ratio is taken within a round. The clock is this thread's CPU time by default (all
+the work runs in the calling thread at one thread; preemption by other processes
+then does not count), ``--clock wall`` for elapsed time. The report states which
+contenders compute the gradient of their input (the labs need it: the embedding's
+gradient flows through it). ``--labs`` adds one training epoch of each lab on each backend, the two
+backends alternating epoch by epoch.
 
-    numpy_ms        scratchrnn's sequence module (RNN / LSTM / GRU, fast path)
-    torch_cells_ms  the slide's loop over torch.nn.RNNCell / LSTMCell / GRUCell + autograd
-    torch_fused_ms  torch.nn.RNN / LSTM / GRU
-    floor_ms        the same matrix products alone, in NumPy
-
-at the lab shape (batch 64, 19 steps, input 100, hidden 64) and in sweeps over the
-sequence length, the hidden size and the batch. ``--labs`` adds one training epoch
-of each lab on each backend; the memory rows compare the peak of BPTT's saved
-activations (tracemalloc) with T·B·H·(gates) predicted.
+On a shared machine run it at a higher priority (``nice -n -5``). Where the
+environment sets ``OPENBLAS_CORETYPE``/``OPENBLAS_L2_SIZE`` (work-arounds for old
+OpenBLAS builds that slow a current NumPy), unset both in the benchmark command
+only; the report prints the BLAS kernel that ran.
 """
 
 from __future__ import annotations
@@ -37,20 +39,29 @@ def _pin_threads(n: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=1, choices=(1, 2))
+    ap.add_argument("--rounds", type=int, default=40, help="interleaved rounds per shape")
     ap.add_argument("--json", action="store_true", help="last line: one JSON object")
-    ap.add_argument("--quick", action="store_true", help="lab shape and short sweeps only")
+    ap.add_argument("--sweeps", action="store_true", help="also sweep T, H and B")
     ap.add_argument("--labs", action="store_true", help="also time one epoch of each lab")
-    ap.add_argument("--plot", default=None, help="write the scaling curves to this PNG")
-    ap.add_argument("--budget", type=float, default=0.4, help="seconds per measurement")
+    ap.add_argument("--lab-rounds", type=int, default=3, help="epochs per backend (--labs)")
+    ap.add_argument("--plot", default=None, help="write the sweeps' curves to this PNG")
+    ap.add_argument("--cells", default="elman,lstm,gru")
+    ap.add_argument("--clock", default="cpu", choices=("cpu", "wall"),
+                    help="cpu: this thread's CPU time (robust to preemption); wall: elapsed")
     args = ap.parse_args()
+    if args.rounds < 4:
+        ap.error("--rounds must be at least 4 (quartiles)")
     _pin_threads(args.threads)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from bench import timing
 
-    report = timing.run_all(args.threads, quick=args.quick, labs=args.labs,
-                            budget=args.budget, plot=args.plot)
+    timing.CLOCK = args.clock
+    report = timing.run_all(args.threads, rounds=args.rounds, sweep=args.sweeps or bool(args.plot),
+                            labs=args.labs, lab_rounds=args.lab_rounds, plot=args.plot,
+                            cells=tuple(args.cells.split(",")))
     report["machine"] = {"cpu": platform.processor() or platform.machine(),
-                         "python": platform.python_version(), "threads": args.threads}
+                         "python": platform.python_version(), "threads": args.threads,
+                         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
     print(timing.format_report(report))
     if args.json:
         print(json.dumps(report))

@@ -1,7 +1,16 @@
-"""The measurements behind ``bench/run.py`` (imported after the thread count is pinned)."""
+"""The measurements behind ``bench/run.py`` (imported after the thread count is pinned).
+
+Contenders are timed **interleaved round by round in one process**: each round runs
+every contender once (forward + backward), in an order rotated from round to round,
+so that a slow spell of the shared machine hits all of them alike. A ratio is taken
+within each round (contender A's time ÷ contender B's time of the same round) and
+reported as the median over the rounds with its interquartile range (q1–q3).
+"""
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import statistics
 import time
 import tracemalloc
@@ -9,44 +18,96 @@ import tracemalloc
 import numpy as np
 import torch
 
+from bench import minimal
+from scratchrnn import fastpath
 from scratchrnn.recurrent import GRU, LSTM, RNN
 
+CELLS = ("elman", "lstm", "gru")
 GATES = {"elman": 1, "lstm": 4, "gru": 3}
 NUMPY = {"elman": RNN, "lstm": LSTM, "gru": GRU}
 TORCH = {"elman": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
 TORCH_CELL = {"elman": torch.nn.RNNCell, "lstm": torch.nn.LSTMCell, "gru": torch.nn.GRUCell}
 LAB = dict(batch=64, steps=19, input=100, hidden=64)
 
+#: contender -> (what it is, whether it computes the gradient of its input)
+CONTENDERS = {
+    "fast": ("scratchrnn sequence module, fast path (scratchrnn/fastpath.py)", True),
+    "reference": ("scratchrnn sequence module, reference path (cells.py step functions)", True),
+    "minimal": ("minimal NumPy BPTT, ~40 lines per cell (bench/minimal.py)", True),
+    "floor": ("the same matrix products alone, NumPy", True),
+    "torch_fused": ("torch.nn.RNN/LSTM/GRU, input requires grad (as in the labs)", True),
+    "torch_fused_nox": ("torch.nn.RNN/LSTM/GRU, input needs no grad", False),
+    "torch_cells": ("loop over torch.nn.RNNCell/LSTMCell/GRUCell + autograd", True),
+}
+#: the ratios reported (numerator, denominator), each taken within a round
+RATIOS = [("fast", "torch_fused"), ("fast", "torch_fused_nox"), ("fast", "minimal"),
+          ("fast", "floor"), ("fast", "torch_cells"), ("fast", "reference"),
+          ("minimal", "torch_fused")]
 
-def median_ms(fn, budget: float) -> float:
-    """Median wall time of ``fn`` in ms: 3 warm-up calls, then repeats within ``budget``."""
-    for _ in range(3):
-        fn()
-    times = []
-    start = time.perf_counter()
-    while len(times) < 5 or (time.perf_counter() - start < budget and len(times) < 200):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return 1e3 * statistics.median(times)
+
+def blas_info() -> dict:
+    """The OpenBLAS kernel NumPy runs (its core name) and its thread count, via ctypes."""
+    info = {"corename": None, "config": None}
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+        for path in paths:
+            lib = ctypes.CDLL(path)
+            for prefix in ("scipy_openblas", "openblas"):
+                for suffix in ("64_", ""):
+                    fn = getattr(lib, f"{prefix}_get_corename{suffix}", None)
+                    if fn is None:
+                        continue
+                    fn.restype = ctypes.c_char_p
+                    info["corename"] = fn().decode()
+                    cfg = getattr(lib, f"{prefix}_get_config{suffix}")
+                    cfg.restype = ctypes.c_char_p
+                    info["config"] = cfg().decode()
+                    return info
+    except OSError:
+        pass
+    return info
 
 
-def _numpy_fn(cell, x, d_out):
-    m = NUMPY[cell](x.shape[2], d_out.shape[2], rng=0)
+# -- contenders ---------------------------------------------------------------------
+def _module(cell, input_size, hidden, reference: bool):
+    """A scratchrnn sequence module on the reference or the fast path."""
+    try:
+        return NUMPY[cell](input_size, hidden, rng=0, reference=reference)
+    except TypeError:  # before the `reference=` argument: the `fast` attribute
+        m = NUMPY[cell](input_size, hidden, rng=0)
+        m.fast = not reference
+        return m
+
+
+def _scratch_fn(m, x, d_out):
+    def run():
+        _, cache = m.forward(x)
+        m.backward(d_out, cache, input_grad=True)
+
+    return run
+
+
+def _minimal_fn(cell, m, x, d_out):
+    p = m.params
+    W = [p[k + "_l0"] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    h0 = np.zeros((x.shape[1], d_out.shape[2]), x.dtype)
+    fn = minimal.CELLS[cell]
 
     def run():
-        out, cache = m.forward(x)
-        m.backward(d_out, cache, input_grad=False)
+        return fn(x, h0, *W, d_out)
 
-    return run, m
+    return run
 
 
-def _torch_fused_fn(cell, x, d_out):
+def _torch_fused_fn(cell, x, d_out, input_grad):
+    torch.manual_seed(0)
     net = TORCH[cell](x.shape[2], d_out.shape[2])
-    xt, dt = torch.from_numpy(x), torch.from_numpy(d_out)
+    xt, dt = torch.from_numpy(x).requires_grad_(input_grad), torch.from_numpy(d_out)
 
     def run():
         net.zero_grad(set_to_none=True)
+        xt.grad = None
         out, _ = net(xt)
         out.backward(dt)
 
@@ -55,12 +116,14 @@ def _torch_fused_fn(cell, x, d_out):
 
 def _torch_cells_fn(cell, x, d_out):
     """The slide's loop: h_t = cell(x_t, h_{t-1}), autograd through the loop."""
+    torch.manual_seed(0)
     net = TORCH_CELL[cell](x.shape[2], d_out.shape[2])
-    xt, dt = torch.from_numpy(x), torch.from_numpy(d_out)
+    xt, dt = torch.from_numpy(x).requires_grad_(True), torch.from_numpy(d_out)
     T, B, H = d_out.shape
 
     def run():
         net.zero_grad(set_to_none=True)
+        xt.grad = None
         h = torch.zeros(B, H)
         state = (h, torch.zeros(B, H)) if cell == "lstm" else h
         outs = []
@@ -72,49 +135,117 @@ def _torch_cells_fn(cell, x, d_out):
     return run
 
 
-def _floor_fn(cell, x, d_out, input_grad=False):
-    """The matrix products of forward + backward alone, same shapes, in NumPy."""
+def _floor_fn(cell, x, d_out):
+    """The matrix products of forward + backward alone (input gradient included)."""
     T, B, I = x.shape
     H = d_out.shape[2]
     G = GATES[cell] * H
     rng = np.random.default_rng(0)
-    W_ih = rng.standard_normal((G, I)).astype(np.float32)
-    W_hh = rng.standard_normal((G, H)).astype(np.float32)
+    W_ih = rng.standard_normal((G, I)).astype(x.dtype)
+    W_hh = rng.standard_normal((G, H)).astype(x.dtype)
     X = x.reshape(T * B, I)
-    h = np.zeros((B, H), np.float32)
-    gh = np.empty((B, G), np.float32)
-    dh = np.empty((B, H), np.float32)
-    dGX = rng.standard_normal((T * B, G)).astype(np.float32)
-    Hs = rng.standard_normal((T * B, H)).astype(np.float32)
+    h = np.zeros((B, H), x.dtype)
+    gh = np.empty((B, G), x.dtype)
+    dh = np.empty((B, H), x.dtype)
+    dGX = rng.standard_normal((T * B, G)).astype(x.dtype)
+    Hs = rng.standard_normal((T * B, H)).astype(x.dtype)
+    W_hh_T = W_hh.T
 
     def run():
         X @ W_ih.T  # input projections, all steps
         for _ in range(T):
-            np.matmul(h, W_hh.T, out=gh)  # recurrent product
+            np.matmul(h, W_hh_T, out=gh)  # recurrent product
         for t in range(T):
             np.matmul(dGX[t * B:(t + 1) * B], W_hh, out=dh)  # dh_{t-1}
         dGX.T @ X  # dW_ih
         dGX.T @ Hs  # dW_hh
-        if input_grad:
-            dGX @ W_ih  # d input
+        dGX @ W_ih  # d input
 
     return run
 
 
-def time_row(cell: str, batch: int, steps: int, input: int, hidden: int, budget: float,
-             seed: int = 0) -> dict:
+def contenders(cell: str, x: np.ndarray, d_out: np.ndarray, which=None) -> dict:
+    I, H = x.shape[2], d_out.shape[2]
+    fast, ref = _module(cell, I, H, False), _module(cell, I, H, True)
+    fns = {
+        "fast": _scratch_fn(fast, x, d_out),
+        "reference": _scratch_fn(ref, x, d_out),
+        "minimal": _minimal_fn(cell, fast, x, d_out),
+        "floor": _floor_fn(cell, x, d_out),
+        "torch_fused": _torch_fused_fn(cell, x, d_out, True),
+        "torch_fused_nox": _torch_fused_fn(cell, x, d_out, False),
+        "torch_cells": _torch_cells_fn(cell, x, d_out),
+    }
+    check_minimal(cell, fast, x, d_out)
+    return {k: v for k, v in fns.items() if which is None or k in which}
+
+
+def check_minimal(cell, m, x, d_out) -> None:
+    """The baseline does the library's work: same input and parameter gradients."""
+    _, cache = m.forward(x)
+    d_x, _, grads = m.backward(d_out, cache)
+    d_x_min, grads_min = _minimal_fn(cell, m, x, d_out)()
+    for name, g in [("input", d_x), *((k, grads[k + "_l0"]) for k in grads_min)]:
+        ref = d_x_min if name == "input" else grads_min[name]
+        err = np.max(np.abs(g - ref)) / max(1.0, np.max(np.abs(ref)))
+        if not err < 1e-3:
+            raise AssertionError(f"bench/minimal.py {cell}: {name} differs ({err:.2e})")
+
+
+# -- interleaved timing ---------------------------------------------------------------
+def quartiles(values) -> dict:
+    q1, med, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return {"median": med, "q1": q1, "q3": q3}
+
+
+#: "cpu": CPU time of this thread (one BLAS and one torch thread run in it), which a
+#: shared machine's preemption does not inflate; "wall": elapsed time
+CLOCKS = {"cpu": time.thread_time, "wall": time.perf_counter}
+CLOCK = "cpu"
+
+
+def interleave(fns: dict, rounds: int, warmup: int = 3) -> dict:
+    """Time each contender once per round, the order rotated every round.
+
+    Returns {name: [seconds per round]}, measured with ``CLOCKS[CLOCK]``.
+    """
+    clock = CLOCKS[CLOCK]
+    names = list(fns)
+    for _ in range(warmup):
+        for n in names:
+            fns[n]()
+    times = {n: [] for n in names}
+    gc.collect()
+    gc.disable()
+    try:
+        for r in range(rounds):
+            k = r % len(names)
+            for n in names[k:] + names[:k]:
+                t = clock()
+                fns[n]()
+                times[n].append(clock() - t)
+    finally:
+        gc.enable()
+    return times
+
+
+def summarise(times: dict, ratios=RATIOS) -> dict:
+    ms = {n: {k: 1e3 * v for k, v in quartiles(ts).items()} for n, ts in times.items()}
+    rs = {}
+    for a, b in ratios:
+        if a in times and b in times:
+            rs[f"{a}/{b}"] = quartiles([x / y for x, y in zip(times[a], times[b], strict=True)])
+    return {"ms": ms, "ratios": rs}
+
+
+def time_shape(cell: str, batch: int, steps: int, input: int, hidden: int, rounds: int,
+               which=None, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((steps, batch, input)).astype(np.float32)
     d_out = rng.standard_normal((steps, batch, hidden)).astype(np.float32)
-    np_run, _ = _numpy_fn(cell, x, d_out)
-    return {
-        "cell": cell, "batch": batch, "steps": steps, "input": input, "hidden": hidden,
-        "numpy_ms": median_ms(np_run, budget),
-        "torch_cells_ms": median_ms(_torch_cells_fn(cell, x, d_out), budget),
-        "torch_fused_ms": median_ms(_torch_fused_fn(cell, x, d_out), budget),
-        "floor_ms": median_ms(_floor_fn(cell, x, d_out), budget),
-        "floor_with_input_grad_ms": median_ms(_floor_fn(cell, x, d_out, True), budget),
-    }
+    times = interleave(contenders(cell, x, d_out, which), rounds)
+    return {"cell": cell, "batch": batch, "steps": steps, "input": input, "hidden": hidden,
+            "rounds": rounds, **summarise(times)}
 
 
 #: arrays of T·B·H floats the fast path keeps for the backward, per cell:
@@ -127,7 +258,7 @@ def memory_row(cell: str, batch: int, steps: int, input: int, hidden: int) -> di
     """Bytes a forward keeps alive for BPTT (and its peak) vs the count predicted."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((steps, batch, input)).astype(np.float32)
-    m = NUMPY[cell](input, hidden, rng=0)
+    m = _module(cell, input, hidden, False)
     m.forward(x)  # warm-up
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
@@ -141,93 +272,89 @@ def memory_row(cell: str, batch: int, steps: int, input: int, hidden: int) -> di
             "predicted_bytes": predicted, "ratio": (kept - before) / predicted}
 
 
-def sweeps(quick: bool):
+def sweeps():
     lab = LAB
-    yield "lab", [lab]
-    Ts = [10, 50, 100] if quick else [10, 25, 50, 100, 200, 400]
-    Hs = [32, 128, 256] if quick else [32, 64, 128, 256, 512, 1024]
-    Bs = [1, 64, 256] if quick else [1, 8, 64, 256, 512]
-    yield "steps", [{**lab, "steps": T} for T in Ts]
-    yield "hidden", [{**lab, "hidden": H} for H in Hs]
-    yield "batch", [{**lab, "batch": B} for B in Bs]
+    yield "steps", [{**lab, "steps": T} for T in (10, 50, 100, 200)]
+    yield "hidden", [{**lab, "hidden": H} for H in (32, 128, 256, 512)]
+    yield "batch", [{**lab, "batch": B} for B in (1, 8, 256)]
 
 
-def lab_epochs(budget: float) -> list[dict]:
-    """Seconds for one training epoch of each lab on each backend (book settings)."""
-    from scratchrnn import classify, generate
-    from scratchrnn.data import SurnameDataset
-    from scratchrnn.train import TrainConfig, Trainer, make_backend
-
-    rows = []
-    dataset = SurnameDataset.load(None)
-    vec = dataset.vectorizer
-    for lab in ("classify", "generate"):
-        for cell in ("elman", "lstm", "gru"):
-            for backend in ("numpy", "torch"):
-                if lab == "classify":
-                    hp = dict(cell=cell, embedding_size=100, hidden_size=64, num_layers=1,
-                              bidirectional=False, dropout=0.5,
-                              num_embeddings=len(vec.char_vocab),
-                              num_classes=len(vec.nationality_vocab), seed=0)
-                    task = classify.ClassificationTask(vec, dataset.class_weights(), hp)
-                    model, bs = classify.build_model(hp), 64
-                else:
-                    hp = dict(cell=cell, conditioned=True, embedding_size=32, hidden_size=32,
-                              num_layers=1, dropout=0.5, num_embeddings=len(vec.char_vocab),
-                              num_nationalities=len(vec.nationality_vocab), seed=0)
-                    task = generate.GenerationTask(vec, True, hp)
-                    model, bs = generate.build_model(hp), 128
-                cfg = TrainConfig(batch_size=bs, progress=False)
-                be = make_backend(backend, model, task, 1e-3, None, "cpu", 0)
-                trainer = Trainer(be, dataset, task, cfg, "/tmp/scratchrnn-bench",
-                                  log=lambda _: None)
-                trainer.train_epoch()  # warm-up
-                t = time.perf_counter()
-                trainer.train_epoch()
-                rows.append({"lab": lab, "cell": cell, "backend": backend,
-                             "epoch_s": time.perf_counter() - t})
-    return rows
+SWEEP_CONTENDERS = ("fast", "minimal", "floor", "torch_fused", "torch_cells")
 
 
-def run_all(threads: int, quick: bool = False, labs: bool = False, budget: float = 0.4,
-            plot: str | None = None) -> dict:
+def run_all(threads: int, rounds: int = 40, sweep: bool = False, labs: bool = False,
+            lab_rounds: int = 3, plot: str | None = None, cells=CELLS) -> dict:
     torch.set_num_threads(threads)
+    # what the first fast forward would do anyway; done first so that every contender
+    # (torch included) runs under the same allocator policy
+    retained = fastpath.retain_freed_memory()
     rows = []
-    for sweep, shapes in sweeps(quick):
-        for shape in shapes:
-            for cell in ("elman", "lstm", "gru"):
-                rows.append({"sweep": sweep, **time_row(cell, **shape, budget=budget)})
-                print(_row_line(rows[-1]), file=__import__("sys").stderr, flush=True)
-    memory = [memory_row(c, **LAB) for c in ("elman", "lstm", "gru")]
+    for cell in cells:
+        rows.append({"sweep": "lab", **time_shape(cell, **LAB, rounds=rounds)})
+        print(_row_line(rows[-1]), file=__import__("sys").stderr, flush=True)
+    if sweep:
+        for name, shapes in sweeps():
+            for shape in shapes:
+                for cell in cells:
+                    rows.append({"sweep": name, **time_shape(
+                        cell, **shape, rounds=max(5, rounds // 4), which=SWEEP_CONTENDERS)})
+                    print(_row_line(rows[-1]), file=__import__("sys").stderr, flush=True)
     report = {"threads": threads, "torch": torch.__version__, "numpy": np.__version__,
-              "rows": rows, "memory": memory}
+              "blas": blas_info(), "rounds": rounds, "clock": CLOCK,
+              "retain_freed_memory": retained,
+              "contenders": {k: {"what": w, "input_grad": g} for k, (w, g) in CONTENDERS.items()},
+              "rows": rows, "memory": [memory_row(c, **LAB) for c in cells]}
     if labs:
-        report["labs"] = lab_epochs(budget)
+        from bench import epochs
+
+        report["labs"] = epochs.lab_epochs(lab_rounds)
     if plot:
         plot_sweeps(rows, plot)
     return report
 
 
+# -- report ---------------------------------------------------------------------------
+def _q(d: dict, fmt: str = "{:.2f}") -> str:
+    return f"{fmt.format(d['median'])} ({fmt.format(d['q1'])}–{fmt.format(d['q3'])})"
+
+
 def _row_line(r: dict) -> str:
-    return (f"{r['sweep']:<6} {r['cell']:<5} B={r['batch']:<4} T={r['steps']:<4} "
-            f"I={r['input']:<4} H={r['hidden']:<5} numpy {r['numpy_ms']:8.2f}  "
-            f"torch cells {r['torch_cells_ms']:8.2f}  fused {r['torch_fused_ms']:8.2f}  "
-            f"floor {r['floor_ms']:8.2f} ms  numpy/fused {r['numpy_ms'] / r['torch_fused_ms']:.2f}"
-            f"  numpy/floor {r['numpy_ms'] / r['floor_ms']:.2f}")
+    ms = "  ".join(f"{k} {v['median']:.2f}" for k, v in r["ms"].items())
+    rs = "  ".join(f"{k} {_q(v)}" for k, v in r["ratios"].items())
+    return (f"{r['sweep']:<6} {r['cell']:<5} B={r['batch']} T={r['steps']} I={r['input']} "
+            f"H={r['hidden']}  ms: {ms}\n       ratios: {rs}")
 
 
 def format_report(report: dict) -> str:
-    lines = [f"threads={report['threads']}  torch {report['torch']}  numpy {report['numpy']}",
-             "", "| sweep | cell | B | T | I | H | numpy ms | torch cells ms | torch fused ms "
-             "| floor ms | numpy/fused | numpy/cells | numpy/floor |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in report["rows"]:
-        lines.append(
-            f"| {r['sweep']} | {r['cell']} | {r['batch']} | {r['steps']} | {r['input']} | "
-            f"{r['hidden']} | {r['numpy_ms']:.2f} | {r['torch_cells_ms']:.2f} | "
-            f"{r['torch_fused_ms']:.2f} | {r['floor_ms']:.2f} | "
-            f"{r['numpy_ms'] / r['torch_fused_ms']:.2f} | "
-            f"{r['numpy_ms'] / r['torch_cells_ms']:.2f} | {r['numpy_ms'] / r['floor_ms']:.2f} |")
+    b = report["blas"]
+    lines = [f"threads={report['threads']}  torch {report['torch']}  numpy {report['numpy']}  "
+             f"BLAS kernel {b['corename']}  rounds {report['rounds']}  clock {report['clock']}  "
+             f"freed memory kept (glibc) {report['retain_freed_memory']}", ""]
+    lines += ["| contender | what | input gradient |", "|---|---|---|"]
+    for k, v in report["contenders"].items():
+        lines.append(f"| {k} | {v['what']} | {'yes' if v['input_grad'] else 'no'} |")
+    lab = [r for r in report["rows"] if r["sweep"] == "lab"]
+    lines += ["", "Lab shape, ms: median (q1–q3) over the rounds", "",
+              "| cell | " + " | ".join(lab[0]["ms"]) + " |",
+              "|---|" + "---|" * len(lab[0]["ms"])]
+    for r in lab:
+        lines.append(f"| {r['cell']} | " + " | ".join(_q(v) for v in r["ms"].values()) + " |")
+    lines += ["", "Lab shape, ratios within a round: median (q1–q3)", "",
+              "| cell | " + " | ".join(lab[0]["ratios"]) + " |",
+              "|---|" + "---|" * len(lab[0]["ratios"])]
+    for r in lab:
+        lines.append(f"| {r['cell']} | " + " | ".join(_q(v) for v in r["ratios"].values())
+                     + " |")
+    other = [r for r in report["rows"] if r["sweep"] != "lab"]
+    if other:
+        lines += ["", "| sweep | cell | B | T | H | fast ms | fast/torch_fused | fast/minimal "
+                  "| fast/floor |", "|---|---|---|---|---|---|---|---|---|"]
+        for r in other:
+            rr = r["ratios"]
+            lines.append(f"| {r['sweep']} | {r['cell']} | {r['batch']} | {r['steps']} | "
+                         f"{r['hidden']} | {r['ms']['fast']['median']:.2f} | "
+                         f"{_q(rr['fast/torch_fused'])} | {_q(rr['fast/minimal'])} | "
+                         f"{_q(rr['fast/floor'])} |")
     lines += ["", "| cell | kept for BPTT MiB | predicted MiB | kept/predicted | peak MiB |",
               "|---|---|---|---|---|"]
     for m in report["memory"]:
@@ -235,9 +362,11 @@ def format_report(report: dict) -> str:
                      f"{m['predicted_bytes'] / 2**20:.3f} | {m['ratio']:.2f} | "
                      f"{m['peak_bytes'] / 2**20:.3f} |")
     if "labs" in report:
-        lines += ["", "| lab | cell | backend | s/epoch |", "|---|---|---|---|"]
+        lines += ["", "One training epoch, s: median (q1–q3) over interleaved rounds", "",
+                  "| lab | cell | numpy s | torch s | numpy/torch |", "|---|---|---|---|---|"]
         for r in report["labs"]:
-            lines.append(f"| {r['lab']} | {r['cell']} | {r['backend']} | {r['epoch_s']:.2f} |")
+            lines.append(f"| {r['lab']} | {r['cell']} | {_q(r['numpy_s'])} | "
+                         f"{_q(r['torch_s'])} | {_q(r['ratio'])} |")
     return "\n".join(lines)
 
 
@@ -251,17 +380,15 @@ def plot_sweeps(rows: list[dict], path: str) -> None:
         print("matplotlib is not installed: no plot (pip install 'scratchrnn[plot]')")
         return
     fig, axes = plt.subplots(3, 3, figsize=(13, 11))
-    for i, (sweep, key) in enumerate([("steps", "steps"), ("hidden", "hidden"),
-                                      ("batch", "batch")]):
-        for j, cell in enumerate(("elman", "lstm", "gru")):
+    for i, key in enumerate(("steps", "hidden", "batch")):
+        for j, cell in enumerate(CELLS):
             ax = axes[i, j]
-            sel = sorted((r for r in rows if r["sweep"] == sweep and r["cell"] == cell),
+            sel = sorted((r for r in rows if r["cell"] == cell
+                          and all(r[k] == LAB[k] for k in LAB if k != key)),
                          key=lambda r: r[key])
             xs = [r[key] for r in sel]
-            for col, label in [("numpy_ms", "scratchrnn (NumPy)"),
-                               ("torch_cells_ms", "torch cell loop"),
-                               ("torch_fused_ms", "torch fused"), ("floor_ms", "matmul floor")]:
-                ax.plot(xs, [r[col] for r in sel], marker="o", label=label)
+            for col in SWEEP_CONTENDERS:
+                ax.plot(xs, [r["ms"][col]["median"] for r in sel], marker="o", label=col)
             ax.set_xscale("log")
             ax.set_yscale("log")
             ax.set_xlabel(key)

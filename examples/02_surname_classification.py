@@ -84,8 +84,9 @@ print(f"a batch of 4 surnames {train.x[:4].shape} -> logits {logits.shape}")
 
 # %%
 print(f"\ntraining the {CELL} classifier for up to {EPOCHS} epochs -> {OUT}")
+# overwrite: a rerun (with another SCRATCHRNN_EPOCHS, say) replaces this example's last run
 metrics = classify.train(data=DATA, out=OUT, cell=CELL, epochs=EPOCHS, progress=False,
-                         log=print)
+                         log=print, overwrite=True)
 
 # %% [markdown]
 # ## Evaluation on the test split

@@ -55,8 +55,10 @@ print("to:  ", " ".join(voc.lookup_index(int(i)) for i in y_to if i != voc.mask_
 
 # %%
 print(f"\ntraining the unconditioned {CELL} generator for up to {EPOCHS} epochs -> {OUT}")
+# overwrite: a rerun (with another SCRATCHRNN_EPOCHS, say) replaces this example's last run
 metrics = generate.train(data=DATA, out=OUT, cell=CELL, conditioned=False, embedding=32,
-                         hidden=32, batch_size=128, epochs=EPOCHS, progress=False, log=print)
+                         hidden=32, batch_size=128, epochs=EPOCHS, progress=False, log=print,
+                         overwrite=True)
 print(f"test loss {metrics['test_loss']:.3f} nats/char (perplexity "
       f"{metrics['test_perplexity']:.1f}), next-character accuracy {metrics['test_acc']:.1f}%")
 

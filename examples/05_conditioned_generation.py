@@ -45,8 +45,10 @@ CELL = os.environ.get("SCRATCHRNN_CELL", "gru")
 
 # %%
 print(f"training the conditioned {CELL} generator for up to {EPOCHS} epochs -> {OUT}")
+# overwrite: a rerun (with another SCRATCHRNN_EPOCHS, say) replaces this example's last run
 metrics = generate.train(data=DATA, out=OUT, cell=CELL, conditioned=True, embedding=32,
-                         hidden=32, batch_size=128, epochs=EPOCHS, progress=False, log=print)
+                         hidden=32, batch_size=128, epochs=EPOCHS, progress=False, log=print,
+                         overwrite=True)
 print(f"test loss {metrics['test_loss']:.3f} nats/char (perplexity "
       f"{metrics['test_perplexity']:.1f}); generative classifier test accuracy "
       f"{metrics['generative_classifier_test_acc']:.1f}%")

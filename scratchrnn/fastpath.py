@@ -2,28 +2,65 @@ r"""Fast paths: one direction of one layer, whole sequence, with preallocated bu
 
 The same mathematics as the step functions of :mod:`scratchrnn.cells` (which stay
 the reference: ``tests/test_fastpath.py`` checks every path against them and torch),
-arranged for speed:
+arranged for speed. At the labs' sizes (B = 64, H = 64) a NumPy call on one
+(B, H) block costs about as much in call overhead as in arithmetic, and ``tanh``
+costs about twice ``exp`` per element, so the rules are: few calls per step, no
+allocation in the loop, ``exp`` for every gate, and all the work that does not
+depend on the previous step done once per call, on whole-sequence arrays:
 
 * every activation of the sequence lives in one preallocated array, written with
-  ``out=`` (no per-step allocation), and the backward reads those arrays;
+  ``out=``; the backward reads those arrays;
 * the hidden bias is folded into the input projections once (b_ih + b_hh), except
   the GRU's b_hn which sits inside r ⊙ (W_hn h + b_hn);
-* the LSTM's gate blocks are reordered i, f, o | g so the three sigmoids are one
-  contiguous block; σ(a) = ½ tanh(a/2) + ½ lets one ``tanh`` call compute all four
-  gates (the ½ is folded into the weights); the blocks return to torch's order after;
-* derivative factors that do not depend on the incoming gradient (1 − h², σ(1 − σ),
-  …) are computed for all steps at once, outside the loop.
+* sigmoids are σ(a) = 1 / (1 + e^{−a}): the sign is folded into the weights and the
+  projections once per call, so a step is ``matmul, +, exp, +1, reciprocal`` on one
+  contiguous block; the LSTM's candidate joins that block as tanh(a) = 2σ(2a) − 1
+  (its rows scaled by 2), so one ``exp`` serves all four gates. e^{−a} overflows to
+  +inf for a < −88 (float32) and 1/(1 + inf) = 0 is then σ's value to within
+  1e-38: the loops run under ``np.errstate(over="ignore")`` for that saturation
+  alone (no other overflow is possible with finite inputs, and invalid/divide
+  warnings stay on), so pre-activations of ±1e4 give exact 0/1 gates and no warning;
+* the backward's factors that do not depend on the incoming gradient (1 − h², the
+  gates' σ(1 − σ) times what they multiply, …) are computed for all steps at once
+  before the loop, so a step is a handful of multiplications and one matrix product;
+  where several gate blocks take the same factor (the LSTM's dC_t reaches i, f and g)
+  one broadcast call writes them all;
+* ∂L/∂h_t accumulates in place: each step's ``dA_t W_hh`` is written straight into
+  the next step's gradient buffer.
+
+Elementwise work per step at batch B, hidden H (the matrix products aside; the
+forward's ``+ gx_t`` is counted with the gates):
+
+    Elman   forward 2 calls, 2·BH elements;  backward 2 calls, 2·BH
+    LSTM    forward 11 calls, 4·4BH + 7·BH;  backward 6 calls, 4BH + 6·BH
+    GRU     forward 11 calls, 4·2BH + 7·BH;  backward 4 calls, 3BH + 3·BH
+
+Memory: a call allocates a few MiB of whole-sequence arrays and frees them at the end.
+glibc's malloc returns such blocks to the kernel (``munmap``, or trimming the heap top)
+and the next call takes them back one page fault per 4 KiB; on a virtual machine a
+fault costs microseconds, and on this project's machine the faults took 40–50 % of an
+LSTM's forward + backward. :func:`retain_freed_memory` (run once, at the first fast
+forward) raises glibc's mmap and trim thresholds so that freed blocks stay in the
+process for the next call, as torch's allocator keeps its own; memory then stays at
+its peak. It is a process-wide setting, a no-op off glibc, and
+``SCRATCHRNN_KEEP_FREED_MEMORY=0`` turns it off.
+
+The forward functions take ownership of GX: the hidden bias and the gate scales are
+folded into it in place (the sequence modules compute it afresh for each call).
 
 Arrays are time-major: GX (T, B, G·H) holds x_t W_ih^T + b_ih for every t; ``mask``
-(T, B, 1) bool or None; processing runs t = 0 … T−1, or backwards if ``reverse``.
-Each ``*_forward`` returns (out (T, B, H), h_n, c_n or None, cache); each
-``*_backward`` returns (dGX, dGH, H_prev, dh0, dc0 or None, G) with dGX, dGH
-(T, B, G·H), H_prev (T, B, H) — the state each step's W_hh multiplied — and G
-(T, B, H) = ∂L/∂h_t, the total gradient reaching each step's state; all in time order.
+(T, B, 1) bool or None (None whenever every sequence has all T steps); processing
+runs t = 0 … T−1, or backwards if ``reverse``. Each ``*_forward`` returns
+(out (T, B, H), h_n, c_n or None, cache); each ``*_backward`` returns
+(dGX, dGH, H_prev, dh0, dc0 or None, G) with dGX, dGH (T, B, G·H) in torch's gate
+order, H_prev (T, B, H) — the state each step's W_hh multiplied — and G (T, B, H) =
+∂L/∂h_t, the total gradient reaching each step's state; all in time order.
 """
 
 from __future__ import annotations
 
+import ctypes
+import os
 from typing import NamedTuple
 
 import numpy as np
@@ -31,13 +68,37 @@ import numpy as np
 
 class FastCache(NamedTuple):
     S: np.ndarray  # (T+1, B, H) states in processing order: S[0] = h0
-    act: tuple  # per-cell activations / precomputed derivative factors
+    act: tuple  # per-cell activations (time order)
     mask: np.ndarray | None
     reverse: bool
 
 
-def _order(T: int, reverse: bool) -> range:
-    return range(T - 1, -1, -1) if reverse else range(T)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+_retained = False
+
+
+def retain_freed_memory() -> bool:
+    """Keep freed blocks below 32 MiB in the process (glibc): see the module docstring.
+
+    Returns whether the setting is in force. Runs its ``mallopt`` calls once.
+    """
+    global _retained
+    if _retained or os.environ.get("SCRATCHRNN_KEEP_FREED_MEMORY", "1") == "0":
+        return _retained
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc (musl, macOS, Windows): nothing to do
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    _retained = bool(mallopt(_M_MMAP_THRESHOLD, 32 << 20)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, 1 << 30))
+    return _retained
+
+
+def _order(T: int, reverse: bool) -> list[int]:
+    """Time indices in processing order."""
+    return list(range(T - 1, -1, -1)) if reverse else list(range(T))
 
 
 def _time_ordered(S_prev: np.ndarray, reverse: bool) -> np.ndarray:
@@ -50,13 +111,23 @@ def _outputs(S: np.ndarray, mask, reverse: bool) -> np.ndarray:
     return out * mask if mask is not None else out.copy()
 
 
-def _sigmoid_(a: np.ndarray) -> np.ndarray:
-    """In place: σ(a) = ½ tanh(a/2) + ½ (stable for any a, no overflow)."""
-    a *= 0.5
-    np.tanh(a, out=a)
-    a *= 0.5
-    a += 0.5
-    return a
+def _gate_scale(blocks, H: int, dtype) -> np.ndarray:
+    """Per-row factors of a stacked gate projection: block k scaled by blocks[k]."""
+    return np.repeat(np.asarray(blocks, dtype=dtype), H)
+
+
+def _first_gradient(d_out, dh_n, mask, order, G):
+    """G[t_last] = dh_n + d_out[t_last] (d_out zeroed at padded steps); returns d_out."""
+    if mask is not None:
+        d_out = d_out * mask
+    np.add(dh_n, d_out[order[0]], out=G[order[0]])
+    return d_out
+
+
+def _pass_back(G, order, j, B, H, dtype):
+    """Where step j's gradient for h_{t-1} goes: the next step's G buffer (the caller
+    adds that step's d_out after the product) or, after the last step, a fresh dh0."""
+    return G[order[j + 1]] if j + 1 < len(order) else np.empty((B, H), dtype=dtype)
 
 
 # ---------------------------------------------------------------------------
@@ -65,8 +136,11 @@ def _sigmoid_(a: np.ndarray) -> np.ndarray:
 def elman_forward(GX, h0, W_hh, b_hh, nonlinearity, mask, reverse):
     """h_t = tanh(GX_t + h_{t-1} W_hh^T + b_hh)  (or ReLU), all steps."""
     T, B, H = GX.shape
+    retain_freed_memory()
     padded = None if mask is None else ~mask  # steps where a sequence has ended
-    A = GX + b_hh if b_hh is not None else GX
+    A = GX  # gx_t + b_hh, in place
+    if b_hh is not None:
+        A += b_hh
     W = W_hh.T
     S = np.empty((T + 1, B, H), dtype=GX.dtype)
     S[0] = h0
@@ -85,186 +159,235 @@ def elman_forward(GX, h0, W_hh, b_hh, nonlinearity, mask, reverse):
 
 def elman_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
     S, mask, reverse = cache.S, cache.mask, cache.reverse
-    T = S.shape[0] - 1
+    T, B, H = S.shape[0] - 1, S.shape[1], S.shape[2]
     H_new = _time_ordered(S[1:], reverse)
-    # da_t = dh_t ⊙ (1 − h_t²)  (tanh)  or  dh_t ⊙ [h_t > 0]  (ReLU); 0 at padded steps
-    D = 1 - H_new * H_new if cache.act[0] == "tanh" else (H_new > 0).astype(S.dtype)
+    # da_t = dh_t ⊙ D_t:  D = 1 − h_t² (tanh)  or  [h_t > 0] (ReLU);  0 at padded steps
+    if cache.act[0] == "tanh":
+        D = np.multiply(H_new, H_new)
+        np.subtract(1, D, out=D)
+    else:
+        D = (H_new > 0).astype(S.dtype)
     padded = None if mask is None else (~mask).astype(S.dtype)
     if mask is not None:
         D *= mask
-        d_out = d_out * mask
-    dA = np.empty(H_new.shape, dtype=S.dtype)
-    G = np.empty(H_new.shape, dtype=S.dtype)  # ∂L/∂h_t, the total gradient at each state
-    dh = dh_n
-    for t in (range(T) if reverse else range(T - 1, -1, -1)):
-        g = np.add(dh, d_out[t], out=G[t])
+    order = _order(T, not reverse)  # the backward runs against the processing order
+    dA = np.empty((T, B, H), dtype=S.dtype)
+    G = np.empty((T, B, H), dtype=S.dtype)  # ∂L/∂h_t, the total gradient at each state
+    d_out = _first_gradient(d_out, dh_n, mask, order, G)
+    for j, t in enumerate(order):
+        g = G[t]
         np.multiply(g, D[t], out=dA[t])
-        dh_prev = dA[t] @ W_hh
+        dh_prev = _pass_back(G, order, j, B, H, S.dtype)
+        np.matmul(dA[t], W_hh, out=dh_prev)
         if mask is not None:
             dh_prev += g * padded[t]  # padded step: the state passed straight through
-        dh = dh_prev
-    return dA, dA, _time_ordered(S[:-1], reverse), dh, None, G
+        if j + 1 < T:
+            dh_prev += d_out[order[j + 1]]
+    return dA, dA, _time_ordered(S[:-1], reverse), dh_prev, None, G
 
 
 # ---------------------------------------------------------------------------
-# LSTM (no projection)
+# LSTM (no projection), torch's gate order i, f, g, o
 # ---------------------------------------------------------------------------
-def _ifog(H: int) -> np.ndarray:
-    """Row permutation from torch's (i, f, g, o) to (i, f, o, g)."""
-    return np.r_[0 : 2 * H, 3 * H : 4 * H, 2 * H : 3 * H]
-
-
 def lstm_forward(GX, h0, c0, W_hh, b_hh, mask, reverse):
     """C_t = f ⊙ C_{t-1} + i ⊙ g,  h_t = o ⊙ tanh(C_t), all steps (gates i, f, g, o)."""
-    T, B, G = GX.shape
-    H = G // 4
+    T, B, G4 = GX.shape
+    H = G4 // 4
+    dt = GX.dtype
     padded = None if mask is None else ~mask
-    perm = _ifog(H)
-    half = np.ones(G, dtype=GX.dtype)
-    half[: 3 * H] = 0.5  # σ(a) = ½ tanh(½ a) + ½ on the i, f, o block
-    A = (GX + b_hh if b_hh is not None else GX)[:, :, perm] * half
-    W = (W_hh[perm] * half[:, None]).T
-    S = np.empty((T + 1, B, H), dtype=GX.dtype)
-    C = np.empty((T + 1, B, H), dtype=GX.dtype)
+    # one exp for all four gates: e = exp(−a) on i, f, o and exp(−2a) on g, so that
+    # 1 / (1 + e) is σ(a) on i, f, o and σ(2a) on g, and g = tanh(a) = 2σ(2a) − 1
+    scale = _gate_scale((-1, -1, -2, -1), H, dt)
+    retain_freed_memory()
+    A = GX  # scale ⊙ (gx_t + b_hh), in place
+    if b_hh is not None:
+        A += b_hh
+    A *= scale
+    A4 = A.reshape(T, B, 4, H).transpose(0, 2, 1, 3)  # (T, 4, B, H) view
+    # gate-major: each gate block of a step is one contiguous (B, H) array
+    W4 = (W_hh * scale[:, None]).reshape(4, H, H).transpose(0, 2, 1)
+    S = np.empty((T + 1, B, H), dtype=dt)
+    C = np.empty((T + 1, B, H), dtype=dt)
     S[0], C[0] = h0, c0
-    Y = np.empty((T, B, G), dtype=GX.dtype)  # post-activations i, f, o, g (time order)
-    TC = np.empty((T, B, H), dtype=GX.dtype)  # tanh(C_t)
-    ig = np.empty((B, H), dtype=GX.dtype)
-    for k, t in enumerate(_order(T, reverse)):
-        y = Y[t]
-        np.matmul(S[k], W, out=y)
-        y += A[t]
-        np.tanh(y, out=y)
-        sig = y[:, : 3 * H]
-        sig *= 0.5
-        sig += 0.5
-        i_t, f_t, o_t, g_t = y[:, :H], y[:, H : 2 * H], y[:, 2 * H : 3 * H], y[:, 3 * H :]
-        c = C[k + 1]
-        np.multiply(f_t, C[k], out=c)
-        np.multiply(i_t, g_t, out=ig)
-        c += ig
-        np.tanh(c, out=TC[t])
-        np.multiply(o_t, TC[t], out=S[k + 1])
-        if mask is not None:
-            np.copyto(S[k + 1], S[k], where=padded[t])
-            np.copyto(c, C[k], where=padded[t])
-    cache = FastCache(S, (C, Y, TC, perm), mask, reverse)
+    Y = np.empty((T, 4, B, H), dtype=dt)  # gates i, f, g, o after their nonlinearity
+    TC = np.empty((T, B, H), dtype=dt)  # tanh(C_t)
+    with np.errstate(over="ignore"):  # exp(−a) = inf: σ(a) = 0, its limit (see above)
+        for k, t in enumerate(_order(T, reverse)):
+            y = Y[t]
+            np.matmul(S[k], W4, out=y)
+            y += A4[t]
+            np.exp(y, out=y)
+            y += 1
+            np.reciprocal(y, out=y)
+            i_t, f_t, g_t, o_t = y
+            g_t *= 2
+            g_t -= 1
+            c, tc = C[k + 1], TC[t]
+            np.multiply(f_t, C[k], out=c)
+            np.multiply(i_t, g_t, out=tc)
+            c += tc
+            np.tanh(c, out=tc)
+            np.multiply(o_t, tc, out=S[k + 1])
+            if mask is not None:
+                np.copyto(S[k + 1], S[k], where=padded[t])
+                np.copyto(c, C[k], where=padded[t])
+    cache = FastCache(S, (C, Y, TC), mask, reverse)
     return _outputs(S, mask, reverse), S[T], C[T], cache
 
 
 def lstm_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
     S, mask, reverse = cache.S, cache.mask, cache.reverse
-    C, Y, TC, perm = cache.act
-    T, B, G = Y.shape
-    H = G // 4
+    C, Y, TC = cache.act
+    T, _, B, H = Y.shape
+    G4 = 4 * H
+    dt = Y.dtype
     C_prev = _time_ordered(C[:-1], reverse)
-    # pre-activation factors: σ' = s(1 − s) for i, f, o;  1 − g² for g
-    Dact = Y * (1 - Y)
-    Dact[:, :, 3 * H :] = 1 - Y[:, :, 3 * H :] ** 2
-    DTC = 1 - TC * TC
+    i, f, g, o = Y[:, 0], Y[:, 1], Y[:, 2], Y[:, 3]
+    # dC_t = dc + dh_t ⊙ Q_t,  Q = o ⊙ (1 − tanh² C_t)
+    Q = np.multiply(TC, TC)
+    np.subtract(1, Q, out=Q)
+    Q *= o
+    # da_t = [dC_t ⊙ P_i, dC_t ⊙ P_f, dC_t ⊙ P_g, dh_t ⊙ P_o]:
+    # P_i = g σ'(i), P_f = C_{t-1} σ'(f), P_g = i (1 − g²), P_o = tanh(C_t) σ'(o)
+    P = np.subtract(1, Y)
+    P *= Y
+    P_g = P[:, 2]
+    np.multiply(g, g, out=P_g)
+    np.subtract(1, P_g, out=P_g)
+    P[:, 0] *= g
+    P[:, 1] *= C_prev
+    P_g *= i
+    P[:, 3] *= TC
     padded = None if mask is None else ~mask
     if mask is not None:
-        Dact *= mask
-        d_out = d_out * mask
-    W = W_hh[perm]
-    dA = np.empty_like(Y)  # (i, f, o, g) order
-    G = np.empty_like(TC)  # ∂L/∂h_t
-    dh, dc = dh_n, dc_n
-    dc_t = np.empty((B, H), dtype=Y.dtype)
-    for t in (range(T) if reverse else range(T - 1, -1, -1)):
-        y, da = Y[t], dA[t]
-        i_t, f_t, o_t, g_t = y[:, :H], y[:, H : 2 * H], y[:, 2 * H : 3 * H], y[:, 3 * H :]
-        g = np.add(dh, d_out[t], out=G[t])
-        np.multiply(g, o_t, out=dc_t)  # dC_t = dc + dh ⊙ o ⊙ (1 − tanh² C_t)
-        dc_t *= DTC[t]
-        dc_t += dc
-        np.multiply(dc_t, g_t, out=da[:, :H])  # di
-        np.multiply(dc_t, C_prev[t], out=da[:, H : 2 * H])  # df
-        np.multiply(g, TC[t], out=da[:, 2 * H : 3 * H])  # do
-        np.multiply(dc_t, i_t, out=da[:, 3 * H :])  # dg
-        da *= Dact[t]
-        dh_prev = da @ W
-        dc_prev = dc_t * f_t
+        P *= mask[:, None]
+        Q *= mask
+    order = _order(T, not reverse)
+    dA = np.empty((T, B, 4, H), dtype=dt)  # torch's layout (i, f, g, o) for the products
+    dA4 = dA.transpose(0, 2, 1, 3)  # (T, 4, B, H) view
+    G = np.empty((T, B, H), dtype=dt)  # ∂L/∂h_t
+    d_out = _first_gradient(d_out, dh_n, mask, order, G)
+    dC = np.empty((B, H), dtype=dt)
+    dc = dc_n
+    for j, t in enumerate(order):
+        g_t = G[t]
+        np.multiply(g_t, Q[t], out=dC)
+        dC += dc
+        np.multiply(P[t, :3], dC, out=dA4[t, :3])  # di, df, dg
+        np.multiply(g_t, P[t, 3], out=dA4[t, 3])  # do
+        dh_prev = _pass_back(G, order, j, B, H, dt)
+        np.matmul(dA[t].reshape(B, G4), W_hh, out=dh_prev)
+        dc_prev = dC * f[t]
         if mask is not None:
-            dh_prev += g * padded[t]
+            dh_prev += g_t * padded[t]
             np.copyto(dc_prev, dc, where=padded[t])
-        dh, dc = dh_prev, dc_prev
-    inverse = np.argsort(perm)
-    dA = dA[:, :, inverse]
-    return dA, dA, _time_ordered(S[:-1], reverse), dh, dc, G
+        if j + 1 < T:
+            dh_prev += d_out[order[j + 1]]
+        dc = dc_prev
+    dA = dA.reshape(T, B, G4)
+    return dA, dA, _time_ordered(S[:-1], reverse), dh_prev, dc, G
 
 
 # ---------------------------------------------------------------------------
-# GRU (torch form)
+# GRU (torch form), gate order r, z, n
 # ---------------------------------------------------------------------------
 def gru_forward(GX, h0, W_hh, b_hh, mask, reverse):
     """r, z = σ(·);  n = tanh(gx_n + r ⊙ (W_hn h + b_hn));  h' = n + z ⊙ (h − n)."""
-    T, B, G = GX.shape
-    H = G // 3
+    T, B, G3 = GX.shape
+    H = G3 // 3
+    dt = GX.dtype
     padded = None if mask is None else ~mask
-    A = GX.copy()
+    # r, z from e = exp(−a): the r, z rows of W_hh and the projections negated once
+    scale = _gate_scale((-1, -1, 1), H, dt)
+    retain_freed_memory()
+    A = GX  # −(gx_rz + b_hrz) and gx_n, in place
+    A *= scale
     if b_hh is not None:
-        A[:, :, : 2 * H] += b_hh[: 2 * H]
-        b_hn = b_hh[2 * H :]
-    W = W_hh.T
-    S = np.empty((T + 1, B, H), dtype=GX.dtype)
+        A[:, :, :2 * H] -= b_hh[:2 * H]
+        b_hn = b_hh[2 * H:]
+    A3 = A.reshape(T, B, 3, H).transpose(0, 2, 1, 3)  # (T, 3, B, H) view
+    # gate-major: each gate block of a step is one contiguous (B, H) array
+    W3 = (W_hh * scale[:, None]).reshape(3, H, H).transpose(0, 2, 1)
+    S = np.empty((T + 1, B, H), dtype=dt)
     S[0] = h0
-    GH = np.empty((T, B, G), dtype=GX.dtype)  # h_{t-1} W_hh^T (+ b_hn in the n block)
-    RZ = np.empty((T, B, 2 * H), dtype=GX.dtype)
-    N = np.empty((T, B, H), dtype=GX.dtype)
-    for k, t in enumerate(_order(T, reverse)):
-        gh = GH[t]
-        np.matmul(S[k], W, out=gh)
-        rz = RZ[t]
-        np.add(A[t, :, : 2 * H], gh[:, : 2 * H], out=rz)
-        _sigmoid_(rz)
-        gh_n = gh[:, 2 * H :]
-        if b_hh is not None:
-            gh_n += b_hn
-        n = N[t]
-        np.multiply(rz[:, :H], gh_n, out=n)
-        n += A[t, :, 2 * H :]
-        np.tanh(n, out=n)
-        h = S[k + 1]
-        np.subtract(S[k], n, out=h)
-        h *= rz[:, H:]
-        h += n
-        if mask is not None:
-            np.copyto(h, S[k], where=padded[t])
-    cache = FastCache(S, (RZ, N, GH[:, :, 2 * H :]), mask, reverse)
+    gh = np.empty((3, B, H), dtype=dt)  # −(h W_hr^T), −(h W_hz^T), h W_hn^T
+    RZ = np.empty((T, 2, B, H), dtype=dt)
+    N = np.empty((T, B, H), dtype=dt)
+    GHn = np.empty((T, B, H), dtype=dt)  # W_hn h_{t-1} + b_hn: what r multiplies
+    with np.errstate(over="ignore"):  # exp(−a) = inf: σ(a) = 0, its limit
+        for k, t in enumerate(_order(T, reverse)):
+            np.matmul(S[k], W3, out=gh)
+            rz = RZ[t]
+            np.add(A3[t, :2], gh[:2], out=rz)
+            np.exp(rz, out=rz)
+            rz += 1
+            np.reciprocal(rz, out=rz)
+            r_t, z_t = rz
+            ghn = GHn[t]
+            if b_hh is not None:
+                np.add(gh[2], b_hn, out=ghn)
+            else:
+                ghn[...] = gh[2]
+            n = N[t]
+            np.multiply(r_t, ghn, out=n)
+            n += A3[t, 2]
+            np.tanh(n, out=n)
+            h = S[k + 1]
+            np.subtract(S[k], n, out=h)
+            h *= z_t
+            h += n
+            if mask is not None:
+                np.copyto(h, S[k], where=padded[t])
+    cache = FastCache(S, (RZ, N, GHn), mask, reverse)
     return _outputs(S, mask, reverse), S[T], None, cache
 
 
 def gru_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
     S, mask, reverse = cache.S, cache.mask, cache.reverse
-    RZ, N, GH_n = cache.act
+    RZ, N, GHn = cache.act
     T, B, H = N.shape
+    dt = N.dtype
     H_prev = _time_ordered(S[:-1], reverse)
-    r, z = RZ[:, :, :H], RZ[:, :, H:]
-    # factors of dh in each pre-activation gradient, for all steps at once
-    Dn = (1 - z) * (1 - N * N)  # da_n = dh ⊙ (1 − z) ⊙ (1 − n²)
-    Dz = (H_prev - N) * z * (1 - z)  # da_z = dh ⊙ (h − n) ⊙ z(1 − z)
-    Dr = GH_n * r * (1 - r)  # da_r = da_n ⊙ (W_hn h + b_hn) ⊙ r(1 − r)
+    r, z = RZ[:, 0], RZ[:, 1]
+    # dGH_t = dh_t ⊙ [Dr, Dz, Dn ⊙ r] (one broadcast call per step) with
+    # Dn = (1 − z)(1 − n²)  (da_n = dh ⊙ Dn),  Dz = (h_{t-1} − n) z (1 − z),
+    # Dr = Dn ⊙ (W_hn h + b_hn) ⊙ r (1 − r);  dGX = dGH but for da_n = dh ⊙ Dn
+    one_minus_z = np.subtract(1, z)
+    Dn = np.multiply(N, N)
+    np.subtract(1, Dn, out=Dn)
+    Dn *= one_minus_z
+    D = np.empty((T, 3, B, H), dtype=dt)
+    Dr, Dz, Dnr = D[:, 0], D[:, 1], D[:, 2]
+    np.subtract(1, r, out=Dr)
+    Dr *= r
+    Dr *= GHn
+    Dr *= Dn
+    np.subtract(H_prev, N, out=Dz)
+    Dz *= z
+    Dz *= one_minus_z
+    np.multiply(Dn, r, out=Dnr)
     Zc = z  # the direct path dh_{t-1} += dh ⊙ z_t; a padded step passes dh through whole
     if mask is not None:
+        D *= mask[:, None]
         Dn *= mask
-        Dz *= mask
         Zc = np.where(mask, z, 1)
-        d_out = d_out * mask
-    dGX = np.empty((T, B, 3 * H), dtype=N.dtype)
-    dGH = np.empty_like(dGX)
-    G = np.empty_like(N)  # ∂L/∂h_t
-    dh = dh_n
-    for t in (range(T) if reverse else range(T - 1, -1, -1)):
-        g = np.add(dh, d_out[t], out=G[t])
-        dgh = dGH[t]  # da_r, da_z (shared with dGX, copied after the loop), da_n ⊙ r
-        da_n = dGX[t, :, 2 * H :]
-        np.multiply(g, Dn[t], out=da_n)
-        np.multiply(g, Dz[t], out=dgh[:, H : 2 * H])
-        np.multiply(da_n, Dr[t], out=dgh[:, :H])
-        np.multiply(da_n, r[t], out=dgh[:, 2 * H :])
-        dh_prev = dgh @ W_hh
-        dh_prev += g * Zc[t]
-        dh = dh_prev
-    dGX[:, :, : 2 * H] = dGH[:, :, : 2 * H]
-    return dGX, dGH, H_prev, dh, None, G
+    order = _order(T, not reverse)
+    dGH = np.empty((T, B, 3, H), dtype=dt)  # torch's layout (r, z, n) for the products
+    dGH3 = dGH.transpose(0, 2, 1, 3)  # (T, 3, B, H) view
+    G = np.empty((T, B, H), dtype=dt)  # ∂L/∂h_t
+    d_out = _first_gradient(d_out, dh_n, mask, order, G)
+    carry = np.empty((B, H), dtype=dt)
+    for j, t in enumerate(order):
+        g_t = G[t]
+        np.multiply(D[t], g_t, out=dGH3[t])
+        dh_prev = _pass_back(G, order, j, B, H, dt)
+        np.matmul(dGH[t].reshape(B, 3 * H), W_hh, out=dh_prev)
+        np.multiply(g_t, Zc[t], out=carry)
+        dh_prev += carry
+        if j + 1 < T:
+            dh_prev += d_out[order[j + 1]]
+    dGH = dGH.reshape(T, B, 3 * H)
+    dGX = np.empty_like(dGH)
+    dGX[:, :, :2 * H] = dGH[:, :, :2 * H]
+    np.multiply(G, Dn, out=dGX[:, :, 2 * H:])
+    return dGX, dGH, H_prev, dh_prev, None, G

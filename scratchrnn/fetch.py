@@ -31,6 +31,8 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .fileio import UnsafeFileError, open_regular
+
 FILENAME = "surnames_with_splits.csv"
 SURNAMES_SHA256 = "7596d10a73c650fdd34a6432bc972cf47ce353db3d9e22fe60c7e4affd5b6d20"
 SOURCES: tuple[str, ...] = (
@@ -113,12 +115,12 @@ def _copy_local(path: Path, dst, filename: str) -> tuple[int, str]:
     if path.is_dir():
         path = path / filename
     try:
-        with open(path, "rb") as src:
+        with open_regular(path) as src:  # a FIFO or a device is refused, never read forever
             return _copy_stream(src.read, dst, None, time.monotonic() + MAX_SECONDS)
     except FileNotFoundError:
         raise FetchError("no such file") from None
-    except IsADirectoryError:
-        raise FetchError("is a directory") from None
+    except UnsafeFileError as exc:
+        raise FetchError(str(exc)) from None
     except OSError as exc:
         raise FetchError(exc.strerror or str(exc)) from None
 

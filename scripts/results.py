@@ -2,6 +2,7 @@
 
     python scripts/results.py classify --cells elman lstm gru --seeds 1337 1 2 \
         --backends numpy torch --out runs/results
+    python scripts/results.py ablation [--table] ...   # scripts/ablation.py: how far the labs go
 
 Each run is ``python -m scratchrnn <lab> train ... --json``; its JSON line is kept
 in OUT/<lab>-<backend>-<cell>-<seed>.json so the table can be rebuilt without
@@ -35,6 +36,12 @@ def run(lab: str, backend: str, cell: str, seed: int, out: Path, extra: list[str
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["ablation"]:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from ablation import main as ablation
+
+        ablation(sys.argv[2:])
+        return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("lab", choices=("classify", "generate"))
     ap.add_argument("--cells", nargs="+", default=["elman", "lstm", "gru"])

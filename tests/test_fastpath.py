@@ -89,3 +89,38 @@ def test_recorded_state_grads_are_dL_dh_t(cell, reference, T, seed):
         d_h0 = d_hx0[0] if cell == "lstm" else d_hx0
         np.testing.assert_allclose(G[t], d_out[t] + d_h0[0], rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(G[T - 1], d_out[T - 1], rtol=1e-12)
+
+
+@given(cell=st.sampled_from(["elman", "lstm", "gru"]),
+       dtype=st.sampled_from([np.float32, np.float64]),
+       scale=st.floats(min_value=-1e4, max_value=1e4, allow_nan=False, width=32),
+       seed=st.integers(0, 2**16))
+def test_fast_path_finite_and_silent_at_extreme_inputs(cell, dtype, scale, seed):
+    """Pre-activations up to ±1e4 (σ's exp(−a) overflowing to inf is its exact limit 0):
+    finite states and gradients equal to the step functions', and no warning."""
+    import warnings
+
+    from parity.compare import SeqConfig
+
+    cfg = SeqConfig(cell=cell, steps=4, batch=3, input_size=3, hidden_size=4,
+                    dtype=np.dtype(dtype).name)
+    rng = np.random.default_rng(seed)
+    x = (scale * rng.standard_normal((4, 3, 3))).astype(dtype)
+    d_out = rng.standard_normal((4, 3, 4)).astype(dtype)
+    results = []
+    for reference in (False, True):
+        m = build_module(replace(cfg, reference=reference), seed)
+        with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise",
+                                                    divide="raise"):
+            warnings.simplefilter("error")
+            (out, _), cache = m.forward(x)
+            d_x, _, grads = m.backward(d_out, cache)
+        for a in (out, d_x, *grads.values()):
+            assert np.isfinite(a).all() and a.dtype == dtype
+        results.append((out, d_x, grads))
+    (o1, dx1, g1), (o2, dx2, g2) = results
+    tol = 1e-4 if dtype == np.float32 else 1e-9
+    assert max_relative_error(o1, o2) <= tol
+    assert max_relative_error(dx1, dx2) <= tol
+    for k in g2:
+        assert max_relative_error(g1[k], g2[k]) <= tol * max(1.0, np.abs(g2[k]).max()), k

@@ -207,6 +207,15 @@ def test_local_file_or_folder(tmp_path):
     assert not (tmp_path / "other").exists()
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_as_local_source_is_refused_not_read_forever(tmp_path):
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(FetchError, match="not a regular file"):
+        fetch(tmp_path / "out", [str(fifo)], sha256=SHA)
+    assert not (tmp_path / "out").exists()
+
+
 def test_sha256_of_matches_hashlib(tmp_path):
     (tmp_path / "f").write_bytes(BODY)
     assert sha256_of(tmp_path / "f") == SHA

@@ -34,8 +34,9 @@ SPLITS: tuple[str, ...] = ("train", "val", "test")
 REQUIRED_COLUMNS: tuple[str, ...] = ("nationality", "split", "surname")
 
 _HELP = (
-    "see data/README.md: put surnames_with_splits.csv in data/surnames/ "
-    "(`make data` copies it from ../shared/data/surnames/) or pass --data PATH"
+    "see data/README.md: `python -m scratchrnn data fetch` downloads and checks it into "
+    "data/surnames/ (`make data` copies it from ../shared/data/surnames/ or fetches it), "
+    "or pass --data PATH"
 )
 
 
