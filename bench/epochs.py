@@ -16,6 +16,7 @@ import time
 
 from scratchrnn import classify, generate
 from scratchrnn.cli import backend_factory
+from scratchrnn.config import ClassifierConfig, GeneratorConfig, to_dict
 from scratchrnn.data import SurnameDataset
 from scratchrnn.train import TrainConfig, Trainer
 
@@ -25,16 +26,14 @@ CELLS = ("elman", "lstm", "gru")
 def _trainer(lab: str, cell: str, backend: str, dataset: SurnameDataset) -> Trainer:
     vec = dataset.vectorizer
     if lab == "classify":
-        hp = dict(cell=cell, embedding_size=100, hidden_size=64, num_layers=1,
-                  bidirectional=False, dropout=0.5, num_embeddings=len(vec.char_vocab),
-                  num_classes=len(vec.nationality_vocab), seed=0,
-                  forget_bias=1.0 if cell == "lstm" else 0.0)
+        hp = {"config": to_dict(ClassifierConfig(cell=cell, seed=0)),
+              "num_embeddings": len(vec.char_vocab), "num_classes": len(vec.nationality_vocab)}
         task = classify.ClassificationTask(vec, dataset.class_weights(), hp)
         model, batch_size = classify.build_model(hp), 64
     else:
-        hp = dict(cell=cell, conditioned=True, embedding_size=32, hidden_size=32,
-                  num_layers=1, dropout=0.5, num_embeddings=len(vec.char_vocab),
-                  num_nationalities=len(vec.nationality_vocab), seed=0)
+        hp = {"config": to_dict(GeneratorConfig(cell=cell, conditioned=True, seed=0)),
+              "num_embeddings": len(vec.char_vocab),
+              "num_nationalities": len(vec.nationality_vocab)}
         task = generate.GenerationTask(vec, True, hp)
         model, batch_size = generate.build_model(hp), 128
     cfg = TrainConfig(batch_size=batch_size, progress=False, seed=0)

@@ -13,7 +13,8 @@ CORE_CELLS = [("elman", "tanh", 0), ("elman", "relu", 0), ("lstm", "tanh", 0),
 
 
 def core_rows(dtypes=("float64", "float32"), quick: bool = False, device: str = "cpu") -> list:
-    """Cells, then sequence modules over layers 1–3 × directions × lengths × batch_first."""
+    """Cells, then sequence modules over layers 1–3 × directions × lengths × batch_first,
+    each on the fast path and on the reference path (row key ``path``)."""
     rows = []
     for dtype in dtypes:
         for cell, nl, _ in CORE_CELLS:
@@ -24,13 +25,14 @@ def core_rows(dtypes=("float64", "float32"), quick: bool = False, device: str = 
         layers = (1, 2) if quick else (1, 2, 3)
         grid = itertools.product(CORE_CELLS, layers, (False, True), (False, True))
         for i, ((cell, nl, proj), L, bi, lengths) in enumerate(grid):
-            cfg = SeqConfig(cell=cell, nonlinearity=nl, proj_size=proj, num_layers=L,
-                            bidirectional=bi, lengths=lengths, batch_first=bool(i % 2),
-                            bias=(i % 5 != 3), dtype=dtype)
-            rows.append(compare_sequence(cfg, seed=i, device=device))
-            if L > 1 and not quick and i % 3 == 0:
-                rows.append(compare_sequence(SeqConfig(**{**cfg.__dict__, "dropout": 0.5}),
-                                             seed=i, device=device))
+            for reference in (False, True):  # the fast path, then cells.py's step functions
+                cfg = SeqConfig(cell=cell, nonlinearity=nl, proj_size=proj, num_layers=L,
+                                bidirectional=bi, lengths=lengths, batch_first=bool(i % 2),
+                                bias=(i % 5 != 3), dtype=dtype, reference=reference)
+                rows.append(compare_sequence(cfg, seed=i, device=device))
+                if L > 1 and not quick and i % 3 == 0:
+                    rows.append(compare_sequence(SeqConfig(**{**cfg.__dict__, "dropout": 0.5}),
+                                                 seed=i, device=device))
     return rows
 
 
@@ -68,7 +70,8 @@ def failures(rows: list) -> list:
 
 
 def format_table(rows: list) -> str:
-    head = f"{'group':<9} {'cell':<16} {'dtype':<8} {'output':>9} {'grad':>9} {'loss':>9}  config"
+    head = (f"{'group':<9} {'cell':<16} {'path':<9} {'dtype':<8} {'output':>9} {'grad':>9} "
+            f"{'loss':>9}  config")
     lines = [head, "-" * len(head)]
 
     def f(v):
@@ -77,7 +80,8 @@ def format_table(rows: list) -> str:
     for r in rows:
         flag = "" if worst(r) <= TOLERANCE[r["dtype"]] else "  <-- FAIL"
         lines.append(
-            f"{r['group']:<9} {r['cell']:<16} {r['dtype']:<8} {f(r['max_rel_diff_output'])} "
+            f"{r['group']:<9} {r['cell']:<16} {r.get('path') or '':<9} {r['dtype']:<8} "
+            f"{f(r['max_rel_diff_output'])} "
             f"{f(r['max_rel_diff_grad'])} {f(r.get('max_rel_diff_loss'))}  {r['config']}{flag}"
         )
     return "\n".join(lines)

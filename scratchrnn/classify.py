@@ -9,12 +9,15 @@ the loss is cross-entropy weighted by 1/count of each nationality in the train s
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from .activations import softmax
 from .backend import BackendFactory, LossSpec, spec_loss, spec_loss_and_grad
+from .config import ClassifierConfig, to_dict
 from .data import SurnameDataset, SurnameVectorizer
 from .losses import accuracy
 from .metrics import classification_report
@@ -67,48 +70,46 @@ class ClassificationTask:
 
 
 def build_model(hp: dict, dtype=np.float32) -> SurnameClassifier:
+    """The classifier of ``hp`` (a checkpoint's hyperparameters: ``config`` and the sizes
+    ``num_embeddings``, ``num_classes`` from the data)."""
+    cfg = hp["config"]
     return SurnameClassifier(
-        embedding_size=hp["embedding_size"], num_embeddings=hp["num_embeddings"],
-        num_classes=hp["num_classes"], rnn_hidden_size=hp["hidden_size"], cell=hp["cell"],
-        num_layers=hp["num_layers"], bidirectional=hp["bidirectional"],
-        dropout_p=hp["dropout"], forget_bias=hp.get("forget_bias", 0.0), dtype=dtype,
-        rng=hp["seed"])
+        embedding_size=cfg["embedding"], num_embeddings=hp["num_embeddings"],
+        num_classes=hp["num_classes"], rnn_hidden_size=cfg["hidden"], cell=cfg["cell"],
+        num_layers=cfg["layers"], bidirectional=cfg["bidirectional"],
+        dropout_p=cfg["dropout"], forget_bias=cfg["forget_bias"], dtype=dtype,
+        rng=cfg["seed"], reference=cfg["reference"])
 
 
-def train(data: str | None = None, out: str | Path = "runs/classify", cell: str = "elman",
-          backend: str = "numpy", device: str = "cpu", embedding: int = 100, hidden: int = 64,
-          layers: int = 1, bidirectional: bool = False, dropout: float = 0.5,
-          class_weights: bool = True, epochs: int = 100, batch_size: int = 64,
-          lr: float = 1e-3, seed: int = 1337, early_stopping: int = 5,
-          clip: float | None = None, progress: bool | None = None, resume: bool = False,
-          forget_bias: float | None = None, log=None,
-          make_backend: BackendFactory | None = None, overwrite: bool = False) -> dict:
-    """Train, keep the best model in ``out/model.npz``, evaluate it on the test split.
+def train(config: ClassifierConfig | None = None, *,
+          make_backend: BackendFactory | None = None, progress: bool | None = None,
+          log: Callable[[str], None] | None = None, overwrite: bool = False,
+          **overrides) -> dict:
+    """Train, keep the best model in ``config.out``/model.npz, evaluate it on the test split.
 
-    ``forget_bias`` (LSTM): added to the forget gate's bias at initialisation; None
-    means 1.0 for an LSTM (the usual remedy for early forgetting, Jozefowicz et al.
-    2015), and 0 keeps torch's initialisation exactly.
+    ``config`` (default: :class:`~scratchrnn.config.ClassifierConfig`'s defaults) with
+    ``overrides`` replacing its fields, e.g. ``train(hidden=32, epochs=5)``.
+    ``make_backend`` builds the backend ``config.backend`` names (NumPy's by default;
+    :func:`scratchrnn.cli.backend_factory` builds torch's). ``progress``: a progress bar
+    (None: only on a terminal); ``log``: where the per-epoch lines go (stderr).
+    Returns the metrics, also written to ``metrics.json``: ``lab``, the ``config`` and
+    the test split's figures (``epochs`` is the number of epochs trained).
     """
-    if forget_bias is None:
-        forget_bias = 1.0 if cell == "lstm" else 0.0
-    dataset = SurnameDataset.load(data)
+    cfg = replace(config or ClassifierConfig(), **overrides)
+    dataset = SurnameDataset.load(cfg.data)
     vec = dataset.vectorizer
-    hp = dict(cell=cell, embedding_size=embedding, hidden_size=hidden, num_layers=layers,
-              bidirectional=bidirectional, dropout=dropout, num_embeddings=len(vec.char_vocab),
-              num_classes=len(vec.nationality_vocab), seed=seed,
-              class_weights=class_weights, lr=lr, batch_size=batch_size,
-              forget_bias=forget_bias)
-    task = ClassificationTask(vec, dataset.class_weights() if class_weights else None, hp)
-    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                      early_stopping=early_stopping, clip=clip, progress=progress)
-    state, test, seconds = run_training(build_model(hp), task, dataset, cfg, out,
-                                        resolve_backend(backend, make_backend), resume, log,
-                                        overwrite=overwrite)
+    hp = {"config": to_dict(cfg), "num_embeddings": len(vec.char_vocab),
+          "num_classes": len(vec.nationality_vocab)}
+    task = ClassificationTask(vec, dataset.class_weights() if cfg.class_weights else None, hp)
+    schedule = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+                           seed=cfg.seed, early_stopping=cfg.early_stopping, clip=cfg.clip,
+                           progress=progress)
+    state, test, seconds = run_training(build_model(hp), task, dataset, schedule, cfg.out,
+                                        resolve_backend(cfg.backend, make_backend),
+                                        cfg.resume, log, overwrite=overwrite)
     nat = vec.nationalities
     metrics = {
-        "lab": "classify", "backend": backend, "device": device, "cell": cell, "seed": seed,
-        "hidden": hidden, "layers": layers, "bidirectional": bidirectional,
-        "class_weights": class_weights,
+        "lab": "classify", "config": to_dict(cfg),
         "test_loss": test["loss"], "test_acc": test["acc"],
         "test_balanced_acc": test["balanced_acc"],
         "per_class_recall": dict(zip(nat, np.round(test["per_class_recall"], 2).tolist(),
@@ -118,13 +119,17 @@ def train(data: str | None = None, out: str | Path = "runs/classify", cell: str 
         "best_val_loss": state.best_val_loss,
         "seconds_per_epoch": seconds,
     }
-    write_metrics(out, metrics)
+    write_metrics(cfg.out, metrics)
     return metrics
 
 
 def load_model(model_dir: str | Path):
-    """(model, vectorizer, hyperparameters) from a directory written by :func:`train`."""
-    return load_lab_model(model_dir, KIND, build_model)
+    """(model, vectorizer, hyperparameters) from a directory written by :func:`train`.
+
+    ``hyperparameters["config"]`` is the :class:`~scratchrnn.config.ClassifierConfig` as a
+    dict; a checkpoint of the layout before the configs loads too (its names mapped).
+    """
+    return load_lab_model(model_dir, KIND, build_model, ClassifierConfig)
 
 
 def predict(model_dir: str | Path, surnames: list[str], topk: int = 3) -> list[dict]:

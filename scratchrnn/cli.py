@@ -24,10 +24,26 @@ import argparse
 import json
 import signal
 import sys
+from dataclasses import fields, replace
 from functools import partial
+from pathlib import Path
 
 from . import limits
+from .config import (
+    BACKENDS,
+    AddingConfig,
+    ClassifierConfig,
+    GatesConfig,
+    GeneratorConfig,
+    GradflowConfig,
+    JacobianConfig,
+    default,
+    from_namespace,
+)
 from .train import TrainingError, TrainingInterrupted
+
+#: argparse ``type=`` that parses a flag and checks its documented range (scratchrnn.limits)
+_ranged = limits.parser
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,23 +51,35 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _common_train(p: argparse.ArgumentParser, cells: tuple[str, ...], out: str) -> None:
-    p.add_argument("--cell", choices=cells, default=cells[0])
-    p.add_argument("--backend", choices=("numpy", "torch"), default="numpy")
-    p.add_argument("--device", default="cpu", help="torch backend: cpu or cuda")
-    p.add_argument("--hidden", type=limits.parser("hidden"))
-    p.add_argument("--embedding", type=limits.parser("embedding"))
-    p.add_argument("--layers", type=limits.parser("layers"), default=1)
-    p.add_argument("--epochs", type=limits.parser("epochs"), default=100)
-    p.add_argument("--batch-size", type=limits.parser("batch_size"))
-    p.add_argument("--lr", type=limits.parser("lr"), default=1e-3)
-    p.add_argument("--dropout", type=limits.parser("dropout"), default=0.5)
-    p.add_argument("--clip", type=limits.parser("clip"), default=None, help="max gradient norm")
-    p.add_argument("--early-stopping", type=limits.parser("early_stopping"), default=5)
-    p.add_argument("--seed", type=limits.parser("seed"), default=1337)
-    p.add_argument("--data", default=None, help="surnames_with_splits.csv or its directory")
-    p.add_argument("--out", default=out, help="directory for model.npz, last.npz, metrics.json")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/last.npz")
+def _help(cls, name: str, text: str = "") -> str:
+    """``text (default: X)`` with X the config's default: defaults are written once."""
+    return f"{text} (default: {default(cls, name)})".strip()
+
+
+def _common_train(p: argparse.ArgumentParser, cls, cells: tuple[str, ...]) -> None:
+    """The flags of ``classify train`` and ``generate train``; their defaults live in ``cls``."""
+    p.add_argument("--cell", choices=cells, help=_help(cls, "cell"))
+    p.add_argument("--backend", choices=BACKENDS, help=_help(cls, "backend"))
+    p.add_argument("--device", help=_help(cls, "device", "torch backend: cpu or cuda"))
+    p.add_argument("--reference", action="store_true", default=None,
+                   help="run the step functions of cells.py (the readable path) instead of "
+                        "the fast path")
+    p.add_argument("--hidden", type=_ranged("hidden"), help=_help(cls, "hidden"))
+    p.add_argument("--embedding", type=_ranged("embedding"), help=_help(cls, "embedding"))
+    p.add_argument("--layers", type=_ranged("layers"), help=_help(cls, "layers"))
+    p.add_argument("--epochs", type=_ranged("epochs"), help=_help(cls, "epochs"))
+    p.add_argument("--batch-size", type=_ranged("batch_size"), help=_help(cls, "batch_size"))
+    p.add_argument("--lr", type=_ranged("lr"), help=_help(cls, "lr"))
+    p.add_argument("--dropout", type=_ranged("dropout"), help=_help(cls, "dropout"))
+    p.add_argument("--clip", type=_ranged("clip"), help=_help(cls, "clip", "max gradient norm"))
+    p.add_argument("--early-stopping", type=_ranged("early_stopping"),
+                   help=_help(cls, "early_stopping"))
+    p.add_argument("--seed", type=_ranged("seed"), help=_help(cls, "seed"))
+    p.add_argument("--data", help="surnames_with_splits.csv or its directory")
+    p.add_argument("--out", help=_help(cls, "out", "directory for model.npz, last.npz, "
+                                                   "metrics.json"))
+    p.add_argument("--resume", action="store_true", default=None,
+                   help="continue from OUT/last.npz")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the run in OUT even if it is of another kind or config")
     bars = p.add_mutually_exclusive_group()
@@ -63,40 +91,58 @@ def _common_train(p: argparse.ArgumentParser, cells: tuple[str, ...], out: str) 
     p.add_argument("--json", action="store_true", help="last line: the metrics as JSON")
 
 
+def _study_common(p: argparse.ArgumentParser, cls) -> None:
+    """--out, --json, and --seed, --data, --reference where the study's config has them."""
+    names = {f.name for f in fields(cls)}
+    p.add_argument("--out", required=True, help="directory for CSV and PNG files")
+    if "seed" in names:
+        p.add_argument("--seed", type=_ranged("seed"), help=_help(cls, "seed"))
+    if "data" in names:
+        p.add_argument("--data", help="surnames_with_splits.csv or its directory")
+    if "reference" in names:
+        p.add_argument("--reference", action="store_true", default=None,
+                       help="build the recurrent modules on the reference path (cells.py's "
+                            "step functions)")
+    p.add_argument("--json", action="store_true", help="last line: the summary as one JSON object")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="python -m scratchrnn", description=__doc__.splitlines()[0])
+    """The whole command line; every default shown in a help text comes from a config."""
+    # the installed console script is `scratchrnn`; otherwise `python -m scratchrnn`
+    prog = "scratchrnn" if Path(sys.argv[0]).name == "scratchrnn" else "python -m scratchrnn"
+    ap = _Parser(prog=prog, description=__doc__.splitlines()[0])
     labs = ap.add_subparsers(dest="lab", required=True, parser_class=_Parser)
 
     clf = labs.add_parser("classify", help="lab 1: surname classification")
     clf_cmds = clf.add_subparsers(dest="command", required=True, parser_class=_Parser)
     t = clf_cmds.add_parser("train", help="train, keep the best model, report the test split")
-    _common_train(t, ("elman", "lstm", "gru"), "runs/classify")
-    t.add_argument("--bidirectional", action="store_true")
-    t.add_argument("--no-class-weights", action="store_true",
-                   help="plain cross-entropy instead of 1/count class weights")
-    t.add_argument("--forget-bias", type=limits.parser("forget_bias"), default=None,
+    _common_train(t, ClassifierConfig, ("elman", "lstm", "gru"))
+    t.add_argument("--bidirectional", action="store_true", default=None)
+    t.add_argument("--no-class-weights", dest="class_weights", action="store_false",
+                   default=None, help="plain cross-entropy instead of 1/count class weights")
+    t.add_argument("--forget-bias", type=_ranged("forget_bias"),
                    help="LSTM: add this to the forget gate's bias at initialisation "
-                        "(default 1; 0 keeps torch's initialisation)")
+                        "(default 1 for an LSTM; 0 keeps torch's initialisation)")
     pr = clf_cmds.add_parser("predict", help="nationalities of surnames, with probabilities")
     pr.add_argument("--model", required=True, help="directory written by classify train")
     pr.add_argument("surnames", nargs="+")
-    pr.add_argument("--topk", type=limits.parser("topk"), default=3)
+    pr.add_argument("--topk", type=_ranged("topk"), default=3)
     pr.add_argument("--json", action="store_true")
 
     gen = labs.add_parser("generate", help="lab 2: surname generation")
     gen_cmds = gen.add_subparsers(dest="command", required=True, parser_class=_Parser)
     t = gen_cmds.add_parser("train", help="train a character language model")
-    _common_train(t, ("gru", "lstm", "elman"), "runs/generate")
-    t.add_argument("--conditioned", action="store_true",
+    _common_train(t, GeneratorConfig, ("gru", "lstm", "elman"))
+    t.add_argument("--conditioned", action="store_true", default=None,
                    help="condition on the nationality (its embedding is h0)")
     s = gen_cmds.add_parser("sample", help="draw surnames from a trained model")
     s.add_argument("--model", required=True)
     s.add_argument("--nationality", default=None)
-    s.add_argument("-n", type=limits.parser("n"), default=10)
-    s.add_argument("--temperature", type=limits.parser("temperature"), default=0.7)
-    s.add_argument("--top-k", type=limits.parser("top_k"), default=None)
-    s.add_argument("--max-length", type=limits.parser("max_length"), default=None)
-    s.add_argument("--seed", type=limits.parser("seed"), default=None)
+    s.add_argument("-n", type=_ranged("n"), default=10)
+    s.add_argument("--temperature", type=_ranged("temperature"), default=0.7)
+    s.add_argument("--top-k", type=_ranged("top_k"), default=None)
+    s.add_argument("--max-length", type=_ranged("max_length"), default=None)
+    s.add_argument("--seed", type=_ranged("seed"), default=None)
     s.add_argument("--json", action="store_true")
     sc = gen_cmds.add_parser("score", help="log P(surname) (and P(nationality | surname))")
     sc.add_argument("--model", required=True)
@@ -106,44 +152,45 @@ def build_parser() -> argparse.ArgumentParser:
 
     st = labs.add_parser("study", help="vanishing gradients, the adding problem, gates")
     st_cmds = st.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    J = JacobianConfig
     j = st_cmds.add_parser("jacobian", help="‖∂h_T/∂h_t‖ against the distance T − t")
-    j.add_argument("--cells", nargs="+", default=None, help="default: every cell")
-    j.add_argument("--steps", type=limits.parser("steps"), default=100,
-                   help="sequence length T")
-    j.add_argument("--hidden", type=limits.parser("hidden"), default=64)
-    j.add_argument("--seeds", type=limits.parser("seeds"), default=5)
-    j.add_argument("--no-radius", action="store_true", help="skip the spectral-radius sweep")
-    j.add_argument("--model", nargs="*", default=[], help="trained classifier directories")
+    j.add_argument("--cells", nargs="+", help="default: every cell")
+    j.add_argument("--steps", type=_ranged("steps"), help=_help(J, "steps", "sequence length T"))
+    j.add_argument("--hidden", type=_ranged("hidden"), help=_help(J, "hidden"))
+    j.add_argument("--seeds", type=_ranged("seeds"), help=_help(J, "seeds"))
+    j.add_argument("--no-radius", dest="radius", action="store_false", default=None,
+                   help="skip the spectral-radius sweep")
+    j.add_argument("--model", nargs="*", help="trained classifier directories")
+    _study_common(j, J)
+    G = GradflowConfig
     g = st_cmds.add_parser("gradflow", help="‖∂L/∂h_t‖ per step while training lab 1")
-    g.add_argument("--cells", nargs="+", default=["elman", "lstm", "gru"],
-                   choices=("elman", "lstm", "gru"))
-    g.add_argument("--epochs", type=limits.parser("epochs"), default=10)
-    g.add_argument("--hidden", type=limits.parser("hidden"), default=64)
-    g.add_argument("--batch-size", type=limits.parser("batch_size"), default=64)
+    g.add_argument("--cells", nargs="+", choices=("elman", "lstm", "gru"),
+                   help=_help(G, "cells"))
+    g.add_argument("--epochs", type=_ranged("epochs"), help=_help(G, "epochs"))
+    g.add_argument("--hidden", type=_ranged("hidden"), help=_help(G, "hidden"))
+    g.add_argument("--batch-size", type=_ranged("batch_size"), help=_help(G, "batch_size"))
+    _study_common(g, G)
+    A = AddingConfig
     a = st_cmds.add_parser("adding", help="the adding problem under one budget of updates")
-    a.add_argument("--cells", nargs="+", default=None, help="default: every cell")
-    a.add_argument("--lengths", nargs="+", type=limits.parser("lengths"),
-                   default=[10, 25, 50, 100])
-    a.add_argument("--updates", type=limits.parser("updates"), default=1500,
-                   help="the fixed budget")
-    a.add_argument("--lr", type=limits.parser("lr"), default=1e-2)
-    a.add_argument("--hidden", type=limits.parser("hidden"), default=32)
-    a.add_argument("--workers", type=limits.parser("workers"), default=1,
-                   help="processes in parallel")
-    a.add_argument("--backend", choices=("numpy", "torch"), default="numpy",
-                   help="torch: elman-tanh, irnn, lstm, gru only (the gating cells are NumPy)")
-    a.add_argument("--device", default="cpu", help="torch backend: cpu or cuda")
-    ga = st_cmds.add_parser("gates", help="gate activations of a trained LSTM/GRU model")
+    a.add_argument("--cells", nargs="+", help="default: every cell")
+    a.add_argument("--lengths", nargs="+", type=_ranged("lengths"), help=_help(A, "lengths"))
+    a.add_argument("--updates", type=_ranged("updates"),
+                   help=_help(A, "updates", "the fixed budget"))
+    a.add_argument("--lr", type=_ranged("lr"), help=_help(A, "lr"))
+    a.add_argument("--hidden", type=_ranged("hidden"), help=_help(A, "hidden"))
+    a.add_argument("--workers", type=_ranged("workers"),
+                   help=_help(A, "workers", "processes in parallel"))
+    a.add_argument("--backend", choices=BACKENDS,
+                   help=_help(A, "backend", "torch: elman-tanh, elman-relu, irnn, lstm, gru "
+                                            "only (the gating cells are NumPy)"))
+    a.add_argument("--device", help=_help(A, "device", "torch backend: cpu or cuda"))
+    _study_common(a, A)
+    ga = st_cmds.add_parser("gates", help="gate activations of a trained LSTM/GRU model "
+                                          "(always on the reference path)")
     ga.add_argument("--model", required=True, help="a classify or generate output directory")
-    ga.add_argument("--surname", nargs="+", default=["Nakamura", "O'Neill", "Schmidt"])
-    ga.add_argument("--nationality", default=None, help="conditioned generators")
-    for sub_parser in (j, g, a, ga):
-        sub_parser.add_argument("--out", required=True, help="directory for CSV and PNG files")
-        sub_parser.add_argument("--seed", type=limits.parser("seed"),
-                                default=1337 if sub_parser is g else 0)
-        sub_parser.add_argument("--data", default=None)
-        sub_parser.add_argument("--json", action="store_true",
-                                help="last line: the summary as one JSON object")
+    ga.add_argument("--surname", nargs="+", help=_help(GatesConfig, "surname"))
+    ga.add_argument("--nationality", help="conditioned generators")
+    _study_common(ga, GatesConfig)
     _add_data_parser(labs)
     return ap
 
@@ -187,21 +234,23 @@ def backend_factory(name: str, device: str = "cpu", seed: int = 0):
     return partial(TorchBackend, device=device, seed=seed)
 
 
-def adding_train_fn(backend: str, cells, device: str = "cpu"):
-    """The adding study's ``train_fn`` for ``--backend``: NumPy's, or the torch runtime's."""
-    from .studies.adding import train_adding
+def adding_train_fn(config: AddingConfig):
+    """(config with its cells filled in, ``train_fn``) for the adding study's ``--backend``.
 
-    if backend == "numpy":
-        check_device(backend, device)
-        return train_adding
-    if backend != "torch":
-        raise ValueError(f"backend must be numpy or torch, got {backend!r}")
-    check_device(backend, device)
+    numpy: :func:`scratchrnn.studies.adding.train_adding`, every cell by default; torch:
+    the torch runtime's trainer, the cells with a torch twin by default.
+    """
+    from .studies.adding import ADDING_CELLS, train_adding
+
+    check_device(config.backend, config.device)
+    if config.backend == "numpy":
+        return replace(config, cells=config.cells or ADDING_CELLS), train_adding
     try:
-        from parity.runtime.adding import torch_train_fn
+        from parity.runtime.adding import DEFAULT_CELLS, torch_train_fn
     except ImportError as exc:
         raise ValueError(f"--backend torch needs torch installed ({exc})") from exc
-    return torch_train_fn(cells, device)
+    cells = config.cells or DEFAULT_CELLS
+    return replace(config, cells=cells), torch_train_fn(cells, config.device)
 
 
 def _add_data_parser(labs) -> None:
@@ -216,7 +265,7 @@ def _add_data_parser(labs) -> None:
                    help="a mirror or a local copy (file or folder); repeat to try several "
                         "in order (default: the pinned sources in scratchrnn.fetch.SOURCES)")
     f.add_argument("--out", default=str(DEFAULT_OUT), help="folder for the CSV")
-    f.add_argument("--timeout", type=limits.parser("timeout"), default=DEFAULT_TIMEOUT,
+    f.add_argument("--timeout", type=_ranged("timeout"), default=DEFAULT_TIMEOUT,
                    help="seconds for the connection and for each read")
 
 
@@ -224,16 +273,9 @@ def _classify(args) -> int:
     from . import classify
 
     if args.command == "train":
-        metrics = classify.train(
-            data=args.data, out=args.out, cell=args.cell, backend=args.backend,
-            device=args.device, embedding=args.embedding or 100, hidden=args.hidden or 64,
-            layers=args.layers, bidirectional=args.bidirectional, dropout=args.dropout,
-            class_weights=not args.no_class_weights, epochs=args.epochs,
-            batch_size=args.batch_size or 64, lr=args.lr, seed=args.seed,
-            early_stopping=args.early_stopping, clip=args.clip,
-            progress=args.progress, resume=args.resume, forget_bias=args.forget_bias,
-            make_backend=backend_factory(args.backend, args.device, args.seed),
-            overwrite=args.overwrite)
+        cfg = from_namespace(ClassifierConfig, args)
+        metrics = classify.train(cfg, progress=args.progress, overwrite=args.overwrite,
+                                 make_backend=backend_factory(cfg.backend, cfg.device, cfg.seed))
         print(f"test loss {metrics['test_loss']:.4f}  accuracy {metrics['test_acc']:.2f}%  "
               f"balanced accuracy {metrics['test_balanced_acc']:.2f}%  "
               f"({metrics['epochs']} epochs, best {metrics['best_epoch']}, "
@@ -257,14 +299,9 @@ def _generate(args) -> int:
     from . import generate
 
     if args.command == "train":
-        m = generate.train(
-            data=args.data, out=args.out, cell=args.cell, conditioned=args.conditioned,
-            backend=args.backend, device=args.device, embedding=args.embedding or 32,
-            hidden=args.hidden or 32, layers=args.layers, dropout=args.dropout,
-            epochs=args.epochs, batch_size=args.batch_size or 128, lr=args.lr, seed=args.seed,
-            early_stopping=args.early_stopping, clip=args.clip,
-            progress=args.progress, resume=args.resume, overwrite=args.overwrite,
-            make_backend=backend_factory(args.backend, args.device, args.seed))
+        cfg = from_namespace(GeneratorConfig, args)
+        m = generate.train(cfg, progress=args.progress, overwrite=args.overwrite,
+                           make_backend=backend_factory(cfg.backend, cfg.device, cfg.seed))
         line = (f"test loss {m['test_loss']:.4f} nats/char  perplexity "
                 f"{m['test_perplexity']:.2f}  accuracy {m['test_acc']:.2f}%  "
                 f"({m['epochs']} epochs, best {m['best_epoch']}, "
@@ -300,51 +337,34 @@ def _generate(args) -> int:
 
 
 def _study(args) -> int:
-    from pathlib import Path
-
     from .studies import CELLS
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     for cell in getattr(args, "cells", None) or []:
         if args.command in ("jacobian", "adding") and cell not in CELLS:
             raise ValueError(f"unknown cell {cell!r}; valid: {', '.join(CELLS)}")
     if args.command == "jacobian":
         from .studies import jacobian
 
-        cells = args.cells or jacobian.JACOBIAN_CELLS
-        res = jacobian.run(out, cells, T=args.steps, hidden_size=args.hidden,
-                           seeds=args.seeds, seed=args.seed,
-                           rhos=None if args.no_radius else (0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5),
-                           model_dirs=args.model, data=args.data)
+        res = jacobian.run(from_namespace(JacobianConfig, args))
         print(jacobian.format_table(res["curves"]))
         summary = res["summary"]
     elif args.command == "gradflow":
         from .studies import gradflow
 
-        rows = gradflow.gradient_flow(args.cells, args.epochs, args.data, args.hidden,
-                                      args.seed, out=out / "runs", batch_size=args.batch_size)
-        files = [gradflow.write_csv(rows, out / "gradflow.csv"),
-                 gradflow.plot(rows, out / "gradflow.png")]
-        summary = gradflow.summarize(rows)
+        summary = gradflow.run(from_namespace(GradflowConfig, args))
         print(gradflow.format_table(summary))
-        summary["files"] = [str(f) for f in files if f is not None]
     elif args.command == "adding":
         from .studies import adding
 
-        cells = args.cells or (adding.ADDING_CELLS if args.backend == "numpy"
-                                else ("elman-tanh", "irnn", "lstm", "gru"))
-        res = adding.run(out, cells, args.lengths, workers=args.workers,
-                         train_fn=adding_train_fn(args.backend, cells, args.device),
-                         steps=args.updates, lr=args.lr,
-                         hidden_size=args.hidden, seed=args.seed,
+        cfg, train_fn = adding_train_fn(from_namespace(AddingConfig, args))
+        res = adding.run(cfg, train_fn=train_fn,
                          progress=lambda r: print(adding.format_result(r), file=sys.stderr))
         print(adding.format_table(res["results"]))
         summary = res["summary"]
     else:
         from .studies import gates
 
-        summary = gates.run(args.model, args.surname, out, args.nationality, args.data)
+        summary = gates.run(from_namespace(GatesConfig, args))
         for name, table in summary.pop("tables").items():
             print(f"{name}\n{table}\n")
         print("saturation on the test split (% of gate values < 0.1 / > 0.9):")

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from .activations import log_softmax
 from .backend import BackendFactory, LossSpec, spec_loss, spec_loss_and_grad
+from .config import GeneratorConfig, to_dict
 from .data import SurnameDataset, SurnameVectorizer
 from .losses import accuracy
 from .models import SurnameGenerator
@@ -70,56 +73,61 @@ class GenerationTask:
 
 
 def build_model(hp: dict, dtype=np.float32) -> SurnameGenerator:
+    """The generator of ``hp`` (a checkpoint's hyperparameters: ``config`` and the sizes
+    ``num_embeddings``, ``num_nationalities`` from the data)."""
+    cfg = hp["config"]
     return SurnameGenerator(
-        char_embedding_size=hp["embedding_size"], char_vocab_size=hp["num_embeddings"],
-        rnn_hidden_size=hp["hidden_size"], cell=hp["cell"],
-        num_nationalities=hp["num_nationalities"] if hp["conditioned"] else None,
-        num_layers=hp["num_layers"], dropout_p=hp["dropout"], dtype=dtype, rng=hp["seed"])
+        char_embedding_size=cfg["embedding"], char_vocab_size=hp["num_embeddings"],
+        rnn_hidden_size=cfg["hidden"], cell=cfg["cell"],
+        num_nationalities=hp["num_nationalities"] if cfg["conditioned"] else None,
+        num_layers=cfg["layers"], dropout_p=cfg["dropout"], dtype=dtype, rng=cfg["seed"],
+        reference=cfg["reference"])
 
 
-def train(data: str | None = None, out: str | Path = "runs/generate", cell: str = "gru",
-          conditioned: bool = False, backend: str = "numpy", device: str = "cpu",
-          embedding: int = 32, hidden: int = 32, layers: int = 1, dropout: float = 0.5,
-          epochs: int = 100, batch_size: int = 128, lr: float = 1e-3, seed: int = 1337,
-          early_stopping: int = 5, clip: float | None = None, progress: bool | None = None,
-          resume: bool = False, log=None, make_backend: BackendFactory | None = None,
-          overwrite: bool = False) -> dict:
-    """Train, keep the best model in ``out/model.npz``, evaluate it on the test split."""
-    dataset = SurnameDataset.load(data)
+def train(config: GeneratorConfig | None = None, *,
+          make_backend: BackendFactory | None = None, progress: bool | None = None,
+          log: Callable[[str], None] | None = None, overwrite: bool = False,
+          **overrides) -> dict:
+    """Train, keep the best model in ``config.out``/model.npz, evaluate it on the test split.
+
+    Arguments as :func:`scratchrnn.classify.train`. A conditioned model is also scored
+    as a generative classifier of the test split (``generative_classifier_test_acc``).
+    """
+    cfg = replace(config or GeneratorConfig(), **overrides)
+    dataset = SurnameDataset.load(cfg.data)
     vec = dataset.vectorizer
     prior = class_prior(dataset)
-    hp = dict(prior=prior.tolist(), cell=cell, conditioned=conditioned,
-              embedding_size=embedding, hidden_size=hidden,
-              num_layers=layers, dropout=dropout, num_embeddings=len(vec.char_vocab),
-              num_nationalities=len(vec.nationality_vocab), seed=seed, lr=lr,
-              batch_size=batch_size)
-    task = GenerationTask(vec, conditioned, hp)
-    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                      early_stopping=early_stopping, clip=clip, progress=progress)
-    state, test, seconds = run_training(build_model(hp), task, dataset, cfg, out,
-                                        resolve_backend(backend, make_backend), resume, log,
-                                        overwrite=overwrite)
+    hp = {"config": to_dict(cfg), "num_embeddings": len(vec.char_vocab),
+          "num_nationalities": len(vec.nationality_vocab), "prior": prior.tolist()}
+    task = GenerationTask(vec, cfg.conditioned, hp)
+    schedule = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+                           seed=cfg.seed, early_stopping=cfg.early_stopping, clip=cfg.clip,
+                           progress=progress)
+    state, test, seconds = run_training(build_model(hp), task, dataset, schedule, cfg.out,
+                                        resolve_backend(cfg.backend, make_backend),
+                                        cfg.resume, log, overwrite=overwrite)
     metrics = {
-        "lab": "generate", "backend": backend, "device": device, "cell": cell,
-        "conditioned": conditioned, "seed": seed, "embedding": embedding, "hidden": hidden,
-        "layers": layers, "test_loss": test["loss"], "test_acc": test["acc"],
+        "lab": "generate", "config": to_dict(cfg),
+        "test_loss": test["loss"], "test_acc": test["acc"],
         "test_perplexity": test["perplexity"], "epochs": state.epoch,
         "best_epoch": state.best_epoch, "best_val_loss": state.best_val_loss,
         "seconds_per_epoch": seconds,
     }
-    if conditioned:
-        model, _, _ = load_model(out)
+    if cfg.conditioned:
+        model, _, _ = load_model(cfg.out)
         test_split = dataset.split("test")
         post = nationality_posterior(model, vec, list(test_split.surnames), prior)
         metrics["generative_classifier_test_acc"] = float(
             100.0 * np.mean(post.argmax(axis=1) == test_split.y_nationality))
-    write_metrics(out, metrics)
+    write_metrics(cfg.out, metrics)
     return metrics
 
 
 def load_model(model_dir: str | Path):
-    """(model, vectorizer, hyperparameters) from a directory written by :func:`train`."""
-    return load_lab_model(model_dir, KIND, build_model)
+    """(model, vectorizer, hyperparameters) from a directory written by :func:`train`
+    (``hyperparameters["config"]``: the :class:`~scratchrnn.config.GeneratorConfig`;
+    ``["prior"]``: P(nationality) of the train split). Older checkpoints load too."""
+    return load_lab_model(model_dir, KIND, build_model, GeneratorConfig)
 
 
 def class_prior(dataset: SurnameDataset) -> np.ndarray:

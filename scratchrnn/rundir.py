@@ -73,7 +73,7 @@ RUN_FILES = ("model.npz", "last.npz", "interrupted.npz", "metrics.json", RUN_FIL
 #: where and how it runs (a checkpoint resumes on either backend and any device)
 RESUMABLE = frozenset({
     "epochs", "early_stopping", "progress", "no_progress", "resume", "overwrite", "out",
-    "data", "json", "backend", "device",
+    "data", "json", "backend", "device", "reference",
 })
 _MAX_RUN_JSON = 1 << 20
 

@@ -15,9 +15,9 @@ file and the key) *before* a model is built or a state restored:
 * :func:`check_train_state` — what ``--resume`` restores from ``extra``: the
   early-stopping state, the shuffling and dropout RNG states, the run record.
 
-Hyperparameters are read from either layout a checkpoint may have: the config's
-fields under ``hyperparameters["config"]`` (``hidden``) beside the sizes taken
-from the data, or the older flat layout with the model's names (``hidden_size``).
+Hyperparameters are read under either name a checkpoint may use for them (the
+config's field names, ``hidden``, under ``hyperparameters["config"]``; or the flat
+layout before the configs, ``hidden_size``).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .checkpoint import Checkpoint, CheckpointError
+from .config import flat_hyperparameters
 from .limits import MAX_SURNAME_LENGTH, MAX_VOCABULARY, RANGES, Range
 
 __all__ = [
@@ -205,6 +206,9 @@ def check_lab_checkpoint(ckpt: Checkpoint, kind: str) -> None:
             raise _Problem(f"this is a {ckpt.kind} checkpoint, expected {kind}")
         chars, nations = _check_vocabularies(_mapping("vocabularies", ckpt.vocabularies))
         hp = _mapping("hyperparameters", ckpt.hyperparameters)
+        if "config" in hp:  # today's layout: the config's fields beside the data's sizes
+            hp = flat_hyperparameters({**hp, "config": _mapping("hyperparameters.config",
+                                                                hp["config"])})
         checked = (_check_classifier if kind == "classifier" else _check_generator)(
             hp, chars, nations)
         expected = expected_parameter_shapes(kind, checked)

@@ -23,6 +23,7 @@ import numpy as np
 
 from .backend import Backend, BackendFactory, NumpyBackend, Task
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .config import checkpoint_hyperparameters, flat_hyperparameters
 from .data import SurnameDataset, SurnameVectorizer
 from .fileio import atomic_write_json
 from .optim import ReduceLROnPlateau
@@ -318,7 +319,8 @@ def run_training(model, task, dataset: SurnameDataset, config: TrainConfig, out:
     lock, the overwrite rule, a resume that must match the run's data and config). The
     best model (by validation loss) ends up in ``out/model.npz`` and in the backend.
     """
-    run_config = {**task.checkpoint_meta()["hyperparameters"], **asdict(config)}
+    run_config = {**flat_hyperparameters(task.checkpoint_meta()["hyperparameters"]),
+                  **asdict(config)}
     run = RunDir(out, kind=task.kind, data=dataset_fingerprint(dataset), config=run_config)
     be = make_backend(model, task, lr=config.lr, clip=config.clip)
     with run.open(resume=resume, overwrite=overwrite):
@@ -333,11 +335,13 @@ def run_training(model, task, dataset: SurnameDataset, config: TrainConfig, out:
     return state, test, seconds_per_epoch
 
 
-def load_lab_model(model_dir: str | Path, kind: str, build):
+def load_lab_model(model_dir: str | Path, kind: str, build, config_class: type):
     """(model, vectorizer, hyperparameters) from ``model_dir/model.npz`` (or a file path).
 
     ``build(hyperparameters, dtype=...)`` makes the lab's model; the checkpoint must be
-    of ``kind`` ("classifier" or "generator"). The model is returned in eval mode.
+    of ``kind`` ("classifier" or "generator"). Its hyperparameters come in today's layout
+    (``{"config": …, sizes …}``, :func:`scratchrnn.config.checkpoint_hyperparameters`),
+    whichever layout wrote them. The model is returned in eval mode.
     """
     path = Path(model_dir)
     if path.is_dir():
@@ -346,7 +350,7 @@ def load_lab_model(model_dir: str | Path, kind: str, build):
     check_lab_checkpoint(ckpt, kind)  # before anything is built from it
     try:
         vec = SurnameVectorizer.from_json(ckpt.vocabularies)
-        hp = ckpt.hyperparameters
+        hp = checkpoint_hyperparameters(config_class, ckpt.hyperparameters)
         model = build(hp, dtype=next(iter(ckpt.model_state.values())).dtype)
         model.load_state_dict(ckpt.model_state)
     except (ValueError, KeyError, TypeError) as e:

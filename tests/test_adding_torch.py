@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scratchrnn.cli import adding_train_fn
+from scratchrnn.config import AddingConfig
 from scratchrnn.studies.adding import compare, train_adding
 
 pytest.importorskip("torch")
@@ -14,7 +15,7 @@ pytest.importorskip("torch")
 def test_torch_backend_follows_numpy_in_float64(cell):
     from parity.runtime.adding import train_adding_torch
 
-    kw = dict(steps=30, eval_every=10, hidden_size=8, batch_size=8, eval_size=50,
+    kw = dict(updates=30, eval_every=10, hidden=8, batch_size=8, eval_size=50,
               dtype="float64")
     a = train_adding(cell, 12, **kw)
     b = train_adding_torch(cell, 12, **kw)
@@ -25,13 +26,15 @@ def test_torch_backend_follows_numpy_in_float64(cell):
 
 def test_gating_cells_have_no_torch_twin():
     with pytest.raises(ValueError, match="no torch twin"):
-        adding_train_fn("torch", ["gru", "hidden-gating"])
+        adding_train_fn(AddingConfig(backend="torch", cells=("gru", "hidden-gating")))
 
 
 def test_the_handed_in_train_fn_is_what_runs():
     """compare() runs the train_fn it is given: torch's equals NumPy's in float64."""
-    kw = dict(steps=4, eval_every=2, hidden_size=4, batch_size=4, eval_size=8, dtype="float64")
-    a = compare(["gru"], [6], train_fn=adding_train_fn("numpy", ["gru"]), **kw)
-    b = compare(["gru"], [6], train_fn=adding_train_fn("torch", ["gru"]), **kw)
-    assert a[0].config.get("backend") is None and b[0].config["backend"] == "torch"
+    kw = dict(cells=("gru",), lengths=(6,), updates=4, eval_every=2, hidden=4, batch_size=4,
+              eval_size=8, dtype="float64")
+    cfg_a, fn_a = adding_train_fn(AddingConfig(**kw))
+    cfg_b, fn_b = adding_train_fn(AddingConfig(backend="torch", **kw))
+    a, b = compare(cfg_a, train_fn=fn_a), compare(cfg_b, train_fn=fn_b)
+    assert a[0].config["backend"] == "numpy" and b[0].config["backend"] == "torch"
     assert b[0].final_mse == pytest.approx(a[0].final_mse, rel=1e-9)

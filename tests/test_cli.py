@@ -92,7 +92,7 @@ def test_classify_train_json(data, tmp_path, capsys):
     lines = out.strip().splitlines()
     metrics = json.loads(lines[-1])
     assert METRIC_KEYS <= set(metrics)
-    assert metrics["epochs"] == 2 and metrics["hidden"] == 4
+    assert metrics["epochs"] == 2 and metrics["config"]["hidden"] == 4
     assert "test loss" in out and "per-class recall" in out
     on_disk = json.loads((tmp_path / "metrics.json").read_text())
     assert on_disk["test_loss"] == pytest.approx(metrics["test_loss"])

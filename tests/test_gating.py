@@ -25,6 +25,7 @@ from scratchrnn.gating import (
     gated_step_forward,
 )
 from scratchrnn.gradcheck import assert_gradients_close
+from scratchrnn.recurrent import Recurrent
 
 sizes = st.integers(1, 4)
 seeds = st.integers(0, 2**32 - 1)
@@ -177,14 +178,14 @@ def test_module_backward_matches_finite_differences(gating, layers, bidirectiona
     x = rng.standard_normal((B, T, I) if batch_first else (T, B, I))
     h0 = rng.standard_normal((layers * D, B, H))
     lengths = np.array([4, 1, 3]) if use_lengths else None
-    (out, h_n), cache = m.forward(x, h0, lengths)
+    (out, h_n), cache = m.forward(x, hx=h0, lengths=lengths)  # the recurrent contract
     d_out = rng.standard_normal(out.shape)
     d_hn = rng.standard_normal(h_n.shape)
     m.zero_grad()
-    dx, dh0, grads = m.backward(d_out, cache, d_hn)
+    dx, dh0, grads = m.backward(d_out, cache, d_hx_n=d_hn)
 
     def loss():
-        (o, hn), _ = m.forward(x, h0, lengths)
+        (o, hn), _ = m.forward(x, hx=h0, lengths=lengths)
         return np.sum(o * d_out) + np.sum(hn * d_hn)
 
     inputs = {"x": x, "h0": h0, **m.params}
@@ -194,3 +195,25 @@ def test_module_backward_matches_finite_differences(gating, layers, bidirectiona
         np.testing.assert_array_equal(m.grads[name], grads[name])
     if use_lengths:  # sequence 1 has length 1: zero output after its first step
         assert np.all((out[1, 1:] if batch_first else out[1:, 1]) == 0)
+
+
+def test_gated_rnn_shares_the_recurrent_contract():
+    """A Recurrent like RNN/GRU: hx is one array (L·D, B, H), a pair or a wrong shape is a
+    ValueError naming what was expected; input_grad=False skips only d_input."""
+    m = GatedRNN(2, 3, gating="hidden", num_layers=2, dtype=np.float64, rng=0)
+    assert isinstance(m, Recurrent) and not m.has_cell_state
+    x = np.random.default_rng(1).standard_normal((4, 5, 2))
+    h0 = np.zeros((2, 5, 3))
+    with pytest.raises(ValueError, match=r"GatedRNN expects hx = one array of shape \(2, 5, 3\), "
+                                         r"got a tuple of 2"):
+        m.forward(x, (h0, h0))
+    with pytest.raises(ValueError, match=r"hx must have shape \(2, 5, 3\)"):
+        m.forward(x, h0[:1])
+    (out, h_n), cache = m.forward(x, h0)
+    with pytest.raises(ValueError, match="GatedRNN expects d_hx_n = one array"):
+        m.backward(None, cache, (h_n, h_n))
+    d_x, d_h0, grads = m.backward(out, cache, h_n)
+    none_x, d_h0_again, grads_again = m.backward(out, cache, h_n, input_grad=False)
+    assert d_x.shape == x.shape and none_x is None
+    np.testing.assert_array_equal(d_h0, d_h0_again)
+    assert d_h0.shape == h0.shape and set(grads) == set(m.params)

@@ -133,6 +133,7 @@ def test_installed_commands_run_from_another_directory(venv):
     bad = subprocess.run([str(exe), "classify", "train", "--epochs", "0"], cwd=cwd, env=env,
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert bad.stderr.startswith("scratchrnn classify train: error:"), bad.stderr
 
 
 def test_installed_parity_runs_from_another_directory(venv):

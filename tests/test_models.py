@@ -125,6 +125,46 @@ def test_generator_gradcheck(cell, conditioned, layers):
 
 
 # ---------------------------------------------------------------------------
+# the reference path (cells.py's step functions) and the fast path agree
+# ---------------------------------------------------------------------------
+PATH_MODELS = [("classifier", cell, layers, bi) for cell in CELLS
+               for layers, bi in ((1, False), (2, True))]
+PATH_MODELS += [("generator", cell, layers, cond) for cell in CELLS
+                for layers, cond in ((1, False), (2, True))]
+
+
+@pytest.mark.parametrize(("kind", "cell", "layers", "option"), PATH_MODELS)
+def test_reference_and_fast_paths_give_the_same_model(kind, cell, layers, option):
+    """The same weights on both paths: logits and every gradient equal to float64 rounding;
+    ``reference`` is a constructor argument, not state (state_dicts load across paths)."""
+    rng = np.random.default_rng(3)
+    x, lengths, _ = _batch(rng)
+    if kind == "classifier":
+        models = [_classifier(cell, layers, option, reference=r) for r in (False, True)]
+        args = (x, lengths)
+    else:
+        models = [_generator(cell, option, layers, reference=r) for r in (False, True)]
+        args = (x, rng.integers(0, N, size=B) if option else None)
+    fast, ref = (m.eval() for m in models)
+    ref.load_state_dict({k: v + 0.1 for k, v in fast.state_dict().items()})
+    fast.load_state_dict(ref.state_dict())
+    assert fast.state_dict().keys() == ref.state_dict().keys()
+    assert (fast.rnn.reference, ref.rnn.reference) == (False, True)
+    results = []
+    for m in (fast, ref):
+        logits, cache = m.forward(*args)
+        steps = cache.rnn.layers[0][0].steps
+        assert isinstance(steps, list) is m.rnn.reference  # the step functions' caches
+        m.zero_grad()
+        m.backward(np.cos(logits), cache)
+        results.append((logits, _grads(m)))
+    (l_fast, g_fast), (l_ref, g_ref) = results
+    assert max_relative_error(l_fast, l_ref) <= 1e-12
+    for name in g_ref:
+        assert max_relative_error(g_fast[name], g_ref[name]) <= 1e-12, name
+
+
+# ---------------------------------------------------------------------------
 # parity with the torch twins (hypothesis over the options)
 # ---------------------------------------------------------------------------
 @st.composite
@@ -138,7 +178,8 @@ def model_cases(draw):
     emb = draw(st.integers(1, 4))
     lengths = draw(st.lists(st.integers(1, steps), min_size=batch, max_size=batch))
     case = dict(kind=kind, cell=cell, layers=layers, batch=batch, steps=steps, hidden=hidden,
-                emb=emb, lengths=lengths, seed=draw(st.integers(0, 2**31 - 1)))
+                emb=emb, lengths=lengths, seed=draw(st.integers(0, 2**31 - 1)),
+                reference=draw(st.booleans()))
     if kind == "classifier":
         case["bidirectional"] = draw(st.booleans())
     else:
@@ -156,13 +197,15 @@ def test_models_match_torch_twins(case):
         model = SurnameClassifier(case["emb"], V, C, case["hidden"], cell=case["cell"],
                                   num_layers=case["layers"],
                                   bidirectional=case["bidirectional"], dtype=np.float64,
-                                  rng=rng).eval()
+                                  rng=rng, reference=case["reference"]).eval()
         args = (x, lengths)
     else:
         model = SurnameGenerator(case["emb"], V, case["hidden"], cell=case["cell"],
                                  num_nationalities=N if case["conditioned"] else None,
-                                 num_layers=case["layers"], dtype=np.float64, rng=rng).eval()
+                                 num_layers=case["layers"], dtype=np.float64, rng=rng,
+                                 reference=case["reference"]).eval()
         args = (x, rng.integers(0, N, size=case["batch"]) if case["conditioned"] else None)
+    assert model.rnn.reference is case["reference"]
     twin = to_torch_model(model)
     assert not twin.training
 

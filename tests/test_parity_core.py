@@ -7,6 +7,7 @@ torch in float64, relative to max(1, |torch value|); float32 within 1e-4.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -50,29 +51,32 @@ seeds = st.integers(0, 2**31 - 1)
 # ---------------------------------------------------------------------------
 # Sequence modules: every cell and option, sizes from 1
 # ---------------------------------------------------------------------------
-@given(seq_configs(), seeds)
-def test_sequence_parity_float64(cfg, seed):
-    """RNN/LSTM/GRU outputs, h_n, c_n and every gradient equal torch's to 1e-9."""
-    row = compare_sequence(cfg, seed)
+@given(seq_configs(), seeds, st.booleans())
+def test_sequence_parity_float64(cfg, seed, reference):
+    """RNN/LSTM/GRU outputs, h_n, c_n and every gradient equal torch's to 1e-9, on the
+    fast path and on the reference path (the step functions of cells.py)."""
+    row = compare_sequence(replace(cfg, reference=reference), seed)
+    assert row["path"] == ("reference" if reference else "fast")
     assert row["max_rel_diff_output"] <= F64_TOL, (cfg, row)
     assert row["max_rel_diff_grad"] <= F64_TOL, (cfg, row)
 
 
-@given(seq_configs(dtypes=("float32",), nonlinearities=("tanh",)), seeds)
-def test_sequence_parity_float32(cfg, seed):
+@given(seq_configs(dtypes=("float32",), nonlinearities=("tanh",)), seeds, st.booleans())
+def test_sequence_parity_float32(cfg, seed, reference):
     """The same comparison in float32, to the loose float32 tolerance (1e-4)."""
-    row = compare_sequence(cfg, seed)
+    row = compare_sequence(replace(cfg, reference=reference), seed)
     assert row["dtype"] == "float32"
     assert row["max_rel_diff_output"] <= F32_TOL, (cfg, row)
     assert row["max_rel_diff_grad"] <= F32_TOL, (cfg, row)
 
 
+@pytest.mark.parametrize("reference", [False, True])
 @pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
-def test_sequence_parity_every_option_at_once(cell):
+def test_sequence_parity_every_option_at_once(cell, reference):
     """One large configuration per cell with all options on, sizes of 1 where legal."""
     cfg = SeqConfig(cell=cell, num_layers=3, bidirectional=True, batch_first=True, lengths=True,
                     proj_size=2 if cell == "lstm" else 0, dropout=0.5, batch=5, steps=7,
-                    input_size=1, hidden_size=3)
+                    input_size=1, hidden_size=3, reference=reference)
     row = compare_sequence(cfg, seed=3)
     assert max(row["max_rel_diff_output"], row["max_rel_diff_grad"]) <= F64_TOL, row
 
@@ -243,6 +247,10 @@ def test_parity_cli_core_quick_json(capsys):
     assert {r["dtype"] for r in rows} == {"float64", "float32"}
     assert {"RNNCell(tanh)", "RNNCell(relu)", "LSTMCell", "GRUCell", "elman-tanh",
             "elman-relu", "lstm", "lstm-proj", "gru"} <= {r["cell"] for r in rows}
+    sequence = [r for r in rows if r["group"] == "sequence"]
+    for path in ("fast", "reference"):  # every sequence row on both paths
+        assert ({(r["cell"], r["config"], r["dtype"]) for r in sequence if r["path"] == path}
+                == {(r["cell"], r["config"], r["dtype"]) for r in sequence})
     assert failures(rows) == []
 
 

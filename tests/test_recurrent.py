@@ -23,9 +23,9 @@ FEW = max(4, settings().max_examples // 3)
 
 
 def build(kind, I, H, L=1, bi=False, bf=False, bias=True, proj=0, dropout=0.0,
-          dtype="float64", seed=0):
+          dtype="float64", seed=0, reference=False):
     common = dict(num_layers=L, bias=bias, batch_first=bf, dropout=dropout, bidirectional=bi,
-                  dtype=dtype, rng=seed)
+                  dtype=dtype, rng=seed, reference=reference)
     if kind.startswith("rnn"):
         return RNN(I, H, nonlinearity=kind[4:], **common)
     if kind == "lstm":
@@ -443,6 +443,45 @@ def test_dropout_one_layer_has_no_effect_and_p1_cuts_the_input():
     m = GRU(3, 4, num_layers=2, dropout=1.0, dtype="float64", rng=0)
     out1, out2 = m(x)[0], m(2 * x + 1)[0]  # layer 2 sees zeros whatever x is
     np.testing.assert_array_equal(out1, out2)
+
+
+# ---------------------------------------------------------------------------
+# One contract: hx of torch's kind, the reference path on demand
+# ---------------------------------------------------------------------------
+def test_lstm_d_hx_n_member_none_is_zero():
+    """backward(..., d_hx_n=(d_h_n, None)) equals d_hx_n=(d_h_n, 0), and (None, None) = None."""
+    m = build("lstm", 3, 4, L=2, bi=True, seed=1)
+    inp = make_inputs(m, 2, 5, np.random.default_rng(2))
+    zeros = np.zeros_like(inp["d_c_n"])
+    _, cache = forward(m, inp)
+    expected = m.backward(inp["d_out"], cache, (inp["d_h_n"], zeros))
+    got = m.backward(inp["d_out"], cache, (inp["d_h_n"], None))
+    close(got[0], expected[0])
+    close(got[1][0], expected[1][0])
+    close(got[1][1], expected[1][1])
+    nothing = m.backward(inp["d_out"], cache, (None, None))
+    close(nothing[1][1], m.backward(inp["d_out"], cache)[1][1])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_reference_is_a_constructor_argument_and_not_state(kind):
+    """reference=True runs the step functions (a per-step cache list), False the fast path
+    where one exists; the same state_dict on both paths gives the same results."""
+    fast = build(kind, 3, 4, L=2, bi=True, seed=5)
+    ref = build(kind, 3, 4, L=2, bi=True, seed=6, reference=True)
+    assert (fast.reference, ref.reference) == (False, True)
+    assert not hasattr(fast, "fast")
+    ref.load_state_dict(fast.state_dict())
+    assert ref.reference and ref.state_dict().keys() == fast.state_dict().keys()
+    inp = make_inputs(fast, 3, 4, np.random.default_rng(7), lengths=True)
+    steps = {id(m): forward(m, inp)[1].layers[0][0].steps for m in (fast, ref)}
+    assert isinstance(steps[id(ref)], list)
+    assert isinstance(steps[id(fast)], list) is (kind == "gru_slide")  # no slide fast path
+    (o_fast, g_fast), (o_ref, g_ref) = run(fast, inp), run(ref, inp)
+    for k in o_ref:
+        np.testing.assert_allclose(o_fast[k], o_ref[k], rtol=1e-12, atol=1e-13)
+    for k in g_ref:
+        np.testing.assert_allclose(g_fast[k], g_ref[k], rtol=1e-12, atol=1e-13)
 
 
 # ---------------------------------------------------------------------------

@@ -84,7 +84,7 @@ def test_norms_spectral_below_frobenius_and_equal_to_numpy():
 
 @pytest.mark.parametrize("cell", ["elman-tanh", "lstm", "hidden-gating"])
 def test_curve_norms_are_consistent(cell):
-    curve = jac.cell_curve(cell, T=12, hidden_size=5, seeds=2, batch=3)
+    curve = jac.cell_curve(cell, steps=12, hidden=5, seeds=2, batch=3)
     assert curve.spectral.shape == curve.frobenius.shape == (6, 12)
     assert np.all(curve.spectral <= curve.frobenius * (1 + 1e-12))
     assert np.all(curve.frobenius <= curve.spectral * math.sqrt(5) * (1 + 1e-12))
@@ -144,14 +144,14 @@ def test_spectral_radius_rescaling_and_sweep_order():
     assert np.max(np.abs(np.linalg.eigvals(m.params["weight_hh_l0"]))) == pytest.approx(1.3)
     with pytest.raises(ValueError, match="square"):
         jac.set_spectral_radius(make_recurrent("lstm", 3, 6, np.float64, 0), 1.0)
-    low, high = jac.radius_sweep((0.3, 1.0), T=15, hidden_size=6, seeds=2, batch=2)
+    low, high = jac.radius_sweep(rhos=(0.3, 1.0), steps=15, hidden=6, seeds=2, batch=2)
     assert low.rho == 0.3 and high.study == "radius"
     assert low.at(15) < high.at(15)  # a smaller radius vanishes faster
 
 
 def test_gated_cells_keep_gradients_longer_than_elman():
-    curves = {c.cell: c for c in jac.at_initialisation(("elman-tanh", "residual", "lstm"), T=30,
-                                                        hidden_size=8, seeds=2, batch=2)}
+    curves = {c.cell: c for c in jac.at_initialisation(
+        cells=("elman-tanh", "residual", "lstm"), steps=30, hidden=8, seeds=2, batch=2)}
     assert curves["residual"].at(30) > 1e3 * curves["elman-tanh"].at(30)
     assert curves["elman-tanh"].fit().slope < 0
 
@@ -200,7 +200,7 @@ def test_surname_curve_groups_by_length():
 
 
 def test_csv_and_summary(tmp_path):
-    curves = jac.at_initialisation(("elman-tanh", "gru"), T=6, hidden_size=3, seeds=1, batch=2)
+    curves = jac.at_initialisation(cells=("elman-tanh", "gru"), steps=6, hidden=3, seeds=1, batch=2)
     path = jac.write_csv(curves, tmp_path / "j.csv")
     rows = list(csv.DictReader(path.open()))
     assert len(rows) == 12 and tuple(rows[0]) == jac.CSV_COLUMNS
@@ -216,7 +216,7 @@ def test_csv_and_summary(tmp_path):
 
 def test_plot_writes_a_png(tmp_path):
     pytest.importorskip("matplotlib")
-    curves = jac.at_initialisation(("elman-tanh",), T=5, hidden_size=3, seeds=1, batch=1)
+    curves = jac.at_initialisation(cells=("elman-tanh",), steps=5, hidden=3, seeds=1, batch=1)
     path = jac.plot_curves(curves, tmp_path / "j.png", "test")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -292,22 +292,23 @@ def test_irnn_initialisation():
 
 
 def test_tiny_training_run_reduces_the_loss_and_is_seeded():
-    kw = dict(hidden_size=8, batch_size=16, steps=120, lr=1e-2, eval_every=40, eval_size=64)
+    kw = dict(hidden=8, batch_size=16, updates=120, lr=1e-2, eval_every=40, eval_size=64)
     r = add.train_adding("gru", 6, **kw)
     assert [s for s, _ in r.history] == [0, 40, 80, 120]
     assert r.final_mse < 0.5 * r.history[0][1]
     assert r.final_mse < r.baseline_mse
     assert not r.diverged
-    again = add.train_adding("gru", 6, **{**kw, "steps": 40})
+    again = add.train_adding("gru", 6, **{**kw, "updates": 40})
     assert again.history[1] == r.history[1]  # same seed, same data, same model
 
 
 def test_first_below_and_table(tmp_path):
-    r = add.train_adding("elman-tanh", 4, steps=3, eval_every=2, eval_size=8, threshold=100.0)
+    r = add.train_adding("elman-tanh", 4, updates=3, eval_every=2, eval_size=8, threshold=100.0)
     assert r.first_below == 0 and r.solved
-    r2 = add.train_adding("elman-tanh", 4, steps=3, eval_every=2, eval_size=8, threshold=0.0)
+    r2 = add.train_adding("elman-tanh", 4, updates=3, eval_every=2, eval_size=8, threshold=0.0)
     assert r2.first_below is None and [s for s, _ in r2.history] == [0, 2, 3]
-    out = add.run(tmp_path, cells=("elman-tanh", "lstm"), lengths=(4,), steps=2, eval_every=1,
+    out = add.run(out=str(tmp_path), cells=("elman-tanh", "lstm"), lengths=(4,), updates=2,
+                  eval_every=1,
                   eval_size=8, plot=False)
     rows = list(csv.DictReader((tmp_path / "adding.csv").open()))
     assert [row["cell"] for row in rows] == ["elman-tanh", "lstm"]
@@ -318,7 +319,7 @@ def test_first_below_and_table(tmp_path):
 
 
 def test_compare_in_parallel_gives_the_same_results():
-    kw = dict(cells=("gru", "irnn"), lengths=(3, 4), steps=2, eval_every=1, eval_size=8)
+    kw = dict(cells=("gru", "irnn"), lengths=(3, 4), updates=2, eval_every=1, eval_size=8)
     serial = add.compare(**kw)
     seen = []
     parallel = add.compare(**kw, workers=2, progress=seen.append)

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
 
 from scratchrnn.checks import check_float_dtype
+from scratchrnn.config import AddingConfig, to_dict
 from scratchrnn.studies.adding import (
-    AddingConfig,
     AddingModel,
     AddingResult,
     adding_batch,
@@ -28,6 +28,7 @@ from scratchrnn.studies.adding import (
 from .._torch import check_device, import_torch
 
 TORCH_CELLS = ("elman-tanh", "elman-relu", "irnn", "lstm", "gru")
+DEFAULT_CELLS = ("elman-tanh", "irnn", "lstm", "gru")  # the study's cells with a torch twin
 
 
 def torch_adding_model(model: AddingModel, device: str = "cpu"):
@@ -78,7 +79,7 @@ def train_adding_torch(cell: str, T: int, config: AddingConfig | None = None,
     cfg = replace(config or AddingConfig(), **overrides)
     dt = check_float_dtype(cfg.dtype)
     start = time.perf_counter()
-    twin = torch_adding_model(AddingModel(cell, cfg.hidden_size, dt, run_rng(cfg.seed, T, 0)),
+    twin = torch_adding_model(AddingModel(cell, cfg.hidden, dt, run_rng(cfg.seed, T, 0)),
                               device)
     opt = torch.optim.Adam(twin.parameters(), lr=cfg.lr)
     x_eval, y_eval = adding_batch(T, cfg.eval_size, run_rng(cfg.seed, T, 1), dt)
@@ -94,7 +95,7 @@ def train_adding_torch(cell: str, T: int, config: AddingConfig | None = None,
     history = [(0, evaluate())]
     first_below = 0 if history[0][1] < cfg.threshold else None
     diverged = False
-    for step in range(1, cfg.steps + 1):
+    for step in range(1, cfg.updates + 1):
         x, y = adding_batch(T, cfg.batch_size, data_rng, dt)
         opt.zero_grad()
         loss = torch.mean((twin(torch.as_tensor(x, device=device))
@@ -105,7 +106,7 @@ def train_adding_torch(cell: str, T: int, config: AddingConfig | None = None,
             diverged = True
             break
         opt.step()
-        if step % cfg.eval_every == 0 or step == cfg.steps:
+        if step % cfg.eval_every == 0 or step == cfg.updates:
             mse = evaluate()
             history.append((step, mse))
             if first_below is None and mse < cfg.threshold:
@@ -113,4 +114,4 @@ def train_adding_torch(cell: str, T: int, config: AddingConfig | None = None,
     final = math.inf if diverged else history[-1][1]
     return AddingResult(cell, T, final, first_below, baseline, diverged,
                         time.perf_counter() - start, history,
-                        {**asdict(cfg), "backend": "torch", "device": device})
+                        {**to_dict(cfg), "backend": "torch", "device": device})

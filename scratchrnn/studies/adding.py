@@ -40,12 +40,13 @@ import csv
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from ..checks import check_array, check_float_dtype, check_positive_int
+from ..config import AddingConfig, to_dict
 from ..fileio import atomic_text, save_figure
 from ..layers import Linear
 from ..module import Module
@@ -53,7 +54,7 @@ from ..optim import Adam, clip_grad_norm
 from . import make_recurrent, pyplot
 
 ADDING_CELLS = ("elman-tanh", "irnn", "residual", "input-gating", "hidden-gating", "lstm", "gru")
-ADDING_LENGTHS = (10, 25, 50, 100)
+ADDING_LENGTHS = AddingConfig().lengths
 BASELINE_MSE = 1.0 / 6.0  # E[(v_a + v_b − 1)²] = Var(v_a + v_b) = 2 · 1/12
 
 
@@ -119,11 +120,13 @@ class AddingModel(Module):
         hidden_size: int = 32,
         dtype: object = np.float32,
         rng: int | np.random.Generator | None = None,
+        reference: bool = False,
     ) -> None:
         super().__init__()
         gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         self.cell = cell
-        self.rnn = self.add_module("rnn", make_recurrent(cell, 2, hidden_size, dtype, gen))
+        self.rnn = self.add_module("rnn", make_recurrent(cell, 2, hidden_size, dtype, gen,
+                                                         reference=reference))
         self.fc = self.add_module("fc", Linear(hidden_size, 1, dtype=dtype, rng=gen))
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, tuple]:
@@ -142,22 +145,6 @@ class AddingModel(Module):
 # ---------------------------------------------------------------------------
 # Training
 # ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class AddingConfig:
-    """Hyperparameters of one adding-problem run (defaults: see the module docstring)."""
-
-    hidden_size: int = 32
-    batch_size: int = 32
-    steps: int = 1500  # the fixed budget of updates
-    lr: float = 1e-2
-    clip: float = 1.0  # max gradient norm (clip_grad_norm)
-    eval_every: int = 50
-    eval_size: int = 500
-    threshold: float = 0.01
-    seed: int = 0
-    dtype: str = "float32"
-
-
 @dataclass
 class AddingResult:
     """Outcome of one run. ``first_below``: updates done when the held-out MSE first fell
@@ -187,17 +174,17 @@ def run_rng(seed: int, T: int, stream: int) -> np.random.Generator:
 def train_adding(
     cell: str, T: int, config: AddingConfig | None = None, **overrides
 ) -> AddingResult:
-    """Train one cell on the adding problem of length T for ``config.steps`` updates.
+    """Train one cell on the adding problem of length T for ``config.updates`` updates.
 
-    ``overrides`` replace fields of ``config`` (e.g. ``steps=200``). A non-finite loss
+    ``overrides`` replace fields of ``config`` (e.g. ``updates=200``). A non-finite loss
     stops the run (``diverged=True``, final MSE = inf).
     """
     cfg = replace(config or AddingConfig(), **overrides)
     dt = check_float_dtype(cfg.dtype)
-    check_positive_int("steps", cfg.steps, minimum=0)
+    check_positive_int("updates", cfg.updates, minimum=0)
     check_positive_int("eval_every", cfg.eval_every)
     start = time.perf_counter()
-    model = AddingModel(cell, cfg.hidden_size, dt, run_rng(cfg.seed, T, 0))
+    model = AddingModel(cell, cfg.hidden, dt, run_rng(cfg.seed, T, 0), cfg.reference)
     opt = Adam(model, lr=cfg.lr)
     x_eval, y_eval = adding_batch(T, cfg.eval_size, run_rng(cfg.seed, T, 1), dt)
     data_rng = run_rng(cfg.seed, T, 2)
@@ -211,7 +198,7 @@ def train_adding(
     history = [(0, evaluate())]
     first_below = 0 if history[0][1] < cfg.threshold else None
     diverged = False
-    for step in range(1, cfg.steps + 1):
+    for step in range(1, cfg.updates + 1):
         x, y = adding_batch(T, cfg.batch_size, data_rng, dt)
         model.zero_grad()
         pred, cache = model.forward(x)
@@ -225,36 +212,34 @@ def train_adding(
             diverged = True
             break
         opt.step()
-        if step % cfg.eval_every == 0 or step == cfg.steps:
+        if step % cfg.eval_every == 0 or step == cfg.updates:
             mse = evaluate()
             history.append((step, mse))
             if first_below is None and mse < cfg.threshold:
                 first_below = step
     final = math.inf if diverged else history[-1][1]
     return AddingResult(cell, T, final, first_below, baseline, diverged,
-                        time.perf_counter() - start, history, asdict(cfg))
+                        time.perf_counter() - start, history, to_dict(cfg))
 
 
 def compare(
-    cells: Sequence[str] = ADDING_CELLS,
-    lengths: Sequence[int] = ADDING_LENGTHS,
     config: AddingConfig | None = None,
     progress: Callable[[AddingResult], None] | None = None,
-    workers: int = 1,
     train_fn: Callable[..., AddingResult] = train_adding,
     **overrides,
 ) -> list[AddingResult]:
-    """``train_fn(cell, T, config)`` for every (T, cell) under one budget, ordered by T then cell.
+    """``train_fn(cell, T, config)`` for every (T, cell) of the config (``cells`` None: every
+    cell of :data:`ADDING_CELLS`), under one budget, ordered by T then cell.
 
     ``train_fn`` is :func:`train_adding` (NumPy) unless the caller hands in another with
     its signature: the command line hands in the torch runtime's for ``--backend torch``.
-    ``workers`` > 1 runs that many processes at once (each run is seeded on its own, so
-    the results do not depend on it; ``train_fn`` must then be picklable); ``progress``
-    sees each result as it finishes.
+    ``config.workers`` > 1 runs that many processes at once (each run is seeded on its
+    own, so the results do not depend on it; ``train_fn`` must then be picklable);
+    ``progress`` sees each result as it finishes. ``overrides`` replace config fields.
     """
     cfg = replace(config or AddingConfig(), **overrides)
-    workers = check_positive_int("workers", workers)
-    jobs = [(cell, T) for T in lengths for cell in cells]
+    workers = check_positive_int("workers", cfg.workers)
+    jobs = [(cell, T) for T in cfg.lengths for cell in (cfg.cells or ADDING_CELLS)]
     if workers == 1:
         results = []
         for cell, T in jobs:
@@ -317,7 +302,7 @@ def summarize(results: Sequence[AddingResult]) -> dict[str, dict]:
 
 
 SUMMARY_COLUMNS = ("cell", "T", "final_mse", "first_below", "baseline_mse", "diverged",
-                   "seconds", "steps", "hidden_size", "batch_size", "lr", "clip", "seed")
+                   "seconds", "updates", "hidden", "batch_size", "lr", "clip", "seed")
 
 
 def write_csv(results: Sequence[AddingResult], path: str | Path) -> Path:
@@ -332,7 +317,7 @@ def write_csv(results: Sequence[AddingResult], path: str | Path) -> Path:
             w.writerow([r.cell, r.T, f"{r.final_mse:.6g}",
                         "" if r.first_below is None else r.first_below,
                         f"{r.baseline_mse:.6g}", int(r.diverged), f"{r.seconds:.2f}",
-                        c.get("steps"), c.get("hidden_size"), c.get("batch_size"), c.get("lr"),
+                        c.get("updates"), c.get("hidden"), c.get("batch_size"), c.get("lr"),
                         c.get("clip"), c.get("seed")])
     return path
 
@@ -382,22 +367,20 @@ def plot_results(results: Sequence[AddingResult], path: str | Path) -> Path | No
 
 
 def run(
-    out: str | Path,
-    cells: Sequence[str] = ADDING_CELLS,
-    lengths: Sequence[int] = ADDING_LENGTHS,
     config: AddingConfig | None = None,
-    plot: bool = True,
     progress: Callable[[AddingResult], None] | None = None,
-    workers: int = 1,
     train_fn: Callable[..., AddingResult] = train_adding,
+    plot: bool = True,
     **overrides,
 ) -> dict:
-    """:func:`compare`, then adding.csv, adding_history.csv and adding.png into ``out``.
+    """:func:`compare`, then adding.csv, adding_history.csv and adding.png into ``config.out``.
 
     Returns ``{"results": [...], "summary": summarize(...), "files": [...]}``.
     """
-    out = Path(out)
-    results = compare(cells, lengths, config, progress, workers, train_fn, **overrides)
+    cfg = replace(config or AddingConfig(), **overrides)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results = compare(cfg, progress, train_fn)
     files = [write_csv(results, out / "adding.csv"),
              write_history_csv(results, out / "adding_history.csv")]
     if plot:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import GatesConfig
 from ..data import encode_surname
 from ..fileio import atomic_write_text, save_figure
 from ..models import SurnameClassifier, SurnameGenerator
@@ -143,30 +144,30 @@ def heatmap_png(acts: dict, path: str | Path, title: str = "") -> Path | None:
     return path
 
 
-def run(model_dir: str | Path, surnames: list[str], out: str | Path,
-        nationality: str | None = None, data: str | None = None) -> dict:
-    """Heatmap PNG and table per surname, and the test split's saturation (CSV), into ``out``."""
+def run(config: GatesConfig) -> dict:
+    """Heatmap PNG and table per surname, and the test split's saturation (CSV), into
+    ``config.out``, for the model in ``config.model``."""
     from ..checkpoint import load_checkpoint
     from ..data import SurnameDataset
 
-    path = Path(model_dir)
+    path = Path(config.model)
     kind = load_checkpoint(path / "model.npz" if path.is_dir() else path).kind
     if kind == "classifier":
         from ..classify import load_model
     else:
         from ..generate import load_model
-    model, vec, _ = load_model(model_dir)
-    out = Path(out)
+    model, vec, _ = load_model(config.model)
+    out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     tables, files = {}, []
-    for surname in surnames:
-        acts = gate_activations(model, vec, surname, nationality)
+    for surname in config.surname:
+        acts = gate_activations(model, vec, surname, config.nationality)
         tables[surname] = format_table(acts)
         safe = "".join(ch if ch.isalnum() else "_" for ch in surname)
         png = heatmap_png(acts, out / f"gates_{safe}.png", f"{model.cell}: {surname}")
         if png is not None:
             files.append(str(png))
-    sat = saturation(model, SurnameDataset.load(data))
+    sat = saturation(model, SurnameDataset.load(config.data))
     csv_path = out / "gate_saturation.csv"
     lines = ["gate,below_0.1_percent,above_0.9_percent,mean"]
     lines += [f"{g},{s['below']:.3f},{s['above']:.3f},{s['mean']:.4f}" for g, s in sat.items()]

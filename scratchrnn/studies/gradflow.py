@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import classify
 from ..backend import NumpyBackend
+from ..config import ClassifierConfig, GradflowConfig, to_dict
 from ..data import SurnameDataset
 from ..fileio import atomic_text, save_figure
 from ..train import TrainConfig, Trainer
@@ -53,28 +54,34 @@ def state_gradient_norms(model, task, batch: dict) -> np.ndarray:
     return out
 
 
-def gradient_flow(cells=("elman", "lstm", "gru"), epochs: int = 10, data: str | None = None,
-                  hidden: int = 64, seed: int = 1337, monitor: int = 256,
-                  out: str | Path = "runs/study-gradflow", log=None,
-                  batch_size: int = 64) -> list[dict]:
-    """Rows {cell, epoch, distance, norm, count} (epoch 0 = at initialisation)."""
-    dataset = SurnameDataset.load(data)
+def gradient_flow(config: GradflowConfig | None = None, log=None) -> list[dict]:
+    """Rows {cell, epoch, distance, norm, count} (epoch 0 = at initialisation).
+
+    For each cell of ``config.cells``: lab 1's classifier (embedding 100, dropout 0.5,
+    class weights; the hidden size, batch size, seed and path of the config) trains
+    ``config.epochs`` epochs on the NumPy backend, checkpoints under
+    ``config.out``/runs/CELL.
+    """
+    cfg = config or GradflowConfig()
+    dataset = SurnameDataset.load(cfg.data)
     vec = dataset.vectorizer
     # a seeded random sample of the validation split (the file is ordered by nationality)
-    monitor = min(monitor, dataset.split("val").x.shape[0])
-    batch = next(dataset.batches("val", monitor, shuffle=True, rng=seed, drop_last=True))
+    monitor = min(cfg.monitor, dataset.split("val").x.shape[0])
+    batch = next(dataset.batches("val", monitor, shuffle=True, rng=cfg.seed, drop_last=True))
     counts = np.bincount(batch["lengths"] - 1, minlength=batch["x"].shape[1])[::-1].cumsum()[::-1]
     rows = []
-    for cell in cells:
-        hp = dict(cell=cell, embedding_size=100, hidden_size=hidden, num_layers=1,
-                  bidirectional=False, dropout=0.5, num_embeddings=len(vec.char_vocab),
-                  num_classes=len(vec.nationality_vocab), seed=seed)
+    for cell in cfg.cells:
+        lab = ClassifierConfig(cell=cell, hidden=cfg.hidden, batch_size=cfg.batch_size,
+                               seed=cfg.seed, reference=cfg.reference,
+                               forget_bias=0.0)  # torch's initialisation, for every cell
+        hp = {"config": to_dict(lab), "num_embeddings": len(vec.char_vocab),
+              "num_classes": len(vec.nationality_vocab)}
         task = classify.ClassificationTask(vec, dataset.class_weights(), hp)
         model = classify.build_model(hp)
         trainer = Trainer(NumpyBackend(model, task), dataset, task,
-                          TrainConfig(batch_size=batch_size, seed=seed, progress=False),
-                          Path(out) / cell, log=log or (lambda _: None))
-        for epoch in range(epochs + 1):
+                          TrainConfig(batch_size=cfg.batch_size, seed=cfg.seed, progress=False),
+                          Path(cfg.out) / "runs" / cell, log=log or (lambda _: None))
+        for epoch in range(cfg.epochs + 1):
             if epoch:
                 trainer.train_epoch()
             for k, v in enumerate(state_gradient_norms(model, task, batch)):
@@ -82,6 +89,21 @@ def gradient_flow(cells=("elman", "lstm", "gru"), epochs: int = 10, data: str | 
                     rows.append({"cell": cell, "epoch": epoch, "distance": k, "norm": float(v),
                                  "count": int(counts[k])})
     return rows
+
+
+def run(config: GradflowConfig | None = None, log=None) -> dict:
+    """:func:`gradient_flow`, then gradflow.csv and gradflow.png into ``config.out``.
+
+    Returns :func:`summarize` of the rows, with the files written under ``files``.
+    """
+    cfg = config or GradflowConfig()
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = gradient_flow(cfg, log)
+    files = [write_csv(rows, out / "gradflow.csv"), plot(rows, out / "gradflow.png")]
+    summary = summarize(rows)
+    summary["files"] = [str(f) for f in files if f is not None]
+    return summary
 
 
 def write_csv(rows: list[dict], path: str | Path) -> Path:
@@ -141,6 +163,8 @@ def format_table(summary: dict) -> str:
     head = f"{'cell@epoch':<16}{'k=0':>11}{'k=5':>11}{'k=10':>11}{'k10/k0':>11}"
     lines = ["mean ‖∂L/∂h_t‖ at distance k = len − 1 − t from the loss", head]
     for key, e in summary.items():
+        if not isinstance(e, dict):  # "files"
+            continue
         vals = [e.get("k0"), e.get("k5"), e.get("k10"), e.get("ratio_10_0")]
         lines.append(f"{key:<16}" + "".join(f"{v:11.3g}" if v is not None else f"{'-':>11}"
                                            for v in vals))

@@ -92,6 +92,8 @@ def test_tampered_hyperparameters_are_one_line(runs, tmp_path_factory, kind, dat
     path = model / "model.npz"
     meta = read_meta(path)
     hp = meta["hyperparameters"]
+    if data.draw(st.booleans(), label="inside config"):
+        hp = hp["config"]  # the config's settings, or the sizes beside it
     key = data.draw(st.sampled_from(sorted(hp)), label="key")
     if data.draw(st.booleans(), label="delete"):
         del hp[key]
@@ -118,12 +120,12 @@ def test_tampered_vocabularies_are_one_line(runs, tmp_path_factory, kind, where,
 
 
 @pytest.mark.parametrize(("kind", "edit", "fragment"), [
-    ("clf", lambda m: m["hyperparameters"].pop("cell"), "cell"),
-    ("gen", lambda m: m["hyperparameters"].pop("cell"), "cell"),
+    ("clf", lambda m: m["hyperparameters"]["config"].pop("cell"), "cell"),
+    ("gen", lambda m: m["hyperparameters"]["config"].pop("cell"), "cell"),
     ("clf", lambda m: m["vocabularies"].__setitem__("max_length", 10**12), "max_length"),
     ("gen", lambda m: m["hyperparameters"].__setitem__(
         "prior", [-x for x in m["hyperparameters"]["prior"]]), "prior"),
-    ("clf", lambda m: m["hyperparameters"].__setitem__("hidden_size", 10**10), "hidden"),
+    ("clf", lambda m: m["hyperparameters"]["config"].__setitem__("hidden", 10**10), "hidden"),
 ])
 def test_examples_from_the_issue(runs, tmp_path, kind, edit, fragment):
     model = copy_run(runs[kind], tmp_path / "m")
@@ -139,7 +141,7 @@ def test_examples_from_the_issue(runs, tmp_path, kind, edit, fragment):
 def test_study_jacobian_model_with_tampered_meta(runs, tmp_path):
     model = copy_run(runs["clf"], tmp_path / "m")
     meta = read_meta(model / "model.npz")
-    del meta["hyperparameters"]["cell"]
+    del meta["hyperparameters"]["config"]["cell"]
     write_meta(model / "model.npz", meta)
     rc, _, err = run(["study", "jacobian", "--cells", "elman", "--steps", "3", "--hidden", "2",
                       "--seeds", "1", "--no-radius", "--model", str(model),
@@ -225,7 +227,8 @@ def test_check_lab_checkpoint_accepts_what_training_wrote(runs):
 
 def test_check_lab_checkpoint_compares_shapes_with_hyperparameters(runs, tmp_path):
     ckpt = load_checkpoint(runs["clf"] / "model.npz")
-    ckpt.hyperparameters = dict(ckpt.hyperparameters, hidden_size=4096)
+    hp = ckpt.hyperparameters
+    ckpt.hyperparameters = {**hp, "config": {**hp["config"], "hidden": 4096}}
     with pytest.raises(CheckpointError, match="hyperparameters say"):
         check_lab_checkpoint(ckpt, "classifier")
 
