@@ -14,7 +14,7 @@ setting                range                       why the bound
 --layers               1 … 16
 --epochs               1 … 1,000,000
 --batch-size           1 … 65,536
---lr                   0 < lr ≤ 100
+--lr                   0 < lr, finite               a huge lr diverges: exit 1, not 2
 --dropout              0 ≤ p < 1
 --clip                 0 < clip ≤ 1e9
 --early-stopping       1 … 1,000,000
@@ -41,6 +41,7 @@ a vocabulary           at most 100,000 tokens      :data:`MAX_VOCABULARY`
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 
 __all__ = ["Range", "RANGES", "MAX_SURNAME_LENGTH", "MAX_VOCABULARY", "check", "parser"]
@@ -94,7 +95,7 @@ RANGES: dict[str, Range] = {
     "layers": Range(1, 16),
     "epochs": Range(1, 1_000_000),
     "batch_size": Range(1, 65_536),
-    "lr": Range(0.0, 100.0, integer=False, low_open=True),
+    "lr": Range(0.0, sys.float_info.max, integer=False, low_open=True),
     "dropout": Range(0.0, 1.0, integer=False, high_open=True),
     "clip": Range(0.0, 1e9, integer=False, low_open=True),
     "early_stopping": Range(1, 1_000_000),
