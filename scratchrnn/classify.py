@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .activations import softmax
-from .backend import BackendFactory, LossSpec, spec_loss, spec_loss_and_grad
+from .backend import BackendFactory, LabTask, LossSpec, spec_loss
 from .config import ClassifierConfig, to_dict
 from .data import SurnameDataset, SurnameVectorizer
 from .losses import accuracy
@@ -27,7 +27,7 @@ from .train import TrainConfig, load_lab_model, resolve_backend, run_training, w
 KIND = "classifier"
 
 
-class ClassificationTask:
+class ClassificationTask(LabTask):
     """What lab 1 trains: inputs, targets, the (weighted) loss and the metrics."""
 
     kind = KIND
@@ -51,10 +51,6 @@ class ClassificationTask:
         """Cross-entropy over one target per surname, weighted by ``class_weights``."""
         return LossSpec(weight=self.class_weights)
 
-    def loss_and_grad(self, logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-        """(loss, ∂loss/∂logits) of :attr:`loss` in NumPy."""
-        return spec_loss_and_grad(self.loss, logits, y)
-
     @staticmethod
     def batch_accuracy(logits: np.ndarray, y: np.ndarray) -> float:
         return accuracy(logits, y)
@@ -63,10 +59,6 @@ class ClassificationTask:
         loss, _ = spec_loss(self.loss, logits, y)
         report = classification_report(y, logits.argmax(axis=1), logits.shape[1])
         return {"loss": float(loss), **report}
-
-    def checkpoint_meta(self) -> dict:
-        return {"hyperparameters": self.hyperparameters,
-                "vocabularies": self.vectorizer.to_json()}
 
 
 def build_model(hp: dict, dtype=np.float32) -> SurnameClassifier:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .activations import log_softmax
-from .backend import BackendFactory, LossSpec, spec_loss, spec_loss_and_grad
+from .backend import BackendFactory, LabTask, LossSpec, spec_loss
 from .config import GeneratorConfig, to_dict
 from .data import SurnameDataset, SurnameVectorizer
 from .losses import accuracy
@@ -32,7 +32,7 @@ from .train import TrainConfig, load_lab_model, resolve_backend, run_training, w
 KIND = "generator"
 
 
-class GenerationTask:
+class GenerationTask(LabTask):
     """What lab 2 trains: next-character targets under a masked sequence loss."""
 
     kind = KIND
@@ -55,10 +55,6 @@ class GenerationTask:
         """Cross-entropy at every step, the padding (``mask_index``) ignored."""
         return LossSpec(ignore_index=self.mask_index, per_step=True)
 
-    def loss_and_grad(self, logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-        """(loss, ∂loss/∂logits) of :attr:`loss` in NumPy."""
-        return spec_loss_and_grad(self.loss, logits, y)
-
     def batch_accuracy(self, logits: np.ndarray, y: np.ndarray) -> float:
         return accuracy(logits, y, ignore_index=self.mask_index)
 
@@ -66,10 +62,6 @@ class GenerationTask:
         loss, _ = spec_loss(self.loss, logits, y)
         return {"loss": float(loss), "acc": self.batch_accuracy(logits, y),
                 "perplexity": math.exp(float(loss))}
-
-    def checkpoint_meta(self) -> dict:
-        return {"hyperparameters": self.hyperparameters,
-                "vocabularies": self.vectorizer.to_json()}
 
 
 def build_model(hp: dict, dtype=np.float32) -> SurnameGenerator:
