@@ -22,7 +22,7 @@ from .data import SurnameDataset, SurnameVectorizer
 from .losses import accuracy
 from .metrics import classification_report
 from .models import SurnameClassifier
-from .train import TrainConfig, load_lab_model, resolve_backend, run_training, write_metrics
+from .train import load_lab_model, train_lab, write_metrics
 
 KIND = "classifier"
 
@@ -93,12 +93,8 @@ def train(config: ClassifierConfig | None = None, *,
     hp = {"config": to_dict(cfg), "num_embeddings": len(vec.char_vocab),
           "num_classes": len(vec.nationality_vocab)}
     task = ClassificationTask(vec, dataset.class_weights() if cfg.class_weights else None, hp)
-    schedule = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-                           seed=cfg.seed, early_stopping=cfg.early_stopping, clip=cfg.clip,
-                           progress=progress)
-    state, test, seconds = run_training(build_model(hp), task, dataset, schedule, cfg.out,
-                                        resolve_backend(cfg.backend, make_backend),
-                                        cfg.resume, log, overwrite=overwrite)
+    state, test, seconds = train_lab(cfg, build_model(hp), task, dataset, make_backend,
+                                     progress, log, overwrite)
     nat = vec.nationalities
     metrics = {
         "lab": "classify", "config": to_dict(cfg),

@@ -27,7 +27,7 @@ from .data import SurnameDataset, SurnameVectorizer
 from .losses import accuracy
 from .models import SurnameGenerator
 from .rng import as_generator
-from .train import TrainConfig, load_lab_model, resolve_backend, run_training, write_metrics
+from .train import load_lab_model, train_lab, write_metrics
 
 KIND = "generator"
 
@@ -92,12 +92,8 @@ def train(config: GeneratorConfig | None = None, *,
     hp = {"config": to_dict(cfg), "num_embeddings": len(vec.char_vocab),
           "num_nationalities": len(vec.nationality_vocab), "prior": prior.tolist()}
     task = GenerationTask(vec, cfg.conditioned, hp)
-    schedule = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-                           seed=cfg.seed, early_stopping=cfg.early_stopping, clip=cfg.clip,
-                           progress=progress)
-    state, test, seconds = run_training(build_model(hp), task, dataset, schedule, cfg.out,
-                                        resolve_backend(cfg.backend, make_backend),
-                                        cfg.resume, log, overwrite=overwrite)
+    state, test, seconds = train_lab(cfg, build_model(hp), task, dataset, make_backend,
+                                     progress, log, overwrite)
     metrics = {
         "lab": "generate", "config": to_dict(cfg),
         "test_loss": test["loss"], "test_acc": test["acc"],
