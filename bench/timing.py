@@ -32,6 +32,8 @@ LAB = dict(batch=64, steps=19, input=100, hidden=64)
 #: contender -> (what it is, whether it computes the gradient of its input)
 CONTENDERS = {
     "fast": ("scratchrnn sequence module, fast path (scratchrnn/fastpath.py)", True),
+    "kernels": ("the fast path's functions and the products alone, no module (no checks)",
+                True),
     "reference": ("scratchrnn sequence module, reference path (cells.py step functions)", True),
     "minimal": ("minimal NumPy BPTT, ~40 lines per cell (bench/minimal.py)", True),
     "floor": ("the same matrix products alone, NumPy", True),
@@ -42,7 +44,7 @@ CONTENDERS = {
 #: the ratios reported (numerator, denominator), each taken within a round
 RATIOS = [("fast", "torch_fused"), ("fast", "torch_fused_nox"), ("fast", "minimal"),
           ("fast", "floor"), ("fast", "torch_cells"), ("fast", "reference"),
-          ("minimal", "torch_fused")]
+          ("kernels", "minimal"), ("minimal", "torch_fused")]
 
 
 def blas_info() -> dict:
@@ -84,6 +86,29 @@ def _scratch_fn(m, x, d_out):
     def run():
         _, cache = m.forward(x)
         m.backward(d_out, cache, input_grad=True)
+
+    return run
+
+
+def _kernels_fn(cell, m, x, d_out):
+    """What the module runs, without its checks and bookkeeping: the input projection,
+    the fast path's forward and backward, the gradient products."""
+    p = {k[:-3]: v for k, v in m.params.items()}
+    W_ih, W_hh, b_ih, b_hh = p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"]
+    T, B, In = x.shape
+    N = T * B
+    h0 = np.zeros((B, d_out.shape[2]), x.dtype)
+    state = (h0, h0) if cell == "lstm" else (h0,)
+    forward, backward, extra = m.fast_path()
+
+    def run():
+        GX = (x.reshape(N, In) @ W_ih.T).reshape(T, B, -1)
+        GX += b_ih
+        *_, cache = forward(GX, *state, W_hh, b_hh, *extra, None, False)
+        dGX, dGH, H_prev, *_ = backward(d_out, h0, h0, cache, W_hh)
+        dGX2, dGH2 = dGX.reshape(N, -1), dGH.reshape(N, -1)
+        _ = (dGX2.T @ x.reshape(N, In), dGH2.T @ H_prev.reshape(N, -1), dGX2.sum(0),
+             dGH2.sum(0) if dGH is not dGX else None, (dGX2 @ W_ih).reshape(x.shape))
 
     return run
 
@@ -169,6 +194,7 @@ def contenders(cell: str, x: np.ndarray, d_out: np.ndarray, which=None) -> dict:
     fast, ref = _module(cell, I, H, False), _module(cell, I, H, True)
     fns = {
         "fast": _scratch_fn(fast, x, d_out),
+        "kernels": _kernels_fn(cell, fast, x, d_out),
         "reference": _scratch_fn(ref, x, d_out),
         "minimal": _minimal_fn(cell, fast, x, d_out),
         "floor": _floor_fn(cell, x, d_out),
@@ -248,6 +274,38 @@ def time_shape(cell: str, batch: int, steps: int, input: int, hidden: int, round
             "rounds": rounds, **summarise(times)}
 
 
+def _block_calls(shape, batch: int, hidden: int, reps: int) -> dict:
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(shape).astype(np.float32)
+    b, out = a.copy(), np.empty_like(a)
+    h = rng.standard_normal((batch, hidden)).astype(np.float32)
+    W = rng.standard_normal((hidden, shape[1])).astype(np.float32)
+    calls = {"multiply": lambda: np.multiply(a, b, out=out),
+             "exp": lambda: np.exp(a, out=out),
+             "tanh": lambda: np.tanh(a, out=out),
+             "reciprocal": lambda: np.reciprocal(a, out=out),
+             "matmul h W": lambda: np.matmul(h, W, out=out)}
+
+    def repeated(f):
+        def run():
+            for _ in range(reps):
+                f()
+        return run
+
+    return {k: repeated(f) for k, f in calls.items()}
+
+
+def ufunc_costs(rounds: int, batch: int = 64, hidden: int = 64) -> dict:
+    """µs per call (median, interleaved) of the calls a step is made of, float32,
+    on one (B, H) block and on the four gate blocks (B, 4H) of the LSTM."""
+    reps, rows = 20, {}
+    for name, shape in (("BH", (batch, hidden)), ("4BH", (batch, 4 * hidden))):
+        times = interleave(_block_calls(shape, batch, hidden, reps), rounds)
+        rows[name] = {k: {q: 1e6 * v / reps for q, v in quartiles(ts).items()}
+                      for k, ts in times.items()}
+    return rows
+
+
 #: arrays of T·B·H floats the fast path keeps for the backward, per cell:
 #: Elman: states h_t + output;  LSTM: h_t, C_t, 4 gates, tanh(C_t) + output;
 #: GRU: h_t, r_t, z_t, n_t, W_hn h_{t-1} + b_hn + output
@@ -303,7 +361,8 @@ def run_all(threads: int, rounds: int = 40, sweep: bool = False, labs: bool = Fa
               "blas": blas_info(), "rounds": rounds, "clock": CLOCK,
               "retain_freed_memory": retained,
               "contenders": {k: {"what": w, "input_grad": g} for k, (w, g) in CONTENDERS.items()},
-              "rows": rows, "memory": [memory_row(c, **LAB) for c in cells]}
+              "rows": rows, "memory": [memory_row(c, **LAB) for c in cells],
+              "ufuncs": ufunc_costs(rounds)}
     if labs:
         from bench import epochs
 
@@ -361,6 +420,11 @@ def format_report(report: dict) -> str:
         lines.append(f"| {m['cell']} | {m['kept_bytes'] / 2**20:.3f} | "
                      f"{m['predicted_bytes'] / 2**20:.3f} | {m['ratio']:.2f} | "
                      f"{m['peak_bytes'] / 2**20:.3f} |")
+    lines += ["", "Per call at the lab shape, µs: median (q1–q3)", "",
+              "| block | " + " | ".join(report["ufuncs"]["BH"]) + " |",
+              "|---|" + "---|" * len(report["ufuncs"]["BH"])]
+    for blk, calls in report["ufuncs"].items():
+        lines.append(f"| {blk} | " + " | ".join(_q(v, "{:.1f}") for v in calls.values()) + " |")
     if "labs" in report:
         lines += ["", "One training epoch, s: median (q1–q3) over interleaved rounds", "",
                   "| lab | cell | numpy s | torch s | numpy/torch |", "|---|---|---|---|---|"]

@@ -1,53 +1,75 @@
-"""Check your own recurrent cell against torch, property-based.
+"""Check your own recurrent cell against torch with the parity kit: forward, backward, and
+the way a training loop uses it.
 
-You wrote a GRU step in NumPy. Does it compute exactly what ``torch.nn.GRUCell``
-computes, for every batch size, input size and hidden size (1 included), with and
-without bias? ``parity.strategies.cell_cases`` draws the cases (inputs, weights in
-torch's layout), ``parity.compare.torch_cell_reference`` runs torch on them, and
-hypothesis searches for a counterexample (and shrinks it, if it finds one).
+You wrote an LSTM step in NumPy the way the slide writes it: one matrix applied to the
+concatenation, ``a = W·[h_{t-1}, x_t] + b`` with one bias, gate blocks i, f, g (C̃), o.
+torch keeps two matrices and two biases. ``layout="concat"`` tells the kit; it draws cases
+with hypothesis (every B, I, H from 1, bias or not, float64 and float32), runs torch's
+``LSTMCell`` on the same numbers and compares every output and gradient. On a mismatch
+it names the quantity, the gate block and the smallest case, with code to rebuild it.
 
 Run:  .venv/bin/python examples/custom_cell_parity.py      (needs torch)
+Or:   .venv/bin/python -m parity check examples/custom_cell_parity.py:lstm_step \\
+          --cell lstm --layout concat
+Guide: docs/test-your-own-rnn.md
 """
 
-# %% Your GRU step, written from torch's equations (gate rows r, z, n)
+# %% Your code: an LSTM step and its backward in the slide's layout (W·[h, x] + b)
 import numpy as np
-from hypothesis import given, settings
 
-from parity.compare import torch_cell_reference
-from parity.strategies import cell_cases
+from parity.kit import assert_cell_parity, find_cell_failure
+from parity.kit.stateful import assert_object_parity, step_cell_factory
 
 
-def my_gru_step(x, h, W_ih, W_hh, b_ih=None, b_hh=None):
-    """r = σ(W_ir x + b_ir + W_hr h + b_hr)
-    z = σ(W_iz x + b_iz + W_hz h + b_hz)
-    n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
-    h' = (1 − z) ⊙ n + z ⊙ h
+def sigmoid(a):
+    return 1 / (1 + np.exp(-a))
 
-    x (B, I), h (B, H), W_ih (3H, I), W_hh (3H, H), b_ih / b_hh (3H,) or None.
-    """
+
+def lstm_step(x, state, p):
+    """x (B, I), state (h, c) each (B, H), p = {"W": (4H, H+I), "b": (4H,)} → (h', c'), cache."""
+    h, c = state
     H = h.shape[1]
-    gx = x @ W_ih.T + (0 if b_ih is None else b_ih)
-    gh = h @ W_hh.T + (0 if b_hh is None else b_hh)
-    r = 1 / (1 + np.exp(-(gx[:, :H] + gh[:, :H])))
-    z = 1 / (1 + np.exp(-(gx[:, H : 2 * H] + gh[:, H : 2 * H])))
-    n = np.tanh(gx[:, 2 * H :] + r * gh[:, 2 * H :])
-    return (1 - z) * n + z * h
+    hx = np.concatenate([h, x], axis=1)
+    a = hx @ p["W"].T + p.get("b", 0)
+    i, f, o = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H]), sigmoid(a[:, 3 * H:])
+    g = np.tanh(a[:, 2 * H:3 * H])
+    c_next = f * c + i * g
+    return (o * np.tanh(c_next), c_next), (hx, c, i, f, g, o, c_next, p)
 
 
-# %% The property: for every case hypothesis draws, my step equals torch's GRUCell
-@settings(max_examples=100, deadline=None)
-@given(cell_cases("gru", dtype="float64"))
-def test_my_gru_step_matches_torch(case):
-    ref = torch_cell_reference("gru", case)
-    mine = my_gru_step(case["x"], case["h"], case["weight_ih"], case["weight_hh"],
-                       case["bias_ih"], case["bias_hh"])
-    # the parity policy: within 1e-9 relative to max(1, |torch value|)
-    err = np.max(np.abs(mine - ref["h_next"]) / np.maximum(1.0, np.abs(ref["h_next"])))
-    assert err <= 1e-9, f"differs from torch by {err:.2e} on B, I, H = " \
-                        f"{case['x'].shape[0]}, {case['x'].shape[1]}, {case['h'].shape[1]}"
+def lstm_step_backward(d_state, cache):
+    """(dh', dc'), cache → dx (B, I), (dh, dc) (B, H), {"W": dW, "b": db}."""
+    dh, dc = d_state
+    hx, c, i, f, g, o, c_next, p = cache
+    H, t = c.shape[1], np.tanh(c_next)
+    dc = dc + dh * o * (1 - t * t)
+    da = np.concatenate([dc * g * i * (1 - i), dc * c * f * (1 - f), dc * i * (1 - g * g),
+                         dh * t * o * (1 - o)], axis=1)
+    grads = {"W": da.T @ hx, **({"b": da.sum(axis=0)} if "b" in p else {})}
+    dhx = da @ p["W"]
+    return dhx[:, H:], (dhx[:, :H], dc * f), grads
 
 
-# %% Run it (pytest would collect the test function as it is)
+# %% A classic mistake, for contrast: the cell-state carry dC_{t-1} = dC_t ⊙ f_t dropped
+def lstm_step_backward_no_carry(d_state, cache):
+    dx, (dh_prev, dc_prev), grads = lstm_step_backward(d_state, cache)
+    f = cache[3]
+    return dx, (dh_prev, dc_prev / f), grads  # returns dC_t instead of dC_t ⊙ f_t
+
+
 if __name__ == "__main__":
-    test_my_gru_step_matches_torch()
-    print("my_gru_step equals torch.nn.GRUCell on 100 hypothesis cases (float64, ≤ 1e-9)")
+    # %% 1. forward and backward, property-based (100 hypothesis cases by default)
+    assert_cell_parity(lstm_step, lstm_step_backward, cell="lstm", layout="concat")
+    print("lstm_step: forward and every gradient equal torch.nn.LSTMCell "
+          "(float64 ≤ 1e-9, float32 ≤ 1e-4 relative), layout W·[h, x] + b")
+
+    # %% 2. the training-loop check: forward / backward / SGD step / zero_grad, batch
+    # sizes changing, on an object that keeps its parameters and accumulates gradients
+    factory = step_cell_factory(lstm_step, lstm_step_backward, "lstm", "concat")
+    assert_object_parity(factory, "lstm", "concat")
+    print("as a cell object: every step of 30 hypothesis runs matches torch")
+
+    # %% 3. what a failure looks like
+    d = find_cell_failure(lstm_step, lstm_step_backward_no_carry, "lstm", "concat", seed=0)
+    print("\nthe mistake, diagnosed:\n" + d.message())
+    assert [q.name for q in d.failed] == ["d_c_prev"]

@@ -2,6 +2,11 @@
 
 Exits 1 if any float64 row differs by more than 1e-9 (relative to max(1, |torch|)),
 or any float32 row by more than 1e-4.
+
+Subcommands (the parity kit, ``docs/test-your-own-rnn.md``)::
+
+    python -m parity check MODULE:CALLABLE --cell lstm --layout concat [--examples N]
+    python -m parity vectors --out DIR [--cells ...] [--seed S]
 """
 
 from __future__ import annotations
@@ -13,9 +18,18 @@ import warnings
 
 from .report import core_rows, extra_rows, failures, format_table, summary, to_json
 
+SUBCOMMANDS = ("check", "vectors")
+
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m parity", description=__doc__.splitlines()[0])
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        from .kit.cli import main as kit_main
+
+        return kit_main(argv[0], argv[1:])
+    ap = argparse.ArgumentParser(prog="python -m parity", description=__doc__.splitlines()[0],
+                                 epilog="subcommands: check (your own cell against torch), "
+                                        "vectors (golden vectors); python -m parity check -h")
     ap.add_argument("--json", action="store_true", help="print the rows as one JSON list")
     ap.add_argument("--quick", action="store_true", help="fewer configurations")
     ap.add_argument("--device", default="cpu", help="torch device for the twins (cpu, cuda)")

@@ -32,7 +32,7 @@ Elementwise work per step at batch B, hidden H (the matrix products aside; the
 forward's ``+ gx_t`` is counted with the gates):
 
     Elman   forward 2 calls, 2·BH elements;  backward 2 calls, 2·BH
-    LSTM    forward 11 calls, 4·4BH + 7·BH;  backward 6 calls, 4BH + 6·BH
+    LSTM    forward 11 calls, 4·4BH + 7·BH;  backward 6 calls, 3BH + 5·BH
     GRU     forward 11 calls, 4·2BH + 7·BH;  backward 4 calls, 3BH + 3·BH
 
 Memory: a call allocates a few MiB of whole-sequence arrays and frees them at the end.
@@ -124,10 +124,13 @@ def _first_gradient(d_out, dh_n, mask, order, G):
     return d_out
 
 
-def _pass_back(G, order, j, B, H, dtype):
-    """Where step j's gradient for h_{t-1} goes: the next step's G buffer (the caller
-    adds that step's d_out after the product) or, after the last step, a fresh dh0."""
-    return G[order[j + 1]] if j + 1 < len(order) else np.empty((B, H), dtype=dtype)
+def _steps_back(order, G, d_out, dh0):
+    """Per step of the backward, in its order: (t, the buffer holding ∂L/∂h_t, the buffer
+    that receives dA_t W_hh — the next step's G, or dh0 after the last — and the d_out
+    to add there, None after the last step)."""
+    later = order[1:]
+    return zip(order, [G[t] for t in order], [G[t] for t in later] + [dh0],
+               [d_out[t] for t in later] + [None], strict=True)
 
 
 # ---------------------------------------------------------------------------
@@ -174,16 +177,15 @@ def elman_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
     dA = np.empty((T, B, H), dtype=S.dtype)
     G = np.empty((T, B, H), dtype=S.dtype)  # ∂L/∂h_t, the total gradient at each state
     d_out = _first_gradient(d_out, dh_n, mask, order, G)
-    for j, t in enumerate(order):
-        g = G[t]
+    dh0 = np.empty((B, H), dtype=S.dtype)
+    for t, g, dh_prev, d_out_prev in _steps_back(order, G, d_out, dh0):
         np.multiply(g, D[t], out=dA[t])
-        dh_prev = _pass_back(G, order, j, B, H, S.dtype)
         np.matmul(dA[t], W_hh, out=dh_prev)
         if mask is not None:
             dh_prev += g * padded[t]  # padded step: the state passed straight through
-        if j + 1 < T:
-            dh_prev += d_out[order[j + 1]]
-    return dA, dA, _time_ordered(S[:-1], reverse), dh_prev, None, G
+        if d_out_prev is not None:
+            dh_prev += d_out_prev
+    return dA, dA, _time_ordered(S[:-1], reverse), dh0, None, G
 
 
 # ---------------------------------------------------------------------------
@@ -205,7 +207,7 @@ def lstm_forward(GX, h0, c0, W_hh, b_hh, mask, reverse):
     A *= scale
     A4 = A.reshape(T, B, 4, H).transpose(0, 2, 1, 3)  # (T, 4, B, H) view
     # gate-major: each gate block of a step is one contiguous (B, H) array
-    W4 = (W_hh * scale[:, None]).reshape(4, H, H).transpose(0, 2, 1)
+    W4 = np.ascontiguousarray((W_hh * scale[:, None]).reshape(4, H, H).transpose(0, 2, 1))
     S = np.empty((T + 1, B, H), dtype=dt)
     C = np.empty((T + 1, B, H), dtype=dt)
     S[0], C[0] = h0, c0
@@ -269,23 +271,22 @@ def lstm_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
     d_out = _first_gradient(d_out, dh_n, mask, order, G)
     dC = np.empty((B, H), dtype=dt)
     dc = dc_n
-    for j, t in enumerate(order):
-        g_t = G[t]
+    dh0 = np.empty((B, H), dtype=dt)
+    for t, g_t, dh_prev, d_out_prev in _steps_back(order, G, d_out, dh0):
         np.multiply(g_t, Q[t], out=dC)
         dC += dc
         np.multiply(P[t, :3], dC, out=dA4[t, :3])  # di, df, dg
         np.multiply(g_t, P[t, 3], out=dA4[t, 3])  # do
-        dh_prev = _pass_back(G, order, j, B, H, dt)
         np.matmul(dA[t].reshape(B, G4), W_hh, out=dh_prev)
         dc_prev = dC * f[t]
         if mask is not None:
             dh_prev += g_t * padded[t]
             np.copyto(dc_prev, dc, where=padded[t])
-        if j + 1 < T:
-            dh_prev += d_out[order[j + 1]]
+        if d_out_prev is not None:
+            dh_prev += d_out_prev
         dc = dc_prev
     dA = dA.reshape(T, B, G4)
-    return dA, dA, _time_ordered(S[:-1], reverse), dh_prev, dc, G
+    return dA, dA, _time_ordered(S[:-1], reverse), dh0, dc, G
 
 
 # ---------------------------------------------------------------------------
@@ -307,7 +308,7 @@ def gru_forward(GX, h0, W_hh, b_hh, mask, reverse):
         b_hn = b_hh[2 * H:]
     A3 = A.reshape(T, B, 3, H).transpose(0, 2, 1, 3)  # (T, 3, B, H) view
     # gate-major: each gate block of a step is one contiguous (B, H) array
-    W3 = (W_hh * scale[:, None]).reshape(3, H, H).transpose(0, 2, 1)
+    W3 = np.ascontiguousarray((W_hh * scale[:, None]).reshape(3, H, H).transpose(0, 2, 1))
     S = np.empty((T + 1, B, H), dtype=dt)
     S[0] = h0
     gh = np.empty((3, B, H), dtype=dt)  # −(h W_hr^T), −(h W_hz^T), h W_hn^T
@@ -377,17 +378,16 @@ def gru_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
     G = np.empty((T, B, H), dtype=dt)  # ∂L/∂h_t
     d_out = _first_gradient(d_out, dh_n, mask, order, G)
     carry = np.empty((B, H), dtype=dt)
-    for j, t in enumerate(order):
-        g_t = G[t]
+    dh0 = np.empty((B, H), dtype=dt)
+    for t, g_t, dh_prev, d_out_prev in _steps_back(order, G, d_out, dh0):
         np.multiply(D[t], g_t, out=dGH3[t])
-        dh_prev = _pass_back(G, order, j, B, H, dt)
         np.matmul(dGH[t].reshape(B, 3 * H), W_hh, out=dh_prev)
         np.multiply(g_t, Zc[t], out=carry)
         dh_prev += carry
-        if j + 1 < T:
-            dh_prev += d_out[order[j + 1]]
+        if d_out_prev is not None:
+            dh_prev += d_out_prev
     dGH = dGH.reshape(T, B, 3 * H)
     dGX = np.empty_like(dGH)
     dGX[:, :, :2 * H] = dGH[:, :, :2 * H]
     np.multiply(G, Dn, out=dGX[:, :, 2 * H:])
-    return dGX, dGH, H_prev, dh_prev, None, G
+    return dGX, dGH, H_prev, dh0, None, G

@@ -162,9 +162,11 @@ def linear_forward(
     x = check_float_input("x", x, W.dtype)
     if x.ndim < 1 or x.shape[-1] != W.shape[1]:
         raise ValueError(f"x must have shape (*, {W.shape[1]}) (in_features), got {x.shape}")
-    y = x @ W.T
+    # one matrix product over all leading positions: a (B, T, D) @ (D, M) product would
+    # be B separate ones
+    y = (x.reshape(-1, W.shape[1]) @ W.T).reshape(x.shape[:-1] + (W.shape[0],))
     if b is not None:
-        y = y + b
+        y += b
     return y, (x, W)
 
 
@@ -181,7 +183,7 @@ def linear_backward(
     check_same_shape("dout", dout, x.shape[:-1] + (W.shape[0],))
     dout2 = dout.reshape(-1, W.shape[0])  # (P, M), P = prod(*)
     x2 = x.reshape(-1, W.shape[1])  # (P, D)
-    dx = dout @ W
+    dx = (dout2 @ W).reshape(x.shape)
     dW = dout2.T @ x2
     db = dout2.sum(axis=0)
     return dx, dW, db

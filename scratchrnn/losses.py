@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 
-from .activations import log_softmax
 from .checks import check_float_input, check_int_array
 
 __all__ = [
@@ -86,9 +85,14 @@ def cross_entropy(
         w = np.ones(C, dtype=s.dtype)
 
     y_safe = np.where(valid, y, 0)  # any in-range class for the ignored rows
-    log_p = log_softmax(s, axis=1)  # (N, C)
+    # log p = shifted − log Σ exp(shifted), shifted = s − max (log-sum-exp, as
+    # log_softmax); only the targets' entries of log p are formed, and exp(shifted) is
+    # kept for the backward's softmax (one exp pass over the logits in all)
+    shifted = s - s.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    sum_e = e.sum(axis=1)  # >= 1: the row's maximum contributes exp(0)
     rows = np.arange(N)
-    nll = -log_p[rows, y_safe]  # (N,)
+    nll = np.log(sum_e) - shifted[rows, y_safe]  # (N,)
     w_y = np.where(valid, w[y_safe], 0).astype(s.dtype)  # (N,) w[y_i], 0 if ignored
     losses = np.where(valid, w_y * nll, 0).astype(s.dtype)  # ℓ_i
 
@@ -100,7 +104,7 @@ def cross_entropy(
     else:
         with np.errstate(invalid="ignore", divide="ignore"):
             loss = losses.sum() / total_weight
-    cache = (np.exp(log_p), y_safe, valid, w_y, total_weight, reduction)
+    cache = (e, sum_e, y_safe, valid, w_y, total_weight, reduction)
     return loss, cache
 
 
@@ -111,9 +115,9 @@ def cross_entropy_backward(dloss: Any, cache: tuple) -> np.ndarray:
     ∂L/∂s_i = g_i (softmax(s_i) - onehot(y_i)) with g_i = dloss · w[y_i] / Σ_V w
     ("mean"), dloss · w[y_i] ("sum") or dloss_i · w[y_i] ("none"); 0 for ignored i.
     """
-    p, y_safe, valid, w_y, total_weight, reduction = cache
-    N, _C = p.shape
-    dt = p.dtype
+    e, sum_e, y_safe, valid, w_y, total_weight, reduction = cache
+    N, _C = e.shape
+    dt = e.dtype
     if reduction == "none":
         d = check_float_input("dloss", dloss, dt)
         if d.shape != (N,):
@@ -131,9 +135,8 @@ def cross_entropy_backward(dloss: Any, cache: tuple) -> np.ndarray:
             with np.errstate(invalid="ignore", divide="ignore"):
                 g = w_y * (d / total_weight)
     g = np.where(valid, g, 0).astype(dt)  # (N,) ignored rows take no part
-    ds = p.copy()
-    ds[np.arange(N), y_safe] -= 1  # softmax - onehot
-    ds *= g[:, None]
+    ds = e * (g / sum_e)[:, None]  # g_i softmax(s_i)
+    ds[np.arange(N), y_safe] -= g  # − g_i onehot(y_i)
     return ds
 
 

@@ -16,9 +16,10 @@ Runs (on ``--device``, default cuda), within 8 minutes on one GPU:
   bench      ``python -m bench.gpu --device cuda``: torch fused vs cell loop at the lab
              shape and at B = 256, H = 1024 (run alone, after everything else).
 
-Everything but the benchmark runs concurrently (``--jobs``, default 12 processes; the
-lab runs' seconds per epoch are therefore not a benchmark). Each step has a time limit;
-one that fails or runs out is recorded as such and the rest go on. Writes
+Everything but the benchmark runs concurrently (``--jobs``, default 16 processes: all of
+them at once; the lab runs' seconds per epoch are therefore not a benchmark). Each step
+has a time limit (at most 330 s, the benchmark 100 s: under 8 minutes in all); one that
+fails or runs out is recorded as such and the rest go on. Writes
 OUTDIR/gpu_check.json and OUTDIR/gpu_check.md (the raw outputs under OUTDIR/raw/).
 
 ``--dry-run``: the same steps on the CPU with a tiny budget (quick parity, core rows;
@@ -338,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="the same steps on the CPU with a tiny budget (CI)")
     ap.add_argument("--device", default=None, help="default: cuda (cpu with --dry-run)")
     ap.add_argument("--jobs", type=int, default=None,
-                    help="processes at once (default 12; 2 with --dry-run)")
+                    help="processes at once (default 16; 2 with --dry-run)")
     ap.add_argument("--data", default=None, help="the surnames CSV (dry run: a synthetic one)")
     args = ap.parse_args(argv)
     args.device = args.device or ("cpu" if args.dry_run else "cuda")
@@ -353,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     # the device and versions: from the benchmark, and on a GPU first of all (in case it fails)
     info_job = Job("info", ["-m", "bench.gpu", "--info", "--device", args.device, "--json"], 60)
     first = [info_job] if args.device != "cpu" else []
-    run_jobs([*first, *jobs], python, raw, args.jobs or (2 if args.dry_run else 12))
+    run_jobs([*first, *jobs], python, raw, args.jobs or (2 if args.dry_run else 16))
     run_jobs([bench], python, raw, 1)  # alone: its timings are not shared with anything
     results = {j.name: j.result for j in [*jobs, bench]}
     info = next((j.result["data"]["info"] for j in [*first, bench] if j.result.get("data")), None)

@@ -113,3 +113,26 @@ def test_failed_step_is_reported_not_fatal(tmp_path):
     assert gru["torch"] is None
     md = gc.markdown(s)
     assert "classify-gru-torch FAILED" in md and "| lab 1 | gru | torch | failed |" in md
+
+
+def test_gpu_plan_runs_the_full_steps_on_cuda(tmp_path):
+    """What the script runs on a GPU (it cannot run here): full parity on cuda, with TF32 off
+    and on the CPU; the labs on both backends; T = 200, 400, 750; the large benchmark shape."""
+    gc = load_script()
+    jobs, bench = gc.plan(tmp_path, "cuda", dry=False, data=None)
+    cmds = {j.name: " ".join(j.argv) for j in jobs}
+    assert cmds["parity-device"] == "-m parity --device cuda --json"
+    assert cmds["parity-cpu"] == "-m parity --device cpu --json"
+    assert "--core-only" in cmds["parity-device-tf32-off"]
+    assert [j.env for j in jobs if j.name == "parity-device-tf32-off"] == [
+        {"NVIDIA_TF32_OVERRIDE": "0"}]
+    for cell in ("elman-tanh", "irnn", "lstm", "gru"):
+        assert (f"study adding --backend torch --device cuda --cells {cell} "
+                f"--lengths 200 400 750 --out") in cmds[f"adding-{cell}"]
+    for lab in ("classify-elman", "classify-lstm", "classify-gru", "generate-gru-cond"):
+        assert "--backend torch --device cuda --seed 1337" in cmds[f"{lab}-torch"]
+        assert "--backend numpy --seed 1337" in cmds[f"{lab}-numpy"]
+        assert "--epochs" not in cmds[f"{lab}-torch"] and "--data" not in cmds[f"{lab}-torch"]
+    assert "--conditioned" in cmds["generate-gru-cond-torch"]
+    assert " ".join(bench.argv) == "-m bench.gpu --device cuda --json"  # B=256, H=1024: default
+    assert len(jobs) <= 16 and max(j.timeout for j in jobs) + bench.timeout < 8 * 60

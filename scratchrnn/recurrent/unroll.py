@@ -192,7 +192,9 @@ def weight_grads(
         grads["weight_hh"] = cell.weight_hh_grad(dGH_flat, H_prev)
     if W.b_ih is not None:
         grads["bias_ih"] = dGX_flat.sum(axis=0)
-        grads["bias_hh"] = dGH_flat.sum(axis=0)
+        # Elman and LSTM: dgh_t = dgx_t, the fast path returns one array for both
+        grads["bias_hh"] = (grads["bias_ih"].copy() if dGH is dGX
+                            else dGH_flat.sum(axis=0))
     if not input_grad:
         return None
     return (dGX_flat @ W.W_ih).reshape(x.shape)
