@@ -50,7 +50,9 @@ FLAGS = [
 def outside(name: str):
     """Values just outside, far outside, and not numbers at all."""
     r = RANGES[name]
-    ints = st.integers(int(r.high) + 1, 10**20) | st.integers(-(10**20), math.ceil(r.low) - 1)
+    ints = st.integers(-(10**20), math.ceil(r.low) - 1)
+    if r.high < 1e20:
+        ints |= st.integers(int(r.high) + 1, 10**20)
     bad = ints | st.sampled_from(["nan", "inf", "-inf", "", "1e999", "x", "1,5"])
     if r.integer:
         return bad | st.sampled_from(["1.5", "1e3"])
