@@ -92,6 +92,23 @@ class Task(Protocol):
     def checkpoint_meta(self) -> dict: ...
 
 
+class LabTask:
+    """What the two labs' tasks share: :meth:`loss_and_grad` from the task's :attr:`loss`
+    and the checkpoint's meta (hyperparameters and vocabularies)."""
+
+    vectorizer: Any  # a SurnameVectorizer
+    hyperparameters: dict
+    loss: LossSpec
+
+    def loss_and_grad(self, logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """(loss, ∂loss/∂logits) of :attr:`loss` in NumPy."""
+        return spec_loss_and_grad(self.loss, logits, y)
+
+    def checkpoint_meta(self) -> dict:
+        return {"hyperparameters": self.hyperparameters,
+                "vocabularies": self.vectorizer.to_json()}
+
+
 class Backend(Protocol):
     """One lab model, trainable and runnable, behind the interface the loop uses."""
 
@@ -188,7 +205,8 @@ class NumpyBackend:
                 norm = np.sqrt(sum(float(np.sum(g * g)) for g in self.model.gradients()))
         if not np.isfinite(norm):
             return float("nan"), logits
-        self.optimizer.step()
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence: checked after
+            self.optimizer.step()
         return float(loss), logits
 
     def parameters_finite(self) -> bool:

@@ -16,18 +16,18 @@ from pathlib import Path
 import numpy as np
 
 from .activations import softmax
-from .backend import BackendFactory, LossSpec, spec_loss, spec_loss_and_grad
+from .backend import BackendFactory, LabTask, LossSpec, spec_loss
 from .config import ClassifierConfig, to_dict
 from .data import SurnameDataset, SurnameVectorizer
 from .losses import accuracy
 from .metrics import classification_report
 from .models import SurnameClassifier
-from .train import TrainConfig, load_lab_model, resolve_backend, run_training, write_metrics
+from .train import load_lab_model, train_lab, write_metrics
 
 KIND = "classifier"
 
 
-class ClassificationTask:
+class ClassificationTask(LabTask):
     """What lab 1 trains: inputs, targets, the (weighted) loss and the metrics."""
 
     kind = KIND
@@ -51,10 +51,6 @@ class ClassificationTask:
         """Cross-entropy over one target per surname, weighted by ``class_weights``."""
         return LossSpec(weight=self.class_weights)
 
-    def loss_and_grad(self, logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-        """(loss, ∂loss/∂logits) of :attr:`loss` in NumPy."""
-        return spec_loss_and_grad(self.loss, logits, y)
-
     @staticmethod
     def batch_accuracy(logits: np.ndarray, y: np.ndarray) -> float:
         return accuracy(logits, y)
@@ -63,10 +59,6 @@ class ClassificationTask:
         loss, _ = spec_loss(self.loss, logits, y)
         report = classification_report(y, logits.argmax(axis=1), logits.shape[1])
         return {"loss": float(loss), **report}
-
-    def checkpoint_meta(self) -> dict:
-        return {"hyperparameters": self.hyperparameters,
-                "vocabularies": self.vectorizer.to_json()}
 
 
 def build_model(hp: dict, dtype=np.float32) -> SurnameClassifier:
@@ -101,12 +93,8 @@ def train(config: ClassifierConfig | None = None, *,
     hp = {"config": to_dict(cfg), "num_embeddings": len(vec.char_vocab),
           "num_classes": len(vec.nationality_vocab)}
     task = ClassificationTask(vec, dataset.class_weights() if cfg.class_weights else None, hp)
-    schedule = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-                           seed=cfg.seed, early_stopping=cfg.early_stopping, clip=cfg.clip,
-                           progress=progress)
-    state, test, seconds = run_training(build_model(hp), task, dataset, schedule, cfg.out,
-                                        resolve_backend(cfg.backend, make_backend),
-                                        cfg.resume, log, overwrite=overwrite)
+    state, test, seconds = train_lab(cfg, build_model(hp), task, dataset, make_backend,
+                                     progress, log, overwrite)
     nat = vec.nationalities
     metrics = {
         "lab": "classify", "config": to_dict(cfg),

@@ -23,13 +23,18 @@ import os
 from dataclasses import asdict, dataclass, fields
 from typing import Any, TypeVar
 
+from . import limits
+from .limits import RANGES
+
 BACKENDS = ("numpy", "torch")
 
 C = TypeVar("C")
 
 
 def _normalise(config: Any) -> None:
-    """Paths become strings, lists tuples: a config is JSON-ready and hashable."""
+    """Paths become strings, lists tuples: a config is JSON-ready and hashable. Every
+    numeric field with a documented range (:mod:`scratchrnn.limits`) is checked."""
+    _check_ranges(config)
     for f in fields(config):
         value = getattr(config, f.name)
         if isinstance(value, os.PathLike):
@@ -39,29 +44,30 @@ def _normalise(config: Any) -> None:
                                                      else v for v in value))
 
 
+def _check_ranges(config: Any) -> None:
+    """ValueError naming the flag and its range for a numeric field outside it."""
+    for f in fields(config):
+        value = getattr(config, f.name)
+        if f.name not in RANGES or value is None:
+            continue
+        for item in value if isinstance(value, (list, tuple)) else (value,):
+            limits.check(f.name, item)
+
+
 def _check_choice(name: str, value: object, choices: tuple) -> None:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(str, choices))}, got {value!r}")
 
 
 @dataclass(frozen=True)
-class ClassifierConfig:
-    """Lab 1, ``classify train``: the model, the training schedule and where things go.
+class LabRunConfig:
+    """What both labs share: the training schedule, the backend and where things go.
 
-    ``forget_bias`` (LSTM): added to the forget gate's bias at initialisation; None
-    means 1 for an LSTM (the usual remedy for early forgetting, Jozefowicz et al. 2015)
-    and 0 otherwise (torch's initialisation exactly); the stored config holds the number.
-    ``reference``: run the step functions of ``cells.py`` instead of the fast path.
+    A lab's config adds its model's fields; ``batch_size`` and ``out`` it sets again
+    where its default differs. ``reference``: run the step functions of ``cells.py``
+    instead of the fast path.
     """
 
-    cell: str = "elman"
-    hidden: int = 64
-    embedding: int = 100
-    layers: int = 1
-    bidirectional: bool = False
-    dropout: float = 0.5
-    class_weights: bool = True
-    forget_bias: float | None = None
     epochs: int = 100
     batch_size: int = 64
     lr: float = 1e-3
@@ -72,19 +78,42 @@ class ClassifierConfig:
     device: str = "cpu"
     reference: bool = False
     data: str | None = None
-    out: str = "runs/classify"
+    out: str = "runs/lab"
     resume: bool = False
 
     def __post_init__(self) -> None:
         _normalise(self)
-        _check_choice("cell", self.cell, ("elman", "lstm", "gru"))
         _check_choice("backend", self.backend, BACKENDS)
+
+
+@dataclass(frozen=True)
+class ClassifierConfig(LabRunConfig):
+    """Lab 1, ``classify train``: the model, with the schedule of :class:`LabRunConfig`.
+
+    ``forget_bias`` (LSTM): added to the forget gate's bias at initialisation; None
+    means 1 for an LSTM (the usual remedy for early forgetting, Jozefowicz et al. 2015)
+    and 0 otherwise (torch's initialisation exactly); the stored config holds the number.
+    """
+
+    cell: str = "elman"
+    hidden: int = 64
+    embedding: int = 100
+    layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.5
+    class_weights: bool = True
+    forget_bias: float | None = None
+    out: str = "runs/classify"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_choice("cell", self.cell, ("elman", "lstm", "gru"))
         if self.forget_bias is None:
             object.__setattr__(self, "forget_bias", 1.0 if self.cell == "lstm" else 0.0)
 
 
 @dataclass(frozen=True)
-class GeneratorConfig:
+class GeneratorConfig(LabRunConfig):
     """Lab 2, ``generate train``: a character language model, conditioned or not."""
 
     cell: str = "gru"
@@ -93,23 +122,12 @@ class GeneratorConfig:
     embedding: int = 32
     layers: int = 1
     dropout: float = 0.5
-    epochs: int = 100
     batch_size: int = 128
-    lr: float = 1e-3
-    seed: int = 1337
-    early_stopping: int = 5
-    clip: float | None = None
-    backend: str = "numpy"
-    device: str = "cpu"
-    reference: bool = False
-    data: str | None = None
     out: str = "runs/generate"
-    resume: bool = False
 
     def __post_init__(self) -> None:
-        _normalise(self)
+        super().__post_init__()
         _check_choice("cell", self.cell, ("gru", "lstm", "elman"))
-        _check_choice("backend", self.backend, BACKENDS)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ message; callers prefix it with the path.
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import json
 import math
@@ -33,7 +34,7 @@ import re
 import stat
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -142,6 +143,17 @@ def atomic_text(path: PathLike, newline: str = ""):
     buf = io.StringIO(newline=newline)
     yield buf
     atomic_write_text(path, buf.getvalue())
+
+
+def write_csv_rows(path: PathLike, header: Sequence[str], rows: Iterable[Sequence]) -> Path:
+    """A CSV file (``header`` then ``rows``) written atomically, its folder made if needed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_text(path) as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
 
 
 def save_figure(fig: Any, path: PathLike, **savefig_kwargs: Any) -> Path:

@@ -21,18 +21,18 @@ from pathlib import Path
 import numpy as np
 
 from .activations import log_softmax
-from .backend import BackendFactory, LossSpec, spec_loss, spec_loss_and_grad
+from .backend import BackendFactory, LabTask, LossSpec, spec_loss
 from .config import GeneratorConfig, to_dict
 from .data import SurnameDataset, SurnameVectorizer
 from .losses import accuracy
 from .models import SurnameGenerator
 from .rng import as_generator
-from .train import TrainConfig, load_lab_model, resolve_backend, run_training, write_metrics
+from .train import load_lab_model, train_lab, write_metrics
 
 KIND = "generator"
 
 
-class GenerationTask:
+class GenerationTask(LabTask):
     """What lab 2 trains: next-character targets under a masked sequence loss."""
 
     kind = KIND
@@ -55,10 +55,6 @@ class GenerationTask:
         """Cross-entropy at every step, the padding (``mask_index``) ignored."""
         return LossSpec(ignore_index=self.mask_index, per_step=True)
 
-    def loss_and_grad(self, logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-        """(loss, ∂loss/∂logits) of :attr:`loss` in NumPy."""
-        return spec_loss_and_grad(self.loss, logits, y)
-
     def batch_accuracy(self, logits: np.ndarray, y: np.ndarray) -> float:
         return accuracy(logits, y, ignore_index=self.mask_index)
 
@@ -66,10 +62,6 @@ class GenerationTask:
         loss, _ = spec_loss(self.loss, logits, y)
         return {"loss": float(loss), "acc": self.batch_accuracy(logits, y),
                 "perplexity": math.exp(float(loss))}
-
-    def checkpoint_meta(self) -> dict:
-        return {"hyperparameters": self.hyperparameters,
-                "vocabularies": self.vectorizer.to_json()}
 
 
 def build_model(hp: dict, dtype=np.float32) -> SurnameGenerator:
@@ -100,12 +92,8 @@ def train(config: GeneratorConfig | None = None, *,
     hp = {"config": to_dict(cfg), "num_embeddings": len(vec.char_vocab),
           "num_nationalities": len(vec.nationality_vocab), "prior": prior.tolist()}
     task = GenerationTask(vec, cfg.conditioned, hp)
-    schedule = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-                           seed=cfg.seed, early_stopping=cfg.early_stopping, clip=cfg.clip,
-                           progress=progress)
-    state, test, seconds = run_training(build_model(hp), task, dataset, schedule, cfg.out,
-                                        resolve_backend(cfg.backend, make_backend),
-                                        cfg.resume, log, overwrite=overwrite)
+    state, test, seconds = train_lab(cfg, build_model(hp), task, dataset, make_backend,
+                                     progress, log, overwrite)
     metrics = {
         "lab": "generate", "config": to_dict(cfg),
         "test_loss": test["loss"], "test_acc": test["acc"],

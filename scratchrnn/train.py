@@ -335,6 +335,19 @@ def run_training(model, task, dataset: SurnameDataset, config: TrainConfig, out:
     return state, test, seconds_per_epoch
 
 
+def train_lab(config, model, task, dataset: SurnameDataset, make_backend=None,
+              progress: bool | None = None, log=None, overwrite: bool = False):
+    """:func:`run_training` for a lab's config (``ClassifierConfig``/``GeneratorConfig``):
+    its schedule fields make the :class:`TrainConfig`, its ``backend`` names the backend
+    (``make_backend`` builds it when it is not NumPy's). Returns what run_training does."""
+    schedule = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
+                           seed=config.seed, early_stopping=config.early_stopping,
+                           clip=config.clip, progress=progress)
+    return run_training(model, task, dataset, schedule, config.out,
+                        resolve_backend(config.backend, make_backend), config.resume, log,
+                        overwrite=overwrite)
+
+
 def load_lab_model(model_dir: str | Path, kind: str, build, config_class: type):
     """(model, vectorizer, hyperparameters) from ``model_dir/model.npz`` (or a file path).
 

@@ -3,41 +3,20 @@
 from __future__ import annotations
 
 import contextlib
-import csv
-import importlib.util
 import io
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from scratchrnn import classify
 from scratchrnn.cli import main
+from tests.conftest import needs_torch, write_synthetic_csv
 
-needs_torch = pytest.mark.skipif(
-    importlib.util.find_spec("torch") is None, reason="torch is not installed"
-)
 METRIC_KEYS = {"test_loss", "test_acc", "test_balanced_acc", "epochs", "seconds_per_epoch"}
-LETTERS = {"English": "bcdhklmnrstw", "Japanese": "kmnstuaio", "Russian": "vkoshnv"}
 TINY = ["--hidden", "4", "--embedding", "4", "--batch-size", "8", "--no-progress"]
-
-
-def write_synthetic_csv(path: Path, seed: int = 0) -> Path:
-    """nationality,split,surname: three nationalities, 30 train / 10 val / 10 test rows."""
-    rng = np.random.default_rng(seed)
-    nats = list(LETTERS)
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["nationality", "split", "surname"])
-        for split, n in (("train", 30), ("val", 10), ("test", 10)):
-            for i in range(n):
-                nat = nats[i % len(nats)]
-                k = int(rng.integers(3, 8))
-                w.writerow([nat, split, "".join(rng.choice(list(LETTERS[nat]), size=k))])
-    return path
 
 
 @pytest.fixture(scope="module")

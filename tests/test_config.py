@@ -15,7 +15,7 @@ import pytest
 from scratchrnn import classify, config, generate
 from scratchrnn.checkpoint import load_checkpoint
 from scratchrnn.cli import build_parser, main
-from tests.test_train import write_synthetic_csv
+from tests.conftest import write_synthetic_csv
 
 LEGACY = Path(__file__).parent / "fixtures" / "legacy"
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from scratchrnn import classify, generate
 from scratchrnn.cli import main
-from tests.test_reliability import NATIONS, synthetic_csv
+from tests.conftest import NATIONS, synthetic_csv
 
 TINY = dict(hidden=6, embedding=5, batch_size=8, progress=False)
 

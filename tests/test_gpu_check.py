@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import needs_torch
+
 ROOT = Path(__file__).resolve().parents[1]
-needs_torch = pytest.mark.skipif(importlib.util.find_spec("torch") is None,
-                                 reason="torch is not installed")
 
 
 def load_script():

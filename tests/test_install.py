@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import write_synthetic_csv
+from tests.conftest import write_synthetic_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("scratchrnn", "parity")

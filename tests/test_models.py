@@ -3,8 +3,6 @@ the Module container, and dropout randomness."""
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 from hypothesis import given
@@ -21,11 +19,8 @@ from scratchrnn.losses import (
     sequence_cross_entropy_backward,
 )
 from scratchrnn.models import SurnameClassifier, SurnameGenerator
+from tests.conftest import PARITY_TOL, needs_torch
 
-needs_torch = pytest.mark.skipif(
-    importlib.util.find_spec("torch") is None, reason="torch is not installed"
-)
-PARITY_TOL = 1e-9  # float64, relative to max(1, |torch|)
 CELLS = ("elman", "lstm", "gru")
 # tiny sizes: vocabulary, embedding, hidden, classes, nationalities, batch, steps
 V, E, H, C, N, B, T = 6, 3, 3, 4, 3, 2, 4

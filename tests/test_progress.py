@@ -12,7 +12,7 @@ import pytest
 
 from scratchrnn import train as train_mod
 from scratchrnn.cli import build_parser
-from tests.test_cli import write_synthetic_csv
+from tests.conftest import write_synthetic_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = ["classify", "train", "--epochs", "2", "--hidden", "4", "--embedding", "4",

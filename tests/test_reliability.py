@@ -27,23 +27,9 @@ from scratchrnn.losses import (
     sequence_cross_entropy_backward,
 )
 from scratchrnn.train import TrainingError
+from tests.conftest import synthetic_csv
 
 REPO = Path(__file__).resolve().parents[1]
-NATIONS = ["Czech", "German", "Polish", "Korean"]
-
-
-def synthetic_csv(tmp_path: Path, n_train: int = 24) -> Path:
-    """A small surnames-like CSV (invented names; never the third-party data)."""
-    rng = np.random.default_rng(0)
-    letters = list("abcdefghijklmnopqrstuvwxyzáéöüł")
-    rows = ["nationality,split,surname"]
-    for split, n in (("train", n_train), ("val", 8), ("test", 8)):
-        for i in range(n):
-            name = "".join(rng.choice(letters, size=rng.integers(2, 9))).capitalize()
-            rows.append(f"{NATIONS[i % len(NATIONS)]},{split},{name}")
-    path = tmp_path / "surnames_with_splits.csv"
-    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    return path
 
 
 # -- numerics ---------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 
 from scratchrnn import classify
 from scratchrnn.cli import main
-from tests.test_reliability import synthetic_csv
+from tests.conftest import synthetic_csv
 
 
 def run_json(argv, capsys):

@@ -3,8 +3,6 @@ checkpoint, resume, the torch backend, predict, and the classification metrics."
 
 from __future__ import annotations
 
-import csv
-import importlib.util
 import json
 from pathlib import Path
 
@@ -19,31 +17,10 @@ from scratchrnn.checkpoint import load_checkpoint
 from scratchrnn.cli import backend_factory
 from scratchrnn.metrics import classification_report, confusion_matrix, per_class_recall
 from scratchrnn.train import TrainingError
-
-needs_torch = pytest.mark.skipif(
-    importlib.util.find_spec("torch") is None, reason="torch is not installed"
-)
+from tests.conftest import LETTERS, needs_torch, write_synthetic_csv
 
 METRIC_KEYS = {"test_loss", "test_acc", "test_balanced_acc", "epochs", "seconds_per_epoch"}
 TIMING_KEYS = {"seconds_per_epoch"}  # the only entries that may differ between equal runs
-LETTERS = {"English": "bcdhklmnrstw", "Japanese": "kmnstuaio", "Russian": "vkoshnv"}
-
-
-def write_synthetic_csv(path: Path, seed: int = 0, sizes=(("train", 30), ("val", 10),
-                                                          ("test", 10))) -> Path:
-    """nationality,split,surname rows: three nationalities, each from its own letters."""
-    rng = np.random.default_rng(seed)
-    nats = list(LETTERS)
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["nationality", "split", "surname"])
-        for split, n in sizes:
-            for i in range(n):
-                nat = nats[i % len(nats)]
-                k = int(rng.integers(3, 8))
-                name = "".join(rng.choice(list(LETTERS[nat]), size=k)).capitalize()
-                w.writerow([nat, split, name])
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,6 @@ small, and BLAS threads fighting over two busy cores made matrix products 20× s
 
 from __future__ import annotations
 
-import csv
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -47,7 +46,7 @@ import numpy as np
 
 from ..checks import check_array, check_float_dtype, check_positive_int
 from ..config import AddingConfig, to_dict
-from ..fileio import atomic_text, save_figure
+from ..fileio import save_figure, write_csv_rows
 from ..layers import Linear
 from ..module import Module
 from ..optim import Adam, clip_grad_norm
@@ -307,32 +306,22 @@ SUMMARY_COLUMNS = ("cell", "T", "final_mse", "first_below", "baseline_mse", "div
 
 def write_csv(results: Sequence[AddingResult], path: str | Path) -> Path:
     """One row per run with :data:`SUMMARY_COLUMNS`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_text(path) as f:
-        w = csv.writer(f)
-        w.writerow(SUMMARY_COLUMNS)
-        for r in results:
-            c = r.config
-            w.writerow([r.cell, r.T, f"{r.final_mse:.6g}",
-                        "" if r.first_below is None else r.first_below,
-                        f"{r.baseline_mse:.6g}", int(r.diverged), f"{r.seconds:.2f}",
-                        c.get("updates"), c.get("hidden"), c.get("batch_size"), c.get("lr"),
-                        c.get("clip"), c.get("seed")])
-    return path
+    def row(r: AddingResult) -> list:
+        c = r.config
+        return [r.cell, r.T, f"{r.final_mse:.6g}",
+                "" if r.first_below is None else r.first_below,
+                f"{r.baseline_mse:.6g}", int(r.diverged), f"{r.seconds:.2f}",
+                c.get("updates"), c.get("hidden"), c.get("batch_size"), c.get("lr"),
+                c.get("clip"), c.get("seed")]
+
+    return write_csv_rows(path, SUMMARY_COLUMNS, map(row, results))
 
 
 def write_history_csv(results: Sequence[AddingResult], path: str | Path) -> Path:
     """The learning curves: rows (cell, T, updates, held-out MSE)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_text(path) as f:
-        w = csv.writer(f)
-        w.writerow(("cell", "T", "updates", "mse"))
-        for r in results:
-            for step, mse in r.history:
-                w.writerow([r.cell, r.T, step, f"{mse:.6g}"])
-    return path
+    return write_csv_rows(path, ("cell", "T", "updates", "mse"),
+                          ([r.cell, r.T, step, f"{mse:.6g}"]
+                           for r in results for step, mse in r.history))
 
 
 def plot_results(results: Sequence[AddingResult], path: str | Path) -> Path | None:

@@ -6,7 +6,7 @@ import pytest
 
 from scratchrnn import classify, generate
 from scratchrnn.cli import backend_factory
-from tests.test_reliability import synthetic_csv
+from tests.conftest import synthetic_csv
 
 pytest.importorskip("torch")
 

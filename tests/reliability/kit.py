@@ -22,31 +22,11 @@ import numpy as np
 
 from scratchrnn.cli import main
 
+# the synthetic CSVs are shared by all tests; the reliability tests take them from here
+from tests.conftest import synthetic_csv, synthetic_rows, write_csv  # noqa: F401
+
 REPO = Path(__file__).resolve().parents[2]
-NATIONS = ["Czech", "German", "Polish", "Korean"]
 TINY = ["--hidden", "4", "--embedding", "4", "--batch-size", "8", "--no-progress"]
-
-
-def synthetic_rows(n_train: int = 24, seed: int = 0) -> list[tuple[str, str, str]]:
-    """(nationality, split, surname) rows of invented surnames (never the third-party data)."""
-    rng = np.random.default_rng(seed)
-    letters = list("abcdefghijklmnopqrstuvwxyzáéöüł")
-    rows = []
-    for split, n in (("train", n_train), ("val", 8), ("test", 8)):
-        for i in range(n):
-            name = "".join(rng.choice(letters, size=rng.integers(2, 9))).capitalize()
-            rows.append((NATIONS[i % len(NATIONS)], split, name))
-    return rows
-
-
-def write_csv(path: Path, rows: list[tuple[str, str, str]]) -> Path:
-    lines = ["nationality,split,surname"] + [",".join(r) for r in rows]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-def synthetic_csv(directory: Path, n_train: int = 24, seed: int = 0) -> Path:
-    return write_csv(directory / "surnames_with_splits.csv", synthetic_rows(n_train, seed))
 
 
 def run(argv: list[str]) -> tuple[int, str, str]:

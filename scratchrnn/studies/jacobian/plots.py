@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from ...fileio import atomic_text, save_figure
+from ...fileio import save_figure, write_csv_rows
 from .. import pyplot
 from .curves import NORMS, JacobianCurve
 
@@ -17,18 +16,14 @@ CSV_COLUMNS = ("study", "label", "cell", "rho", "distance", "samples", "spectral
 
 def write_csv(curves: Sequence[JacobianCurve], path: str | Path) -> Path:
     """One row per (curve, distance) with the columns :data:`CSV_COLUMNS`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_text(path) as f:
-        w = csv.writer(f)
-        w.writerow(CSV_COLUMNS)
-        for c in curves:
-            cols = (c.counts(), c.mean("spectral"), c.gmean("spectral"), c.mean("frobenius"),
-                    c.gmean("frobenius"))
-            for i, k in enumerate(c.distances):
-                w.writerow([c.study, c.label, c.cell, "" if c.rho is None else c.rho, int(k),
-                            int(cols[0][i]), *(f"{a[i]:.6e}" for a in cols[1:])])
-    return path
+    def rows(c: JacobianCurve):
+        cols = (c.counts(), c.mean("spectral"), c.gmean("spectral"), c.mean("frobenius"),
+                c.gmean("frobenius"))
+        for i, k in enumerate(c.distances):
+            yield [c.study, c.label, c.cell, "" if c.rho is None else c.rho, int(k),
+                   int(cols[0][i]), *(f"{a[i]:.6e}" for a in cols[1:])]
+
+    return write_csv_rows(path, CSV_COLUMNS, (row for c in curves for row in rows(c)))
 
 
 def summarize(curves: Sequence[JacobianCurve], distances: Sequence[int] = (1, 10, 50),
