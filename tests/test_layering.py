@@ -23,7 +23,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: scratchrnn's layers (PLAN/issue 11), bottom first; a module's layer is that of its
+#: scratchrnn's layers (docs/architecture.md), bottom first; a module's layer is that of its
 #: first name below ``scratchrnn`` (``scratchrnn.optim.clipping`` → ``optim``).
 LAYERS: dict[str, int] = {
     # 0 base
