@@ -40,6 +40,17 @@ def run(argv: list[str]) -> tuple[int, str, str]:
     return rc, out.getvalue(), err.getvalue()
 
 
+def one_epoch_classifier(tmp_path_factory) -> dict[str, Path]:
+    """A synthetic CSV and a classifier trained on it for one epoch, the CLI's way:
+    ``{"csv": the CSV, "run": the run directory}`` (a module fixture's base to copy)."""
+    root = tmp_path_factory.mktemp("base")
+    csv = synthetic_csv(root)
+    rc, _, err = run(["classify", "train", "--data", str(csv), "--out", str(root / "c"),
+                      "--epochs", "1", *TINY])
+    assert rc == 0, err
+    return {"csv": csv, "run": root / "c"}
+
+
 def run_process(args: list[str], timeout: float = 120, module: str = "scratchrnn",
                 **kw: Any) -> subprocess.CompletedProcess:
     """``python -m MODULE ARGS`` as a real process, bounded in time."""
