@@ -35,6 +35,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="cpu", help="torch device for the twins (cpu, cuda)")
     ap.add_argument("--core-only", action="store_true", help="cells and sequence modules only")
     args = ap.parse_args(argv)
+    from ._torch import check_device
+
+    try:
+        check_device(args.device)
+    except (ValueError, ImportError) as exc:  # one line, as for any user mistake
+        print(f"python -m parity: error: {exc}", file=sys.stderr)
+        return 2
     # torch notes that oneDNN lacks LSTM projections and falls back; not our concern here
     warnings.filterwarnings("ignore", message="LSTM with projections is not supported")
     if args.device == "cpu":

@@ -205,7 +205,8 @@ class NumpyBackend:
                 norm = np.sqrt(sum(float(np.sum(g * g)) for g in self.model.gradients()))
         if not np.isfinite(norm):
             return float("nan"), logits
-        self.optimizer.step()
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence: checked after
+            self.optimizer.step()
         return float(loss), logits
 
     def parameters_finite(self) -> bool:

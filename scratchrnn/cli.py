@@ -28,6 +28,7 @@ from dataclasses import fields, replace
 from functools import partial
 from pathlib import Path
 
+from . import limits
 from .config import (
     BACKENDS,
     AddingConfig,
@@ -41,30 +42,13 @@ from .config import (
 )
 from .train import TrainingError, TrainingInterrupted
 
+#: argparse ``type=`` that parses a flag and checks its documented range (scratchrnn.limits)
+_ranged = limits.parser
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2 (argparse prints usage too)
         self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
-    return value
 
 
 def _help(cls, name: str, text: str = "") -> str:
@@ -80,16 +64,17 @@ def _common_train(p: argparse.ArgumentParser, cls, cells: tuple[str, ...]) -> No
     p.add_argument("--reference", action="store_true", default=None,
                    help="run the step functions of cells.py (the readable path) instead of "
                         "the fast path")
-    p.add_argument("--hidden", type=_positive_int, help=_help(cls, "hidden"))
-    p.add_argument("--embedding", type=_positive_int, help=_help(cls, "embedding"))
-    p.add_argument("--layers", type=_positive_int, help=_help(cls, "layers"))
-    p.add_argument("--epochs", type=_positive_int, help=_help(cls, "epochs"))
-    p.add_argument("--batch-size", type=_positive_int, help=_help(cls, "batch_size"))
-    p.add_argument("--lr", type=_positive_float, help=_help(cls, "lr"))
-    p.add_argument("--dropout", type=float, help=_help(cls, "dropout"))
-    p.add_argument("--clip", type=_positive_float, help=_help(cls, "clip", "max gradient norm"))
-    p.add_argument("--early-stopping", type=_positive_int, help=_help(cls, "early_stopping"))
-    p.add_argument("--seed", type=int, help=_help(cls, "seed"))
+    p.add_argument("--hidden", type=_ranged("hidden"), help=_help(cls, "hidden"))
+    p.add_argument("--embedding", type=_ranged("embedding"), help=_help(cls, "embedding"))
+    p.add_argument("--layers", type=_ranged("layers"), help=_help(cls, "layers"))
+    p.add_argument("--epochs", type=_ranged("epochs"), help=_help(cls, "epochs"))
+    p.add_argument("--batch-size", type=_ranged("batch_size"), help=_help(cls, "batch_size"))
+    p.add_argument("--lr", type=_ranged("lr"), help=_help(cls, "lr"))
+    p.add_argument("--dropout", type=_ranged("dropout"), help=_help(cls, "dropout"))
+    p.add_argument("--clip", type=_ranged("clip"), help=_help(cls, "clip", "max gradient norm"))
+    p.add_argument("--early-stopping", type=_ranged("early_stopping"),
+                   help=_help(cls, "early_stopping"))
+    p.add_argument("--seed", type=_ranged("seed"), help=_help(cls, "seed"))
     p.add_argument("--data", help="surnames_with_splits.csv or its directory")
     p.add_argument("--out", help=_help(cls, "out", "directory for model.npz, last.npz, "
                                                    "metrics.json"))
@@ -111,7 +96,7 @@ def _study_common(p: argparse.ArgumentParser, cls) -> None:
     names = {f.name for f in fields(cls)}
     p.add_argument("--out", required=True, help="directory for CSV and PNG files")
     if "seed" in names:
-        p.add_argument("--seed", type=int, help=_help(cls, "seed"))
+        p.add_argument("--seed", type=_ranged("seed"), help=_help(cls, "seed"))
     if "data" in names:
         p.add_argument("--data", help="surnames_with_splits.csv or its directory")
     if "reference" in names:
@@ -135,13 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--bidirectional", action="store_true", default=None)
     t.add_argument("--no-class-weights", dest="class_weights", action="store_false",
                    default=None, help="plain cross-entropy instead of 1/count class weights")
-    t.add_argument("--forget-bias", type=float,
+    t.add_argument("--forget-bias", type=_ranged("forget_bias"),
                    help="LSTM: add this to the forget gate's bias at initialisation "
                         "(default 1 for an LSTM; 0 keeps torch's initialisation)")
     pr = clf_cmds.add_parser("predict", help="nationalities of surnames, with probabilities")
     pr.add_argument("--model", required=True, help="directory written by classify train")
     pr.add_argument("surnames", nargs="+")
-    pr.add_argument("--topk", type=_positive_int, default=3)
+    pr.add_argument("--topk", type=_ranged("topk"), default=3)
     pr.add_argument("--json", action="store_true")
 
     gen = labs.add_parser("generate", help="lab 2: surname generation")
@@ -153,11 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = gen_cmds.add_parser("sample", help="draw surnames from a trained model")
     s.add_argument("--model", required=True)
     s.add_argument("--nationality", default=None)
-    s.add_argument("-n", type=_positive_int, default=10)
-    s.add_argument("--temperature", type=_positive_float, default=0.7)
-    s.add_argument("--top-k", type=_positive_int, default=None)
-    s.add_argument("--max-length", type=_positive_int, default=None)
-    s.add_argument("--seed", type=int, default=None)
+    s.add_argument("-n", type=_ranged("n"), default=10)
+    s.add_argument("--temperature", type=_ranged("temperature"), default=0.7)
+    s.add_argument("--top-k", type=_ranged("top_k"), default=None)
+    s.add_argument("--max-length", type=_ranged("max_length"), default=None)
+    s.add_argument("--seed", type=_ranged("seed"), default=None)
     s.add_argument("--json", action="store_true")
     sc = gen_cmds.add_parser("score", help="log P(surname) (and P(nationality | surname))")
     sc.add_argument("--model", required=True)
@@ -170,9 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     J = JacobianConfig
     j = st_cmds.add_parser("jacobian", help="‖∂h_T/∂h_t‖ against the distance T − t")
     j.add_argument("--cells", nargs="+", help="default: every cell")
-    j.add_argument("--steps", type=_positive_int, help=_help(J, "steps", "sequence length T"))
-    j.add_argument("--hidden", type=_positive_int, help=_help(J, "hidden"))
-    j.add_argument("--seeds", type=_positive_int, help=_help(J, "seeds"))
+    j.add_argument("--steps", type=_ranged("steps"), help=_help(J, "steps", "sequence length T"))
+    j.add_argument("--hidden", type=_ranged("hidden"), help=_help(J, "hidden"))
+    j.add_argument("--seeds", type=_ranged("seeds"), help=_help(J, "seeds"))
     j.add_argument("--no-radius", dest="radius", action="store_false", default=None,
                    help="skip the spectral-radius sweep")
     j.add_argument("--model", nargs="*", help="trained classifier directories")
@@ -181,18 +166,19 @@ def build_parser() -> argparse.ArgumentParser:
     g = st_cmds.add_parser("gradflow", help="‖∂L/∂h_t‖ per step while training lab 1")
     g.add_argument("--cells", nargs="+", choices=("elman", "lstm", "gru"),
                    help=_help(G, "cells"))
-    g.add_argument("--epochs", type=_positive_int, help=_help(G, "epochs"))
-    g.add_argument("--hidden", type=_positive_int, help=_help(G, "hidden"))
-    g.add_argument("--batch-size", type=_positive_int, help=_help(G, "batch_size"))
+    g.add_argument("--epochs", type=_ranged("epochs"), help=_help(G, "epochs"))
+    g.add_argument("--hidden", type=_ranged("hidden"), help=_help(G, "hidden"))
+    g.add_argument("--batch-size", type=_ranged("batch_size"), help=_help(G, "batch_size"))
     _study_common(g, G)
     A = AddingConfig
     a = st_cmds.add_parser("adding", help="the adding problem under one budget of updates")
     a.add_argument("--cells", nargs="+", help="default: every cell")
-    a.add_argument("--lengths", nargs="+", type=_positive_int, help=_help(A, "lengths"))
-    a.add_argument("--updates", type=_positive_int, help=_help(A, "updates", "the fixed budget"))
-    a.add_argument("--lr", type=_positive_float, help=_help(A, "lr"))
-    a.add_argument("--hidden", type=_positive_int, help=_help(A, "hidden"))
-    a.add_argument("--workers", type=_positive_int,
+    a.add_argument("--lengths", nargs="+", type=_ranged("lengths"), help=_help(A, "lengths"))
+    a.add_argument("--updates", type=_ranged("updates"),
+                   help=_help(A, "updates", "the fixed budget"))
+    a.add_argument("--lr", type=_ranged("lr"), help=_help(A, "lr"))
+    a.add_argument("--hidden", type=_ranged("hidden"), help=_help(A, "hidden"))
+    a.add_argument("--workers", type=_ranged("workers"),
                    help=_help(A, "workers", "processes in parallel"))
     a.add_argument("--backend", choices=BACKENDS,
                    help=_help(A, "backend", "torch: elman-tanh, elman-relu, irnn, lstm, gru "
@@ -209,6 +195,24 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def check_device(backend: str, device: str) -> str:
+    """``device`` if ``backend`` can run on it; else ValueError naming what is available.
+
+    The NumPy backend runs on the CPU only; torch's devices are those torch reports
+    (``parity._torch.available_devices``: cpu, cuda and cuda:N for each GPU, mps).
+    """
+    if backend == "numpy":
+        if device != "cpu":
+            raise ValueError(f"--device {device!r}: the numpy backend runs on the CPU only "
+                             "(--device cpu); for a GPU use --backend torch")
+        return device
+    try:
+        from parity._torch import check_device as check_torch_device
+    except ImportError as exc:
+        raise ValueError(f"--backend torch needs torch installed ({exc})") from exc
+    return check_torch_device(device)
+
+
 def backend_factory(name: str, device: str = "cpu", seed: int = 0):
     """The labs' backend factory for ``--backend NAME`` (see :mod:`scratchrnn.backend`).
 
@@ -218,9 +222,11 @@ def backend_factory(name: str, device: str = "cpu", seed: int = 0):
     if name == "numpy":
         from .backend import NumpyBackend
 
+        check_device(name, device)
         return NumpyBackend
     if name != "torch":
         raise ValueError(f"backend must be numpy or torch, got {name!r}")
+    check_device(name, device)
     try:
         from parity.runtime.backend import TorchBackend
     except ImportError as exc:
@@ -236,6 +242,7 @@ def adding_train_fn(config: AddingConfig):
     """
     from .studies.adding import ADDING_CELLS, train_adding
 
+    check_device(config.backend, config.device)
     if config.backend == "numpy":
         return replace(config, cells=config.cells or ADDING_CELLS), train_adding
     try:
@@ -258,7 +265,7 @@ def _add_data_parser(labs) -> None:
                    help="a mirror or a local copy (file or folder); repeat to try several "
                         "in order (default: the pinned sources in scratchrnn.fetch.SOURCES)")
     f.add_argument("--out", default=str(DEFAULT_OUT), help="folder for the CSV")
-    f.add_argument("--timeout", type=_positive_float, default=DEFAULT_TIMEOUT,
+    f.add_argument("--timeout", type=_ranged("timeout"), default=DEFAULT_TIMEOUT,
                    help="seconds for the connection and for each read")
 
 
@@ -381,10 +388,10 @@ def _data(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     # Ctrl-C must reach training even when a parent shell started us with SIGINT ignored
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        args = build_parser().parse_args(argv)
         if args.lab == "classify":
             return _classify(args)
         if args.lab == "generate":

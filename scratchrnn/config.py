@@ -23,13 +23,18 @@ import os
 from dataclasses import asdict, dataclass, fields
 from typing import Any, TypeVar
 
+from . import limits
+from .limits import RANGES
+
 BACKENDS = ("numpy", "torch")
 
 C = TypeVar("C")
 
 
 def _normalise(config: Any) -> None:
-    """Paths become strings, lists tuples: a config is JSON-ready and hashable."""
+    """Paths become strings, lists tuples: a config is JSON-ready and hashable. Every
+    numeric field with a documented range (:mod:`scratchrnn.limits`) is checked."""
+    _check_ranges(config)
     for f in fields(config):
         value = getattr(config, f.name)
         if isinstance(value, os.PathLike):
@@ -37,6 +42,16 @@ def _normalise(config: Any) -> None:
         elif isinstance(value, list):
             object.__setattr__(config, f.name, tuple(os.fspath(v) if isinstance(v, os.PathLike)
                                                      else v for v in value))
+
+
+def _check_ranges(config: Any) -> None:
+    """ValueError naming the flag and its range for a numeric field outside it."""
+    for f in fields(config):
+        value = getattr(config, f.name)
+        if f.name not in RANGES or value is None:
+            continue
+        for item in value if isinstance(value, (list, tuple)) else (value,):
+            limits.check(f.name, item)
 
 
 def _check_choice(name: str, value: object, choices: tuple) -> None:

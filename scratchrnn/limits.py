@@ -14,15 +14,17 @@ setting                range                       why the bound
 --layers               1 … 16
 --epochs               1 … 1,000,000
 --batch-size           1 … 65,536
---lr                   0 < lr ≤ 100
+--lr                   0 < lr, finite               a huge lr diverges: exit 1, not 2
 --dropout              0 ≤ p < 1
 --clip                 0 < clip ≤ 1e9
 --early-stopping       1 … 1,000,000
 --seed                 0 … 2⁶³ − 1                 NumPy seeds are non-negative
+--device               cpu; with torch: what       checked against torch.cuda and
+                       torch reports available     torch.backends.mps
 --forget-bias          −100 … 100
 --topk                 1 … 10,000
-sample -n              1 … 100,000
-sample --max-length    1 … 1,000 characters
+sample -n              1 … 10,000
+sample --max-length    1 … 1,000 characters    with -n: at most 80 MB of indices
 sample --temperature   0.01 … 100                  below 0.01 logits/T overflow float64
 sample --top-k         1 … 10,000
 study --steps          1 … 10,000
@@ -30,6 +32,7 @@ study --seeds          1 … 1,000
 study --updates        1 … 10,000,000
 study --lengths        1 … 10,000
 study --workers        1 … 256
+data fetch --timeout   0 < seconds ≤ 86,400
 a CSV surname          at most 64 characters       :data:`MAX_SURNAME_LENGTH`
 a vocabulary           at most 100,000 tokens      :data:`MAX_VOCABULARY`
 =====================  ==========================  =======================================
@@ -38,6 +41,7 @@ a vocabulary           at most 100,000 tokens      :data:`MAX_VOCABULARY`
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 
 __all__ = ["Range", "RANGES", "MAX_SURNAME_LENGTH", "MAX_VOCABULARY", "check", "parser"]
@@ -91,14 +95,15 @@ RANGES: dict[str, Range] = {
     "layers": Range(1, 16),
     "epochs": Range(1, 1_000_000),
     "batch_size": Range(1, 65_536),
-    "lr": Range(0.0, 100.0, integer=False, low_open=True),
+    "lr": Range(0.0, sys.float_info.max, integer=False, low_open=True),
     "dropout": Range(0.0, 1.0, integer=False, high_open=True),
     "clip": Range(0.0, 1e9, integer=False, low_open=True),
     "early_stopping": Range(1, 1_000_000),
     "seed": Range(0, 2**63 - 1),
     "forget_bias": Range(-100.0, 100.0, integer=False),
+    "timeout": Range(0.0, 86_400.0, integer=False, low_open=True),
     "topk": Range(1, 10_000),
-    "n": Range(1, 100_000),
+    "n": Range(1, 10_000),
     "max_length": Range(1, 1000),
     "temperature": Range(0.01, 100.0, integer=False),
     "top_k": Range(1, 10_000),

@@ -57,12 +57,16 @@ class _Problem(Exception):
 
 def hyperparameter(hp: Mapping[str, Any], name: str, default: Any = _MISSING) -> Any:
     """``hp[name]`` under any of its :data:`ALIASES`; ``default`` (or an error) if absent."""
-    for key in ALIASES.get(name, (name,)):
-        if key in hp:
-            return hp[key]
+    nested = hp.get("config")
+    for where in (hp, nested) if isinstance(nested, Mapping) else (hp,):
+        for key in ALIASES.get(name, (name,)):
+            if key in where:
+                return where[key]
     if default is not _MISSING:
         return default
     names = " or ".join(repr(k) for k in ALIASES.get(name, (name,)))
+    if isinstance(nested, Mapping) or "config" in hp:
+        raise _Problem(f"hyperparameters (or their config) lack {names}")
     raise _Problem(f"hyperparameters lack {names}")
 
 

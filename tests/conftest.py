@@ -1,6 +1,7 @@
 """Shared test settings: hypothesis profiles (a quick default for development, a fuller
-one for CI), the ``needs_torch`` marker, the float64 parity tolerance and the synthetic
-surname CSVs the lab, CLI and reliability tests train on (``from tests.conftest import …``).
+one for CI), the ``needs_torch`` marker, the float64 parity tolerance, the ``seeds`` strategy and
+the synthetic surname CSVs the lab, CLI and reliability tests train on
+(``from tests.conftest import …``).
 
 Select with HYPOTHESIS_PROFILE=ci (``.ci/run`` does).
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 #: skip a test when torch is not installed (``from tests.conftest import needs_torch``)
 needs_torch = pytest.mark.skipif(
@@ -22,6 +24,8 @@ needs_torch = pytest.mark.skipif(
 )
 #: float64 parity with torch: relative to max(1, |torch value|), as parity.report's TOLERANCE
 PARITY_TOL = 1e-9
+#: any seed numpy.random.default_rng accepts as a 32-bit value
+seeds = st.integers(0, 2**32 - 1)
 
 #: three nationalities, each spelling its surnames from its own letters (learnable)
 LETTERS = {"English": "bcdhklmnrstw", "Japanese": "kmnstuaio", "Russian": "vkoshnv"}

@@ -31,10 +31,9 @@ from scratchrnn.layers import (
     gather_last,
     gather_last_backward,
 )
-from tests.conftest import PARITY_TOL, needs_torch
+from tests.conftest import PARITY_TOL, needs_torch, seeds
 
 dims = st.integers(1, 5)
-seeds = st.integers(0, 2**32 - 1)
 
 
 def _module_gradcheck(module, x, dout, check_input=True):

@@ -17,10 +17,9 @@ from scratchrnn.losses import (
     sequence_cross_entropy,
     sequence_cross_entropy_backward,
 )
-from tests.conftest import PARITY_TOL, needs_torch
+from tests.conftest import PARITY_TOL, needs_torch, seeds
 
 dims = st.integers(1, 6)
-seeds = st.integers(0, 2**32 - 1)
 reductions = st.sampled_from(["mean", "sum", "none"])
 
 

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from scratchrnn.module import Module
 from scratchrnn.optim import SGD, Adam, AdamW, ReduceLROnPlateau, clip_grad_norm
+from tests.conftest import PARITY_TOL, seeds
 
-TOL64 = 1e-9
 TOL32 = 1e-4
 
 
@@ -26,7 +26,6 @@ def torch():
 # -- strategies -----------------------------------------------------------------------
 shape_st = st.lists(st.integers(1, 4), min_size=0, max_size=3).map(tuple)
 shapes_st = st.lists(shape_st, min_size=1, max_size=3)
-seed_st = st.integers(0, 2**32 - 1)
 grad_scale_st = st.sampled_from([1e-3, 1.0, 1e3])
 
 
@@ -88,7 +87,7 @@ def tiny_model(dtype=np.float64, seed=0) -> Module:
     case=optimizer_case(),
     shapes=shapes_st,
     steps=st.integers(1, 5),
-    seed=seed_st,
+    seed=seeds,
     grad_scale=grad_scale_st,
     scheduled=st.booleans(),
 )
@@ -100,11 +99,11 @@ def test_optimizer_parity_float64(torch, case, shapes, steps, seed, grad_scale, 
     row = compare_optimizer(
         name, options, shapes, steps, "float64", seed, lrs=lrs, grad_scale=grad_scale
     )
-    assert row["max_rel_diff_output"] <= TOL64, row
-    assert row["max_rel_diff_grad"] <= TOL64, row
+    assert row["max_rel_diff_output"] <= PARITY_TOL, row
+    assert row["max_rel_diff_grad"] <= PARITY_TOL, row
 
 
-@given(case=optimizer_case(), shapes=shapes_st, steps=st.integers(1, 4), seed=seed_st)
+@given(case=optimizer_case(), shapes=shapes_st, steps=st.integers(1, 4), seed=seeds)
 def test_optimizer_parity_float32(torch, case, shapes, steps, seed):
     from parity.optim import compare_optimizer
 
@@ -123,7 +122,7 @@ def test_optim_rows_cover_every_option_within_tolerance(torch):
         assert (cell, "float64") in cells and (cell, "float32") in cells
     assert ("ReduceLROnPlateau(cooldown)", "float64") in cells
     for r in rows:
-        tol = TOL64 if r["dtype"] == "float64" else TOL32
+        tol = PARITY_TOL if r["dtype"] == "float64" else TOL32
         assert set(r) == {
             "group",
             "cell",
@@ -155,7 +154,7 @@ def test_sgd_momentum_first_buffer_is_the_undampened_gradient():
     np.testing.assert_allclose(p, p0 - 0.5 * g1 - 0.5 * buf, rtol=0, atol=1e-14)
 
 
-@given(seed=seed_st, lr=st.floats(1e-4, 1.0), eps=st.floats(1e-10, 1e-2))
+@given(seed=seeds, lr=st.floats(1e-4, 1.0), eps=st.floats(1e-10, 1e-2))
 def test_adam_first_step_is_lr_times_normalised_gradient(seed, lr, eps):
     # m̂_1 = g and sqrt(v̂_1) = |g|, so θ_1 = θ_0 - lr g / (|g| + eps).
     ((name, p, g),) = make_triples([(2, 3)], seed=seed)
@@ -165,7 +164,20 @@ def test_adam_first_step_is_lr_times_normalised_gradient(seed, lr, eps):
     np.testing.assert_allclose(p, p0 - lr * g / (np.abs(g) + eps), rtol=1e-12, atol=1e-15)
 
 
-@given(seed=seed_st, wd=st.floats(0.01, 1.0))
+def test_weight_decay_defaults_are_torchs_and_positional_order_is_torchs():
+    triples = make_triples([(3,)])
+    assert Adam(triples).weight_decay == 0.0
+    assert AdamW(triples).weight_decay == 1e-2
+    assert AdamW(triples, weight_decay=0.0).weight_decay == 0.0
+    # torch's positional order: params, lr, betas, eps, weight_decay, amsgrad
+    opt = AdamW(triples, 0.5, (0.8, 0.9), 1e-6, 0.25, True)
+    assert opt.hyperparameters() == {
+        "lr": 0.5, "betas": [0.8, 0.9], "eps": 1e-6, "weight_decay": 0.25,
+        "amsgrad": True, "maximize": False,
+    }
+
+
+@given(seed=seeds, wd=st.floats(0.01, 1.0))
 def test_adamw_is_weight_decay_then_the_plain_adam_update(seed, wd):
     # Adam's update does not depend on θ, so AdamW = θ (1 - lr λ) + (Adam's shift).
     # Adam's L2 weight decay instead enters the normalised gradient: a different step.
@@ -242,7 +254,7 @@ def _through_checkpoint(sd):
     shapes=shapes_st,
     k=st.integers(0, 4),
     n=st.integers(1, 4),
-    seed=seed_st,
+    seed=seeds,
 )
 def test_state_dict_round_trip_continues_identically(case, shapes, k, n, seed):
     name, options = case
@@ -397,19 +409,19 @@ def test_bad_hyperparameters_set_later_raise():
     shapes=shapes_st,
     max_norm=st.floats(1e-3, 10.0),
     norm_type=st.sampled_from([1.0, 2.0, 3.0, 0.5, math.inf]),
-    seed=seed_st,
+    seed=seeds,
     grad_scale=grad_scale_st,
 )
 def test_clip_grad_norm_parity(torch, shapes, max_norm, norm_type, seed, grad_scale):
     from parity.optim import compare_clip_grad_norm
 
-    for dtype, tol in (("float64", TOL64), ("float32", TOL32)):
+    for dtype, tol in (("float64", PARITY_TOL), ("float32", TOL32)):
         row = compare_clip_grad_norm(max_norm, norm_type, shapes, dtype, seed, grad_scale)
         assert row["max_rel_diff_output"] <= tol, row
         assert row["max_rel_diff_grad"] <= tol, row
 
 
-@given(shapes=shapes_st, seed=seed_st, norm_type=st.sampled_from([1.0, 2.0, 3.0, math.inf]))
+@given(shapes=shapes_st, seed=seeds, norm_type=st.sampled_from([1.0, 2.0, 3.0, math.inf]))
 def test_clip_grad_norm_under_max_changes_nothing(shapes, seed, norm_type):
     rng = np.random.default_rng(seed)
     grads = [rng.standard_normal(s) for s in shapes]
@@ -424,7 +436,7 @@ def test_clip_grad_norm_under_max_changes_nothing(shapes, seed, norm_type):
 
 @given(
     shapes=shapes_st,
-    seed=seed_st,
+    seed=seeds,
     max_norm=st.floats(1e-3, 0.9),
     norm_type=st.sampled_from([1.0, 2.0, 3.0, math.inf]),
 )

@@ -26,7 +26,7 @@ from scratchrnn.studies.adding import (
     run_schedule,
 )
 
-from .._torch import import_torch
+from .._torch import check_device, import_torch
 
 TORCH_CELLS = ("elman-tanh", "elman-relu", "irnn", "lstm", "gru")
 DEFAULT_CELLS = ("elman-tanh", "irnn", "lstm", "gru")  # the study's cells with a torch twin
@@ -70,7 +70,7 @@ def torch_train_fn(cells, device: str = "cpu"):
     if missing:
         raise ValueError(f"no torch twin for {', '.join(missing)}; torch cells: "
                          f"{', '.join(TORCH_CELLS)}")
-    return partial(train_adding_torch, device=device)
+    return partial(train_adding_torch, device=check_device(device))
 
 
 def train_adding_torch(cell: str, T: int, config: AddingConfig | None = None,

@@ -18,7 +18,7 @@ import numpy as np
 
 from scratchrnn.backend import model_generator
 
-from .._torch import import_torch
+from .._torch import check_device, import_torch
 from .models import to_torch_model
 
 
@@ -30,13 +30,7 @@ class TorchBackend:
     def __init__(self, model, task, lr: float = 1e-3, clip: float | None = None,
                  device: str = "cpu", seed: int = 0) -> None:
         torch = self.torch = import_torch()
-        try:
-            torch.device(device)
-        except RuntimeError:
-            raise ValueError(f"--device must be a torch device such as cpu or cuda, "
-                             f"got {device!r}") from None
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError("--device cuda asked for, but torch sees no CUDA device")
+        check_device(device)  # one line naming the devices torch has
         torch.manual_seed(seed)
         self.device, self.model, self.task, self.clip = device, model, task, clip
         self.net = to_torch_model(model, device)

@@ -24,6 +24,7 @@ from .format import (
     Checkpoint,
     CheckpointError,
     PathLike,
+    check_epoch,
     fail,
     join_arrays,
     one_line,
@@ -139,9 +140,7 @@ def _check_meta(path: Path, meta: dict[str, Any], kind: str | None) -> None:
             raise fail(
                 path, f"{META_KEY}: {key} has type {type(meta[key]).__name__}, expected a dict"
             )
-    epoch = meta["epoch"]
-    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
-        raise fail(path, f"{META_KEY}: epoch must be an integer >= 0, got {epoch!r}")
+    check_epoch(path, meta["epoch"])
 
 
 def _manifest_arrays(

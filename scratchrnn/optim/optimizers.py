@@ -336,13 +336,16 @@ class Adam(Optimizer):
         θ_t = θ_{t-1} - (γ / (1 - β₁ᵗ)) m_t / denom
 
     with m_0 = v_0 = v̂_0 = 0. Buffer kinds: ``exp_avg`` (m), ``exp_avg_sq`` (v)
-    and, with amsgrad, ``max_exp_avg_sq`` (v̂).
+    and, with amsgrad, ``max_exp_avg_sq`` (v̂). ``weight_decay=None`` means the
+    class's ``default_weight_decay`` (0 here, 1e-2 for :class:`AdamW`).
     """
 
     HYPER = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize")
     BUFFERS = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     #: AdamW decays the weights directly instead of adding λθ to the gradient.
     decoupled_weight_decay: ClassVar[bool] = False
+    #: the weight_decay when none is given: 0 for Adam, 1e-2 for AdamW (torch's defaults)
+    default_weight_decay: ClassVar[float] = 0.0
 
     def __init__(
         self,
@@ -350,11 +353,13 @@ class Adam(Optimizer):
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        weight_decay: float | None = None,
         amsgrad: bool = False,
         *,
         maximize: bool = False,
     ) -> None:
+        if weight_decay is None:
+            weight_decay = self.default_weight_decay
         super().__init__(
             params, lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
             maximize=maximize,
@@ -427,20 +432,8 @@ class AdamW(Adam):
 
         θ ← θ (1 - γ λ)          (then the Adam update with g_t = ∇, or -∇ if maximize)
 
-    Default ``weight_decay`` is 1e-2, as in torch.
+    The constructor is Adam's; the default ``weight_decay`` is 1e-2, as in torch.
     """
 
     decoupled_weight_decay = True
-
-    def __init__(
-        self,
-        params: Module | NamedParams,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 1e-2,
-        amsgrad: bool = False,
-        *,
-        maximize: bool = False,
-    ) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
+    default_weight_decay = 1e-2

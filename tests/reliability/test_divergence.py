@@ -16,7 +16,7 @@ from scratchrnn import backend as numpy_backend
 from scratchrnn import train as train_module
 from scratchrnn.checkpoint import load_checkpoint
 
-from .kit import TINY, assert_one_line, copy_run, one_epoch_classifier, run
+from .kit import TINY, assert_one_line, copy_run, one_epoch_classifier, run, run_process
 
 PROBE = settings(suppress_health_check=list(HealthCheck), deadline=None, max_examples=6)
 STEPS_PER_EPOCH = 3  # 24 train rows, batch size 8
@@ -90,12 +90,19 @@ def test_non_finite_validation_is_divergence(base, tmp_path, monkeypatch, what):
     assert_kept(out, before)
 
 
-def test_huge_lr_is_exit_1_or_trains(base, tmp_path):
-    """The largest --lr allowed: it may diverge (exit 1, never 2) or not, never a traceback."""
+@pytest.mark.parametrize("lr", ["1e20", "1e38", "1e300"])
+def test_huge_lr_is_divergence_not_a_user_mistake(base, tmp_path, lr):
+    """The issue's case: the Adam update overflows float32; exit 1 naming epoch and step."""
     rc, _, err = run(["classify", "train", "--data", str(base["csv"]), "--out",
-                      str(tmp_path / "c"), "--epochs", "3", "--lr", "100", *TINY])
-    if rc != 0:
-        assert_one_line(rc, err, 1, "epoch")
+                      str(tmp_path / "c"), "--epochs", "3", "--lr", lr, *TINY])
+    assert_one_line(rc, err, 1, "non-finite", "epoch 1, step")
+
+
+def test_huge_lr_in_a_real_process_prints_one_line(base, tmp_path):
+    """No RuntimeWarning lines from the overflowing update: the one line says it all."""
+    proc = run_process(["classify", "train", "--data", str(base["csv"]), "--out",
+                        str(tmp_path / "c"), "--epochs", "3", "--lr", "1e38", *TINY])
+    assert_one_line(proc.returncode, proc.stderr, 1, "non-finite", "epoch 1, step")
 
 
 def test_trainer_checks_parameters_of_a_backend_without_the_method():

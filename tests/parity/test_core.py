@@ -1,6 +1,6 @@
 """Parity of the core recurrent code with torch.nn: cells, sequence modules, conversion, report.
 
-The parity policy (docs: /DESIGN.md): every output and every gradient within 1e-9 of
+The parity policy (README, "Parity with torch"): every output and every gradient within 1e-9 of
 torch in float64, relative to max(1, |torch value|); float32 within 1e-4.
 """
 

@@ -15,14 +15,14 @@ pytest.importorskip("torch")
 
 from parity.__main__ import main  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ZOO = Path(__file__).with_name("zoo.py")
 
 USER_FILE = textwrap.dedent('''
     import numpy as np
     import sys
     sys.path.insert(0, {root!r})
-    from tests.parity_kit.zoo import lstm_concat_forward, lstm_concat_backward, make_lstm
+    from tests.parity.kit.zoo import lstm_concat_forward, lstm_concat_backward, make_lstm
     from parity.kit.stateful import StepCell
 
     step_forward = lstm_concat_forward
@@ -107,7 +107,7 @@ def test_the_module_entry_point_and_the_pytest_plugin(tmp_path):
     (tmp_path / "test_mine.py").write_text(textwrap.dedent(f'''
         import sys
         sys.path.insert(0, {str(ROOT)!r})
-        from tests.parity_kit import zoo
+        from tests.parity.kit import zoo
 
         def test_good(rnn_parity):
             rnn_parity.cell(zoo.lstm_concat_forward, zoo.lstm_concat_backward, "lstm",
