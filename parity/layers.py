@@ -65,6 +65,11 @@ ACTIVATIONS = ("relu", "tanh", "sigmoid", "softmax", "log_softmax")
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
+def _setup(dtype: Any, seed: int):
+    """What every comparison starts from: torch, the dtype's name, the seeded Generator."""
+    return import_torch(), check_float_dtype(dtype).name, np.random.default_rng(seed)
+
+
 def _t(a: np.ndarray, requires_grad: bool = False):
     """A torch tensor holding a copy of ``a`` (same dtype)."""
     t = import_torch().from_numpy(np.array(a, copy=True))
@@ -122,9 +127,7 @@ def compare_embedding(
     When ``padding_idx`` is given the first index is set to it, so the padding
     row is looked up (and must receive no gradient in both).
     """
-    torch = import_torch()
-    dt = check_float_dtype(dtype).name
-    rng = np.random.default_rng(seed)
+    torch, dt, rng = _setup(dtype, seed)
     ours = Embedding(num_embeddings, embedding_dim, padding_idx, dtype=dt, rng=rng)
     idx = rng.integers(0, num_embeddings, index_shape)
     if padding_idx is not None and idx.size:
@@ -158,9 +161,7 @@ def compare_linear(
     seed: int = 0,
 ) -> dict:
     """Linear vs torch.nn.Linear on x of shape lead_shape + (in_features,): y, dx, dW, db."""
-    torch = import_torch()
-    dt = check_float_dtype(dtype).name
-    rng = np.random.default_rng(seed)
+    torch, dt, rng = _setup(dtype, seed)
     ours = Linear(in_features, out_features, bias=bias, dtype=dt, rng=rng)
     x = rng.standard_normal(tuple(lead_shape) + (in_features,)).astype(dt)
     dout = rng.standard_normal(tuple(lead_shape) + (out_features,)).astype(dt)
@@ -195,9 +196,7 @@ def compare_dropout(
     and given to ``Dropout.forward(x, mask=...)``. This checks the scaling
     1/(1-p), p = 1 and eval mode against torch, not the random stream.
     """
-    torch = import_torch()
-    dt = check_float_dtype(dtype).name
-    rng = np.random.default_rng(seed)
+    torch, dt, rng = _setup(dtype, seed)
     x = rng.standard_normal(shape).astype(dt)
     x[x == 0] = 1  # so that "y != 0" recovers the mask exactly
     dout = rng.standard_normal(shape).astype(dt)
@@ -278,9 +277,7 @@ def compare_gather_last(
     seed: int = 0,
 ) -> dict:
     """gather_last vs the book's column_gather (torch): output and dh."""
-    torch = import_torch()
-    dt = check_float_dtype(dtype).name
-    rng = np.random.default_rng(seed)
+    torch, dt, rng = _setup(dtype, seed)
     lengths = np.asarray(lengths, dtype=np.int64)
     B = len(lengths)
     T = int(lengths.max()) if T is None else T
@@ -300,6 +297,16 @@ def compare_gather_last(
 # ---------------------------------------------------------------------------
 # losses
 # ---------------------------------------------------------------------------
+def _loss_row(name: str, config: str, dt: str, ours: tuple, theirs: tuple,
+              dloss: np.ndarray) -> dict:
+    """Row of a loss: ours (loss, d logits) against torch's loss, backpropagated with
+    ``dloss`` into its logits tensor: ``theirs`` = (t_loss, logits tensor)."""
+    t_loss, t_logits = theirs
+    t_loss.backward(_t(dloss))
+    loss, dlogits = ours
+    return _row("loss", name, config, dt, [(loss, _np(t_loss))], [(dlogits, _np(t_logits.grad))])
+
+
 def compare_cross_entropy(
     N: int,
     C: int,
@@ -318,9 +325,7 @@ def compare_cross_entropy(
     real class index). Class weights, when ``weighted``, are U(0.1, 2).
     The upstream gradient is a random scalar (or an (N,) vector for "none").
     """
-    torch = import_torch()
-    dt = check_float_dtype(dtype).name
-    rng = np.random.default_rng(seed)
+    torch, dt, rng = _setup(dtype, seed)
     logits = (scale * rng.standard_normal((N, C))).astype(dt)
     target = rng.integers(0, C, N)
     target[rng.random(N) < ignore_fraction] = ignore_index
@@ -337,15 +342,11 @@ def compare_cross_entropy(
         ignore_index=ignore_index,
         reduction=reduction,
     )
-    t_loss.backward(_t(dloss))
     config = (
         f"N={N} C={C} weight={'yes' if weighted else 'no'} ignore_index={ignore_index} "
         f"ignored={int(np.sum(target == ignore_index))} reduction={reduction}"
     )
-    return _row(
-        "loss", "cross_entropy", config, dt,
-        [(loss, _np(t_loss))], [(dlogits, _np(st.grad))],
-    )
+    return _loss_row("cross_entropy", config, dt, (loss, dlogits), (t_loss, st), dloss)
 
 
 def sequence_loss(y_pred, y_true, mask_index):
@@ -380,15 +381,12 @@ def compare_sequence_cross_entropy(
     dlogits = sequence_cross_entropy_backward(dloss[()], cache)
     st = _t(logits, requires_grad=True)
     t_loss = sequence_loss(st, _t(targets).long(), mask_index)
-    t_loss.backward(_t(dloss))
     config = (
         f"B={B} T={T} C={C} mask_index={mask_index} "
         f"masked={int(np.sum(targets == mask_index))}"
     )
-    return _row(
-        "loss", "sequence_cross_entropy", config, dt,
-        [(loss, _np(t_loss))], [(dlogits, _np(st.grad))],
-    )
+    return _loss_row("sequence_cross_entropy", config, dt, (loss, dlogits), (t_loss, st),
+                     dloss)
 
 
 # ---------------------------------------------------------------------------

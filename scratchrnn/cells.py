@@ -298,6 +298,13 @@ def _input_projection(x: np.ndarray, W_ih: np.ndarray, b_ih: np.ndarray | None) 
     return gx
 
 
+def _cell_cache(x: np.ndarray, step: tuple, weight_ih: np.ndarray, weight_hh: np.ndarray,
+                bias_ih: np.ndarray | None) -> CellCache:
+    """What a cell's backward needs: its input, the step's cache and the weights."""
+    params = {"weight_ih": weight_ih, "weight_hh": weight_hh, "bias": bias_ih is not None}
+    return CellCache(x, step, params)
+
+
 def _param_grads(
     x: np.ndarray, hh_in: np.ndarray, dgx: np.ndarray, dgh: np.ndarray, bias: bool
 ) -> dict[str, np.ndarray]:
@@ -321,8 +328,7 @@ def elman_cell_forward(
     h_t, step = elman_step_forward(
         _input_projection(x, weight_ih, bias_ih), h_prev, weight_hh, bias_hh, nonlinearity
     )
-    params = {"weight_ih": weight_ih, "weight_hh": weight_hh, "bias": bias_ih is not None}
-    return h_t, CellCache(x, step, params)
+    return h_t, _cell_cache(x, step, weight_ih, weight_hh, bias_ih)
 
 
 def elman_cell_backward(dh_t: np.ndarray, cache: CellCache) -> dict[str, np.ndarray]:
@@ -346,8 +352,7 @@ def lstm_cell_forward(
     h_t, c_t, step = lstm_step_forward(
         _input_projection(x, weight_ih, bias_ih), h_prev, c_prev, weight_hh, bias_hh
     )
-    params = {"weight_ih": weight_ih, "weight_hh": weight_hh, "bias": bias_ih is not None}
-    return (h_t, c_t), CellCache(x, step, params)
+    return (h_t, c_t), _cell_cache(x, step, weight_ih, weight_hh, bias_ih)
 
 
 def lstm_cell_backward(
@@ -373,8 +378,7 @@ def gru_cell_forward(
     h_t, step = gru_step_forward(
         _input_projection(x, weight_ih, bias_ih), h_prev, weight_hh, bias_hh, form
     )
-    params = {"weight_ih": weight_ih, "weight_hh": weight_hh, "bias": bias_ih is not None}
-    return h_t, CellCache(x, step, params)
+    return h_t, _cell_cache(x, step, weight_ih, weight_hh, bias_ih)
 
 
 def gru_weight_hh_grad(dgh: np.ndarray, h_in: np.ndarray, rh_in: np.ndarray) -> np.ndarray:

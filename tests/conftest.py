@@ -6,8 +6,10 @@ the synthetic surname CSVs the lab, CLI and reliability tests train on
 Select with HYPOTHESIS_PROFILE=ci (``.ci/run`` does).
 """
 
+import contextlib
 import csv
 import importlib.util
+import io
 import os
 from pathlib import Path
 
@@ -71,6 +73,24 @@ def write_csv(path: Path, rows: list[tuple[str, str, str]]) -> Path:
 def synthetic_csv(directory: Path, n_train: int = 24, seed: int = 0) -> Path:
     """``directory``/surnames_with_splits.csv of :func:`synthetic_rows`."""
     return write_csv(directory / "surnames_with_splits.csv", synthetic_rows(n_train, seed))
+
+
+#: the smallest lab settings the CLI tests train with
+TINY = ["--hidden", "4", "--embedding", "4", "--batch-size", "8", "--no-progress"]
+
+
+def run_cli(argv: list[str]) -> tuple[int, str, str]:
+    """(exit status, stdout, stderr) of ``python -m scratchrnn ARGV`` run in this process
+    (``main(argv)``, argparse's SystemExit included)."""
+    from scratchrnn.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    return code, out.getvalue(), err.getvalue()
 
 
 settings.register_profile(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from pathlib import Path
 
@@ -13,10 +11,10 @@ from hypothesis import strategies as st
 
 from scratchrnn import classify
 from scratchrnn.cli import main
-from tests.conftest import needs_torch, write_synthetic_csv
+from tests.conftest import TINY, needs_torch, write_synthetic_csv
+from tests.conftest import run_cli as run
 
 METRIC_KEYS = {"test_loss", "test_acc", "test_balanced_acc", "epochs", "seconds_per_epoch"}
-TINY = ["--hidden", "4", "--embedding", "4", "--batch-size", "8", "--no-progress"]
 
 
 @pytest.fixture(scope="module")
@@ -30,17 +28,6 @@ def model_dir(data, tmp_path_factory) -> Path:
     classify.train(data=str(data), out=str(out), hidden=4, embedding=4, epochs=1, batch_size=8,
                    progress=False, log=lambda msg: None)
     return out
-
-
-def run(argv: list[str]) -> tuple[int, str, str]:
-    """(exit status, stdout, stderr) of ``main(argv)``, argparse's SystemExit included."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(argv)
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-    return code, out.getvalue(), err.getvalue()
 
 
 def run_capsys(argv: list[str], capsys) -> tuple[int, str, str]:

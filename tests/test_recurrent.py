@@ -196,16 +196,22 @@ def test_batch_rows_are_independent(c):
         o1, g1 = run(m, _row_inputs(m, inp, b))
         close(tfirst(m, o1["output"])[:, 0], tfirst(m, outs["output"])[:, b])
         close(tfirst(m, g1["x"])[:, 0], tfirst(m, grads["x"])[:, b])
-        for k in ("h_n", "c_n"):
-            if k in outs:
-                close(o1[k][:, 0], outs[k][:, b])
-        for k in ("h0", "c0"):
-            if k in grads:
-                close(g1[k][:, 0], grads[k][:, b])
+        _close_row_states(o1, g1, outs, grads, b)
         for k in param_sum:
             param_sum[k] += g1[k]
     for k, v in param_sum.items():
         close(v, grads[k])
+
+
+def _close_row_states(o1: dict, g1: dict, outs: dict, grads: dict, b: int) -> None:
+    """A one-row run's final state (h_n[, c_n]) and initial-state gradient (h0[, c0])
+    equal row ``b`` of the batch's."""
+    for k in ("h_n", "c_n"):
+        if k in outs:
+            close(o1[k][:, 0], outs[k][:, b])
+    for k in ("h0", "c0"):
+        if k in grads:
+            close(g1[k][:, 0], grads[k][:, b])
 
 
 @given(small_configs(kinds=KINDS, max_batch=4, max_steps=5))
@@ -229,12 +235,7 @@ def test_padding_invariance(c):
         close(tfirst(m, g1["x"])[:, 0], dx_tf[:L, b])
         assert not out_tf[L:, b].any()
         assert not dx_tf[L:, b].any()
-        for k in ("h_n", "c_n"):
-            if k in outs:
-                close(o1[k][:, 0], outs[k][:, b])
-        for k in ("h0", "c0"):
-            if k in grads:
-                close(g1[k][:, 0], grads[k][:, b])
+        _close_row_states(o1, g1, outs, grads, b)
 
 
 @pytest.mark.parametrize("kind", KINDS)

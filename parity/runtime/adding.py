@@ -23,6 +23,7 @@ from scratchrnn.studies.adding import (
     AddingResult,
     adding_batch,
     run_rng,
+    run_schedule,
 )
 
 from .._torch import check_device, import_torch
@@ -84,7 +85,6 @@ def train_adding_torch(cell: str, T: int, config: AddingConfig | None = None,
     opt = torch.optim.Adam(twin.parameters(), lr=cfg.lr)
     x_eval, y_eval = adding_batch(T, cfg.eval_size, run_rng(cfg.seed, T, 1), dt)
     xe, ye = torch.as_tensor(x_eval, device=device), torch.as_tensor(y_eval, device=device)
-    data_rng = run_rng(cfg.seed, T, 2)
     baseline = float(np.mean((y_eval.astype(np.float64) - 1.0) ** 2))
 
     def evaluate() -> float:
@@ -92,26 +92,18 @@ def train_adding_torch(cell: str, T: int, config: AddingConfig | None = None,
             mse = float(torch.mean((twin(xe) - ye) ** 2))
         return mse if math.isfinite(mse) else math.inf
 
-    history = [(0, evaluate())]
-    first_below = 0 if history[0][1] < cfg.threshold else None
-    diverged = False
-    for step in range(1, cfg.updates + 1):
-        x, y = adding_batch(T, cfg.batch_size, data_rng, dt)
+    def update(x: np.ndarray, y: np.ndarray) -> bool:
         opt.zero_grad()
         loss = torch.mean((twin(torch.as_tensor(x, device=device))
                            - torch.as_tensor(y, device=device)) ** 2)
         loss.backward()
         norm = torch.nn.utils.clip_grad_norm_(twin.parameters(), cfg.clip)
         if not (math.isfinite(loss.item()) and math.isfinite(norm.item())):
-            diverged = True
-            break
+            return False
         opt.step()
-        if step % cfg.eval_every == 0 or step == cfg.updates:
-            mse = evaluate()
-            history.append((step, mse))
-            if first_below is None and mse < cfg.threshold:
-                first_below = step
-    final = math.inf if diverged else history[-1][1]
+        return True
+
+    final, first_below, diverged, history = run_schedule(cfg, T, dt, update, evaluate)
     return AddingResult(cell, T, final, first_below, baseline, diverged,
                         time.perf_counter() - start, history,
                         {**to_dict(cfg), "backend": "torch", "device": device})

@@ -170,6 +170,32 @@ def run_rng(seed: int, T: int, stream: int) -> np.random.Generator:
     return np.random.default_rng([seed, T, stream])
 
 
+def run_schedule(
+    cfg: AddingConfig, T: int, dt: np.dtype,
+    update: Callable[[np.ndarray, np.ndarray], bool], evaluate: Callable[[], float],
+) -> tuple[float, int | None, bool, list[tuple[int, float]]]:
+    """The schedule of one run, the same for every backend: ``cfg.updates`` fresh batches
+    from :func:`run_rng` stream 2, each handed to ``update(x, y)`` (one step; False when
+    the loss or the gradient norm is not finite: the run diverged and stops), the held-out
+    ``evaluate()`` at 0 and every ``eval_every`` updates.
+
+    Returns (final MSE, first update below ``threshold`` or None, diverged, history).
+    """
+    data_rng = run_rng(cfg.seed, T, 2)
+    history = [(0, evaluate())]
+    first_below = 0 if history[0][1] < cfg.threshold else None
+    for step in range(1, cfg.updates + 1):
+        x, y = adding_batch(T, cfg.batch_size, data_rng, dt)
+        if not update(x, y):
+            return math.inf, first_below, True, history
+        if step % cfg.eval_every == 0 or step == cfg.updates:
+            mse = evaluate()
+            history.append((step, mse))
+            if first_below is None and mse < cfg.threshold:
+                first_below = step
+    return history[-1][1], first_below, False, history
+
+
 def train_adding(
     cell: str, T: int, config: AddingConfig | None = None, **overrides
 ) -> AddingResult:
@@ -186,7 +212,6 @@ def train_adding(
     model = AddingModel(cell, cfg.hidden, dt, run_rng(cfg.seed, T, 0), cfg.reference)
     opt = Adam(model, lr=cfg.lr)
     x_eval, y_eval = adding_batch(T, cfg.eval_size, run_rng(cfg.seed, T, 1), dt)
-    data_rng = run_rng(cfg.seed, T, 2)
     baseline = float(np.mean((y_eval.astype(np.float64) - 1.0) ** 2))
 
     def evaluate() -> float:
@@ -194,29 +219,20 @@ def train_adding(
         mse = mse_loss(pred, y_eval)[0] if np.isfinite(pred).all() else math.inf
         return mse if math.isfinite(mse) else math.inf
 
-    history = [(0, evaluate())]
-    first_below = 0 if history[0][1] < cfg.threshold else None
-    diverged = False
-    for step in range(1, cfg.updates + 1):
-        x, y = adding_batch(T, cfg.batch_size, data_rng, dt)
+    def update(x: np.ndarray, y: np.ndarray) -> bool:
         model.zero_grad()
         pred, cache = model.forward(x)
         if not np.isfinite(pred).all():
-            diverged = True
-            break
+            return False
         loss, lcache = mse_loss(pred, y)
         model.backward(mse_loss_backward(1.0, lcache), cache)
         norm = clip_grad_norm(model, cfg.clip)
         if not (math.isfinite(loss) and math.isfinite(norm)):
-            diverged = True
-            break
+            return False
         opt.step()
-        if step % cfg.eval_every == 0 or step == cfg.updates:
-            mse = evaluate()
-            history.append((step, mse))
-            if first_below is None and mse < cfg.threshold:
-                first_below = step
-    final = math.inf if diverged else history[-1][1]
+        return True
+
+    final, first_below, diverged, history = run_schedule(cfg, T, dt, update, evaluate)
     return AddingResult(cell, T, final, first_below, baseline, diverged,
                         time.perf_counter() - start, history, to_dict(cfg))
 

@@ -7,7 +7,6 @@ the files on disk intact and loadable afterwards.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
@@ -20,24 +19,22 @@ from typing import Any
 
 import numpy as np
 
-from scratchrnn.cli import main
-
 # the synthetic CSVs are shared by all tests; the reliability tests take them from here
-from tests.conftest import synthetic_csv, synthetic_rows, write_csv  # noqa: F401
+from tests.conftest import TINY, synthetic_csv, synthetic_rows, write_csv  # noqa: F401
+from tests.conftest import run_cli as run
 
 REPO = Path(__file__).resolve().parents[2]
-TINY = ["--hidden", "4", "--embedding", "4", "--batch-size", "8", "--no-progress"]
 
 
-def run(argv: list[str]) -> tuple[int, str, str]:
-    """(exit status, stdout, stderr) of ``python -m scratchrnn ARGV`` run in this process."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            rc = main(argv)
-        except SystemExit as e:
-            rc = e.code if isinstance(e.code, int) else 2
-    return rc, out.getvalue(), err.getvalue()
+def one_epoch_classifier(tmp_path_factory) -> dict[str, Path]:
+    """A synthetic CSV and a classifier trained on it for one epoch, the CLI's way:
+    ``{"csv": the CSV, "run": the run directory}`` (a module fixture's base to copy)."""
+    root = tmp_path_factory.mktemp("base")
+    csv = synthetic_csv(root)
+    rc, _, err = run(["classify", "train", "--data", str(csv), "--out", str(root / "c"),
+                      "--epochs", "1", *TINY])
+    assert rc == 0, err
+    return {"csv": csv, "run": root / "c"}
 
 
 def run_process(args: list[str], timeout: float = 120, module: str = "scratchrnn",

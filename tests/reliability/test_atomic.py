@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from scratchrnn import fileio
 from scratchrnn.checkpoint import load_checkpoint
 
-from .kit import TINY, copy_run, run, synthetic_csv
+from .kit import TINY, copy_run, one_epoch_classifier, run
 
 
 def dead_pid() -> int:
@@ -32,12 +32,7 @@ def dead_pid() -> int:
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("base")
-    csv = synthetic_csv(root)
-    rc, _, err = run(["classify", "train", "--data", str(csv), "--out", str(root / "c"),
-                      "--epochs", "1", *TINY])
-    assert rc == 0, err
-    return {"csv": csv, "run": root / "c"}
+    return one_epoch_classifier(tmp_path_factory)
 
 
 def test_stale_temporaries_of_a_dead_run_are_removed_at_the_next_start(base, tmp_path):

@@ -16,7 +16,7 @@ from scratchrnn import backend as numpy_backend
 from scratchrnn import train as train_module
 from scratchrnn.checkpoint import load_checkpoint
 
-from .kit import TINY, assert_one_line, copy_run, run, run_process, synthetic_csv
+from .kit import TINY, assert_one_line, copy_run, one_epoch_classifier, run, run_process
 
 PROBE = settings(suppress_health_check=list(HealthCheck), deadline=None, max_examples=6)
 STEPS_PER_EPOCH = 3  # 24 train rows, batch size 8
@@ -24,12 +24,7 @@ STEPS_PER_EPOCH = 3  # 24 train rows, batch size 8
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
-    root = tmp_path_factory.mktemp("base")
-    csv = synthetic_csv(root)
-    rc, _, err = run(["classify", "train", "--data", str(csv), "--out", str(root / "c"),
-                      "--epochs", "1", *TINY])
-    assert rc == 0, err
-    return {"csv": csv, "run": root / "c"}
+    return one_epoch_classifier(tmp_path_factory)
 
 
 def resume_argv(base, out):
