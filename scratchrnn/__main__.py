@@ -1,13 +1,29 @@
-"""``python -m scratchrnn``; Ctrl-C while the modules are still being imported is one line."""
+"""``python -m scratchrnn`` and the installed ``scratchrnn`` command.
+
+Ctrl-C while the modules are still being imported is one line and exit 130. A
+KeyboardInterrupt raised inside an extension module's import (NumPy's C core, for
+one) can surface as an unrelated ImportError, so during start-up SIGINT is only
+recorded, and acted on once the imports are done.
+"""
 
 import os
+import signal
 import sys
 
-try:
-    from .cli import main
-except KeyboardInterrupt:
-    sys.stderr.write("interrupted during start-up: nothing was done\n")
-    sys.stderr.flush()
-    os._exit(130)  # nothing to clean up yet; a plain exit could re-raise the SIGINT
 
-sys.exit(main())
+def run() -> int:
+    interrupted = []
+    previous = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
+    try:
+        from .cli import main
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupted:
+        sys.stderr.write("interrupted during start-up: nothing was done\n")
+        sys.stderr.flush()
+        os._exit(130)  # nothing to clean up yet
+    return main()
+
+
+if __name__ == "__main__":
+    sys.exit(run())

@@ -99,7 +99,7 @@ def test_the_wheel_holds_both_packages_and_the_entry_point(venv):
     assert not any(n.startswith(("tests/", "examples/", "data/")) for n in names)
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(venv["wheel"]).read(entry).decode()
-    assert "scratchrnn = scratchrnn.cli:main" in text
+    assert "scratchrnn = scratchrnn.__main__:run" in text
 
 
 def test_the_installed_packages_are_the_ones_that_run(venv):
