@@ -23,15 +23,17 @@ from scratchrnn.train import TrainConfig, Trainer
 CELLS = ("elman", "lstm", "gru")
 
 
-def _trainer(lab: str, cell: str, backend: str, dataset: SurnameDataset) -> Trainer:
+def _trainer(lab: str, cell: str, backend: str, dataset: SurnameDataset,
+             reference: bool = False) -> Trainer:
     vec = dataset.vectorizer
     if lab == "classify":
-        hp = {"config": to_dict(ClassifierConfig(cell=cell, seed=0)),
+        hp = {"config": to_dict(ClassifierConfig(cell=cell, seed=0, reference=reference)),
               "num_embeddings": len(vec.char_vocab), "num_classes": len(vec.nationality_vocab)}
         task = classify.ClassificationTask(vec, dataset.class_weights(), hp)
         model, batch_size = classify.build_model(hp), 64
     else:
-        hp = {"config": to_dict(GeneratorConfig(cell=cell, conditioned=True, seed=0)),
+        hp = {"config": to_dict(GeneratorConfig(cell=cell, conditioned=True, seed=0,
+                                                reference=reference)),
               "num_embeddings": len(vec.char_vocab),
               "num_nationalities": len(vec.nationality_vocab)}
         task = generate.GenerationTask(vec, True, hp)
@@ -46,26 +48,52 @@ def _quartiles(values) -> dict:
     return {"median": med, "q1": q1, "q3": q3}
 
 
-def lab_epochs(rounds: int = 3, labs=("classify", "generate"), cells=CELLS) -> list[dict]:
+#: what each comparison puts side by side: name -> (backend, reference path?)
+CONTENDERS = {
+    "backends": {"numpy": ("numpy", False), "torch": ("torch", False)},
+    "paths": {"fast": ("numpy", False), "reference": ("numpy", True)},
+}
+
+
+def lab_epochs(rounds: int = 3, labs=("classify", "generate"), cells=CELLS,
+               compare: str = "backends") -> list[dict]:
+    """Median epoch (CPU s) of each contender of ``compare`` and the within-round ratio
+    first ÷ second: ``backends`` numpy ÷ torch, ``paths`` fast ÷ reference (NumPy)."""
     dataset = SurnameDataset.load(None)
+    (name_a, spec_a), (name_b, spec_b) = CONTENDERS[compare].items()
     rows = []
     for lab in labs:
         for cell in cells:
-            trainers = {b: _trainer(lab, cell, b, dataset) for b in ("numpy", "torch")}
+            trainers = {name_a: _trainer(lab, cell, spec_a[0], dataset, spec_a[1]),
+                        name_b: _trainer(lab, cell, spec_b[0], dataset, spec_b[1])}
             for tr in trainers.values():
                 tr.train_epoch()  # warm-up
             times = {b: [] for b in trainers}
             for r in range(rounds):
-                for b in (("numpy", "torch") if r % 2 == 0 else ("torch", "numpy")):
+                for b in ((name_a, name_b) if r % 2 == 0 else (name_b, name_a)):
                     t = time.process_time()
                     trainers[b].train_epoch()
                     times[b].append(time.process_time() - t)
-            ratios = [a / b for a, b in zip(times["numpy"], times["torch"], strict=True)]
+            ratios = [a / b for a, b in zip(times[name_a], times[name_b], strict=True)]
             rows.append({"lab": lab, "cell": cell, "rounds": rounds,
-                         "numpy_s": _quartiles(times["numpy"]),
-                         "torch_s": _quartiles(times["torch"]), "ratio": _quartiles(ratios)})
-            print(f"{lab} {cell}: numpy {rows[-1]['numpy_s']['median']:.2f} s  torch "
-                  f"{rows[-1]['torch_s']['median']:.2f} s  ratio "
+                         f"{name_a}_s": _quartiles(times[name_a]),
+                         f"{name_b}_s": _quartiles(times[name_b]),
+                         "ratio": _quartiles(ratios)})
+            print(f"{lab} {cell}: {name_a} {rows[-1][name_a + '_s']['median']:.2f} s  "
+                  f"{name_b} {rows[-1][name_b + '_s']['median']:.2f} s  ratio "
                   f"{rows[-1]['ratio']['median']:.2f}", flush=True,
                   file=__import__("sys").stderr)
     return rows
+
+
+if __name__ == "__main__":
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--compare", choices=tuple(CONTENDERS), default="backends")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--labs", nargs="+", default=["classify", "generate"])
+    ap.add_argument("--cells", nargs="+", default=list(CELLS))
+    args = ap.parse_args()
+    print(json.dumps(lab_epochs(args.rounds, args.labs, args.cells, args.compare)))
