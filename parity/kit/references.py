@@ -24,6 +24,7 @@ from scratchrnn.gating import gated_step_forward
 from scratchrnn.gradcheck import numerical_gradient
 
 from .._torch import import_torch
+from ..compare import torch_cell_reference
 from .cases import CellCase, SeqCase, SeqSpec
 from .diagnose import FD_TOLERANCE
 
@@ -55,42 +56,17 @@ def cell_reference(case: CellCase, device: str = "cpu") -> dict[str, np.ndarray]
 
 
 def _torch_cell(case: CellCase, device: str) -> dict:
-    torch = import_torch()
+    """torch's RNNCell / LSTMCell / GRUCell, through the harness's
+    :func:`parity.compare.torch_cell_reference` (the kit's case in its dict form)."""
     cell, p = case.spec.cell, case.params
-    I, H = case.x.shape[1], p["weight_hh"].shape[1]
-    dt = torch.float64 if case.x.dtype == np.float64 else torch.float32
-    kw = dict(bias="bias_ih" in p, dtype=dt, device=device)
-    if cell in ("elman", "elman-relu"):
-        twin = torch.nn.RNNCell(I, H, nonlinearity="relu" if cell == "elman-relu" else "tanh",
-                                **kw)
-    elif cell == "lstm":
-        twin = torch.nn.LSTMCell(I, H, **kw)
-    else:
-        twin = torch.nn.GRUCell(I, H, **kw)
-    with torch.no_grad():
-        twin.load_state_dict({k: torch.tensor(v) for k, v in p.items()})
-
-    def t(a, grad=True):
-        return torch.tensor(a, device=device, requires_grad=grad)
-
-    x = t(case.x)
-    out = {}
-    if cell == "lstm":
-        h, c = t(case.state[0]), t(case.state[1])
-        h1, c1 = twin(x, (h, c))
-        loss = (h1 * t(case.d_state[0], False)).sum() + (c1 * t(case.d_state[1], False)).sum()
-        out.update(h_next=h1, c_next=c1)
-    else:
-        h = t(case.state)
-        h1 = twin(x, h)
-        loss = (h1 * t(case.d_state, False)).sum()
-        out["h_next"] = h1
-    loss.backward()
-    out.update(d_x=x.grad, d_h_prev=h.grad)
-    if cell == "lstm":
-        out["d_c_prev"] = c.grad
-    out.update({"d_" + k: v.grad for k, v in twin.named_parameters()})
-    return {k: v.detach().cpu().numpy() for k, v in out.items()}
+    h, c = case.state if cell == "lstm" else (case.state, None)
+    d_h, d_c = case.d_state if cell == "lstm" else (case.d_state, None)
+    harness_case = {"x": case.x, "h": h, "c": c, "d_h": d_h, "d_c": d_c,
+                    "weight_ih": p["weight_ih"], "weight_hh": p["weight_hh"],
+                    "bias_ih": p.get("bias_ih"), "bias_hh": p.get("bias_hh")}
+    nonlinearity = "relu" if cell == "elman-relu" else "tanh"
+    return torch_cell_reference("elman" if cell.startswith("elman") else cell, harness_case,
+                                nonlinearity, device)
 
 
 def _slide_gru(case: CellCase) -> dict:
