@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import os
-import secrets
 import time
 import urllib.error
 import urllib.parse
@@ -31,7 +29,7 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .fileio import UnsafeFileError, open_regular
+from .fileio import UnsafeFileError, atomic_write, open_regular
 
 FILENAME = "surnames_with_splits.csv"
 SURNAMES_SHA256 = "7596d10a73c650fdd34a6432bc972cf47ce353db3d9e22fe60c7e4affd5b6d20"
@@ -135,26 +133,23 @@ def sha256_of(path: str | Path) -> str:
 
 
 def _try_source(source: str, target: Path, sha256: str, timeout: float) -> int:
-    """Fetch one source into ``target`` (atomically); return its size or raise FetchError."""
-    # a hidden name beside the target (same file system, so the rename is atomic);
-    # os.open with 0o666 lets the umask set the final file's permissions
-    tmp = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.part"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as dst:
-            if _is_url(source):
-                size, digest = _download(source, dst, timeout)
-            else:
-                size, digest = _copy_local(Path(source), dst, target.name)
-            dst.flush()
-            os.fsync(dst.fileno())
+    """Fetch one source into ``target`` through :func:`scratchrnn.fileio.atomic_write`
+    (a temporary beside it, renamed only when the hash matches); return its size or
+    raise FetchError. A failure removes the temporary and leaves ``target`` untouched."""
+    got = {}
+
+    def write_verified(dst) -> None:
+        if _is_url(source):
+            size, digest = _download(source, dst, timeout)
+        else:
+            size, digest = _copy_local(Path(source), dst, target.name)
         if digest != sha256:
             raise FetchError(f"wrong sha256 {digest[:12]}… (expected {sha256[:12]}…, "
                              f"{size} bytes)")
-        os.replace(tmp, target)
-        return size
-    finally:
-        tmp.unlink(missing_ok=True)
+        got["size"] = size
+
+    atomic_write(target, write_verified)
+    return got["size"]
 
 
 def fetch(out: str | Path = DEFAULT_OUT, sources: Sequence[str] = SOURCES,
