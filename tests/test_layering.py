@@ -38,7 +38,7 @@ LAYERS: dict[str, int] = {
     "data": 4, "fetch": 4, "models": 4, "metrics": 4, "config": 4, "train": 4, "backend": 4,
     "classify": 4, "generate": 4, "rundir": 4, "schema": 4,
     # 5 studies
-    "studies": 5,
+    "studies": 5, "exercises": 5,
     # 6 face
     "cli": 6, "__main__": 6,
 }
