@@ -160,6 +160,35 @@ def run_jobs(jobs: list[Job], python: str, raw: Path, max_jobs: int) -> None:
                   file=sys.stderr, flush=True)
 
 
+def wait_for(pid: int, limit: float) -> bool:
+    """Wait until process ``pid`` has ended (True) or ``limit`` seconds have passed (False)."""
+    deadline = time.perf_counter() + limit
+    print(f"[{time.strftime('%H:%M:%S')}] waiting for process {pid}", file=sys.stderr,
+          flush=True)
+    while time.perf_counter() < deadline:
+        if not alive(pid):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (an ended child not yet reaped, a zombie, has ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        return True
+
+
 def write_synthetic_data(path: Path, seed: int = 0) -> Path:
     """A small surnames CSV (three nationalities, own letters) for the dry run: CI has no
     third-party data."""
@@ -246,8 +275,10 @@ def summarize(results: dict, info: dict, args, seconds: float) -> dict:
             m = data.get(f"{lab}-{cell}{cond}-{backend}") or {}
             keep = ("test_acc", "test_balanced_acc", "test_loss", "test_perplexity",
                     "generative_classifier_test_acc", "epochs", "best_epoch",
-                    "seconds_per_epoch", "device")
+                    "seconds_per_epoch")
             row[backend] = {k: m[k] for k in keep if k in m} or None
+            if row[backend] is not None:  # the run's settings are under "config"
+                row[backend]["device"] = (m.get("config") or {}).get("device") or "cpu"
         labs.append(row)
     adding = {}
     for name, v in data.items():
@@ -300,7 +331,7 @@ def markdown(s: dict) -> str:
     else:
         lines.append("not available (a parity step failed; see the JSON)")
     lines += ["", f"## Labs (seed {SEED}; NumPy backend on the CPU, torch backend on the device)",
-              "", "| lab | cell | backend | accuracy % | balanced accuracy % | test loss "
+              "", "| lab | cell | backend (device) | accuracy % | balanced accuracy % | test loss "
               "| generative classifier % | epochs | s/epoch |",
               "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for row in s["labs"]:
@@ -311,7 +342,8 @@ def markdown(s: dict) -> str:
                 lines.append(f"| {name} | {row['cell']} | {backend} | failed | | | | | |")
                 continue
             lines.append(
-                f"| {name} | {row['cell']} | {backend} | {_f(m.get('test_acc'), '.2f')} "
+                f"| {name} | {row['cell']} | {backend} ({m.get('device')}) "
+                f"| {_f(m.get('test_acc'), '.2f')} "
                 f"| {_f(m.get('test_balanced_acc'), '.2f')} | {_f(m.get('test_loss'), '.4f')} "
                 f"| {_f(m.get('generative_classifier_test_acc'), '.2f')} | {m.get('epochs')} "
                 f"| {_f(m.get('seconds_per_epoch'), '.2f')} |")
@@ -341,6 +373,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=None,
                     help="processes at once (default 16; 2 with --dry-run)")
     ap.add_argument("--data", default=None, help="the surnames CSV (dry run: a synthetic one)")
+    ap.add_argument("--wait-pid", type=int, default=None, metavar="PID",
+                    help="before the benchmark, wait until process PID has ended (another "
+                         "job sharing the machine; at most --wait-limit seconds)")
+    ap.add_argument("--wait-limit", type=float, default=300.0, metavar="S")
     args = ap.parse_args(argv)
     args.device = args.device or ("cpu" if args.dry_run else "cuda")
     out = Path(args.outdir).resolve()
@@ -355,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
     info_job = Job("info", ["-m", "bench.gpu", "--info", "--device", args.device, "--json"], 60)
     first = [info_job] if args.device != "cpu" else []
     run_jobs([*first, *jobs], python, raw, args.jobs or (2 if args.dry_run else 16))
+    if args.wait_pid is not None:
+        wait_for(args.wait_pid, args.wait_limit)
     run_jobs([bench], python, raw, 1)  # alone: its timings are not shared with anything
     results = {j.name: j.result for j in [*jobs, bench]}
     info = next((j.result["data"]["info"] for j in [*first, bench] if j.result.get("data")), None)

@@ -61,6 +61,7 @@ def test_dry_run_figures(dry_run):
         assert row["numpy"] is not None and row["torch"] is not None
         assert row["torch"]["test_loss"] == pytest.approx(row["numpy"]["test_loss"], rel=1e-4)
         assert row["numpy"]["epochs"] == 1
+        assert row["numpy"]["device"] == row["torch"]["device"] == "cpu"
     assert "generative_classifier_test_acc" in s["labs"][-1]["torch"]
     assert sorted(s["adding"]) == sorted(f"{c}@{T}" for c in ("elman-tanh", "gru")
                                          for T in (5, 10, 20))
@@ -72,6 +73,23 @@ def test_dry_run_figures(dry_run):
                     "## Adding problem", "## Benchmark"):
         assert heading in md
     assert "FAILED" not in md
+    assert "| lab 1 | gru | torch (cpu) |" in md
+
+
+def test_wait_for_a_process(tmp_path):
+    script = load_script()
+    alive, wait_for = script.alive, script.wait_for
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.3)"])
+    assert alive(child.pid)
+    assert wait_for(child.pid, 30)  # ended, though not yet reaped (a zombie) until .wait()
+    child.wait()
+    assert not alive(child.pid)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert not wait_for(sleeper.pid, 0.6)  # still running when the limit is reached
+    finally:
+        sleeper.kill()
+        sleeper.wait()
 
 
 def test_compare_parity_finds_changed_float32_rows():
