@@ -154,3 +154,42 @@ def test_gpu_plan_runs_the_full_steps_on_cuda(tmp_path):
     assert "--conditioned" in cmds["generate-gru-cond-torch"]
     assert " ".join(bench.argv) == "-m bench.gpu --device cuda --json"  # B=256, H=1024: default
     assert len(jobs) <= 16 and max(j.timeout for j in jobs) + bench.timeout < 8 * 60
+
+
+@needs_torch
+def test_merge_a_rerun_over_a_first_run(dry_run, tmp_path):
+    """--merge: a later run's step replaces the earlier one's (the fix-and-rerun path)."""
+    out, _ = dry_run
+    first = json.loads((out / "gpu_check.json").read_text())
+    broken = dict(first, steps=dict(first["steps"]))
+    broken["steps"]["bench"] = dict(first["steps"]["bench"], data=None, returncode=1)
+    rerun = dict(first, steps={"bench": first["steps"]["bench"]}, wall_seconds=1.0)
+    paths = []
+    for i, s in enumerate((broken, rerun)):
+        paths.append(tmp_path / f"run{i}.json")
+        paths[-1].write_text(json.dumps(s))
+    script = load_script()
+    alone = script.merge([str(paths[0])], tmp_path)
+    assert alone["steps_ok"]["bench"] is False and alone["bench"] is None
+    merged = script.merge([str(p) for p in paths], tmp_path)
+    assert all(merged["steps_ok"].values())
+    assert merged["bench"] == first["bench"] and merged["parity"] == first["parity"]
+    assert merged["wall_seconds"] == pytest.approx(first["wall_seconds"] + 1.0, abs=0.1)
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(dict(first, device="cuda", dry_run=False)))
+    with pytest.raises(SystemExit, match="different devices"):
+        script.merge([str(paths[0]), str(other)], tmp_path)
+    with pytest.raises(SystemExit, match="is not a gpu_check.json"):
+        script.merge([str(tmp_path / "missing.json")], tmp_path)
+
+
+@needs_torch
+def test_only_runs_the_named_groups(tmp_path):
+    env = dict(os.environ, PYTHON=sys.executable)
+    res = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_check.sh"), str(tmp_path),
+                          "--dry-run", "--only", "adding"],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    s = json.loads((tmp_path / "gpu_check.json").read_text())
+    assert set(s["steps_ok"]) == {"adding"} and s["adding"] and s["bench"] is None
+    assert s["info"]["device"] == "cpu"  # without the benchmark, from its --info job
