@@ -131,6 +131,11 @@ class Recurrent(Module):
         return dGH.T @ H_prev
 
     # -- helpers ------------------------------------------------------------------
+    @property
+    def dtype(self) -> np.dtype:
+        """The parameters' dtype (all share it), without walking the module tree."""
+        return next(iter(self.params.values())).dtype
+
     def suffixes(self, layer: int) -> list[str]:
         """Parameter-name suffixes of ``layer``'s directions: ``_l{k}`` and ``_l{k}_reverse``."""
         return [f"_l{layer}", f"_l{layer}_reverse"][: self.num_directions]
@@ -233,7 +238,10 @@ class Recurrent(Module):
         dropout_masks: per layer ≥ 1 the mask of its input (shape of that input), to
         replay a run; None draws them from ``rng`` in training mode.
         output (T, B, D·P) (or batch-first); hx_n of hx's kind: the state at each
-        sequence's last step.
+        sequence's last step. On the fast path, one direction and all lengths T, output is
+        a read-only view of the states that :meth:`backward` reads (torch refuses an
+        in-place change of such a tensor at its backward; here it cannot happen): copy it
+        to write into it.
         """
         x, h0, c0, mask = self._check_inputs(x, hx, lengths)
         D = self.num_directions
