@@ -68,6 +68,11 @@ class DirectionGrads(NamedTuple):
     state_grads: np.ndarray | None  # (T, B, P) = ∂L/∂h_t, 0 at padded steps (if recorded)
 
 
+def is_fast(cache: DirectionCache) -> bool:
+    """Whether the forward that made ``cache`` ran the fast path."""
+    return isinstance(cache.steps, fastpath.FastCache)
+
+
 def lengths_mask(lengths: np.ndarray, T: int) -> np.ndarray:
     """(T, B, 1) boolean mask: True where step t < lengths[b]."""
     return (np.arange(T)[:, None] < lengths[None, :])[:, :, None]
@@ -133,7 +138,7 @@ def unroll_backward(
     T, B, _ = x.shape
     N = T * B
     grads: dict[str, np.ndarray] = {}
-    if isinstance(steps, fastpath.FastCache):
+    if is_fast(cache):
         backward = cell.fast_path()[1]
         dGX, dGH, H_prev, dh, dc, G = backward(d_out, dh, dc, steps, W.W_hh)
         if record_state_grads and mask is not None:
