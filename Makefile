@@ -55,7 +55,7 @@ gpu-check: $(VENV)/.installed data
 	PYTHON=$(PY) scripts/gpu_check.sh $(GPU_OUT)
 
 lint: $(VENV)/.installed
-	$(PY) -m ruff check scratchrnn parity tests examples bench
+	$(PY) -m ruff check scratchrnn parity tests examples bench scripts
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis

@@ -68,13 +68,27 @@ def _torch_loss(torch, twin, b, weight, device):
                            ignore_index=0)
 
 
+def train_mode_without_dropout(twin):
+    """``twin`` in training mode with every dropout probability 0: what eval mode computes,
+    and the mode cuDNN needs ("cudnn RNN backward can only be called in training mode",
+    seen on an H200: eval-mode twins train on the CPU but not on a GPU)."""
+    torch = import_torch()
+    twin.dropout_p = 0.0  # the lab twins' F.dropout (parity/runtime/models.py)
+    for m in twin.modules():
+        if isinstance(m, torch.nn.RNNBase):
+            m.dropout = 0.0  # between stacked layers
+        elif isinstance(m, torch.nn.modules.dropout._DropoutNd):
+            m.p = 0.0
+    return twin.train()
+
+
 def run_trajectory(model, steps: int = 50, lr: float = 1e-2, max_norm: float = 1.0,
                    weight: np.ndarray | None = None, seed: int = 0,
                    device: str = "cpu") -> dict:
     """Train ``model`` and its torch twin side by side; return the differences."""
     torch = import_torch()
     model.eval()  # dropout off (no other train/eval difference in these models)
-    twin = to_torch_model(model, device)
+    twin = train_mode_without_dropout(to_torch_model(model, device))
     opt = Adam(model, lr=lr)
     topt = torch.optim.Adam(twin.parameters(), lr=lr)
     batches = synthetic_batches(steps, batch=6, steps=7, seed=seed)

@@ -7,6 +7,7 @@
     python -m scratchrnn generate score --model DIR SURNAME ... [--nationality NAME]
     python -m scratchrnn study jacobian|gradflow|adding|gates [options] --out DIR [--json]
     python -m scratchrnn data fetch [--from URL|PATH ...] [--out DIR] [--timeout S]
+    python -m scratchrnn exercises init DIR [--solutions] [--force]
 
 A user's mistake (bad option, missing file, unknown nationality …) gives one line
 on stderr and exit status 2, never a traceback.
@@ -192,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     ga.add_argument("--nationality", help="conditioned generators")
     _study_common(ga, GatesConfig)
     _add_data_parser(labs)
+    _add_exercises_parser(labs)
     return ap
 
 
@@ -267,6 +269,19 @@ def _add_data_parser(labs) -> None:
     f.add_argument("--out", default=str(DEFAULT_OUT), help="folder for the CSV")
     f.add_argument("--timeout", type=_ranged("timeout"), default=DEFAULT_TIMEOUT,
                    help="seconds for the connection and for each read")
+
+
+def _add_exercises_parser(labs) -> None:
+    """``exercises init``: the lecture's exercise files (or their reference solutions)."""
+    e = labs.add_parser("exercises", help="the lecture's cells to write again, graded by "
+                                          "python -m parity grade")
+    e_cmds = e.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    i = e_cmds.add_parser("init", help="write the exercise files and their README into DIR")
+    i.add_argument("dir", metavar="DIR", help="the folder to write into (made if missing)")
+    i.add_argument("--solutions", action="store_true",
+                   help="write the reference solutions instead (into another folder)")
+    i.add_argument("--force", action="store_true",
+                   help="replace files that differ (each old file is kept as FILE.bak)")
 
 
 def _classify(args) -> int:
@@ -375,6 +390,21 @@ def _study(args) -> int:
     return 0
 
 
+def _exercises(args) -> int:
+    from .exercises.template import write_exercises
+
+    written = write_exercises(args.dir, solutions=args.solutions, force=args.force, log=print)
+    what = "reference solutions" if args.solutions else "exercises"
+    if not written:
+        print(f"{args.dir} already holds these {what}, unchanged")
+    else:
+        print(f"wrote {', '.join(p.name for p in written)} into {args.dir}")
+    if not args.solutions:
+        print(f"start with {Path(args.dir) / 'ex1_elman.py'}; grade with: "
+              f"python -m parity grade {args.dir}")
+    return 0
+
+
 def _data(args) -> int:
     from . import fetch
 
@@ -400,6 +430,8 @@ def main(argv: list[str] | None = None) -> int:
             return _study(args)
         if args.lab == "data":
             return _data(args)
+        if args.lab == "exercises":
+            return _exercises(args)
     except (KeyboardInterrupt, TrainingInterrupted) as exc:
         print(str(exc) or "interrupted", file=sys.stderr)
         return 130

@@ -2,12 +2,15 @@
 
     python scripts/results.py ablation [--out runs/ablation] [--seeds 1337 1 2] [--early-stopping N]
     python scripts/results.py ablation --table [--out runs/ablation]     # the README table only
+    python scripts/results.py ablation --backend torch --device cuda --jobs 12 --stages extra
 
 Every run is ``python -m scratchrnn <lab> train ... --json --no-progress`` on the NumPy
-backend (the current CLI flags), with its model kept under OUT/models/NAME-SEED. Each
-finished run is appended as one JSON line to OUT/results.jsonl; a run already there is
-not repeated, so an interrupted sweep resumes where it stopped and a partial sweep
-still gives a table.
+backend (or ``--backend torch --device DEV``), with its model kept under
+OUT/models/NAME-SEED. Each finished run is appended as one JSON line to OUT/results.jsonl;
+a run already there is not repeated, so an interrupted sweep resumes where it stopped and
+a partial sweep still gives a table. ``--jobs N`` runs up to N trainings at once (the
+seeds of a configuration, and every configuration of the ``extra`` stage); the default,
+1, keeps a shared machine's other core free.
 
 Stages (in this order, 3 seeds each):
   1. lab 1, the cell: elman, lstm, gru at the book's settings (E=100, H=64, 1 layer,
@@ -23,6 +26,9 @@ Stages (in this order, 3 seeds each):
      test split (accuracy and balanced accuracy, prior uniform or the train split's).
   5. extra, when time is left: lab 1 hidden 256, embedding 200; lab 2 LSTM E=64 H=256,
      LSTM E=64 H=128 2 layers dropout 0.3.
+  6. further (after 5): lab 1 hidden 256 with what helped beside it (bidirectional; then
+     2 layers, embedding 32, the LSTM), and hidden 512 bidirectional; lab 2 larger LSTMs
+     toward 1.85 nats/char (H=512; E=128 H=256 2 layers dropout 0.3; E=64 H=256 dropout 0.3).
 """
 
 from __future__ import annotations
@@ -30,10 +36,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +74,22 @@ EXTRA_GENERATORS = {
                              "dropout": 0.3},
 }
 
+# stage "further": the next step from what stages 2-5 found (hidden 256 the largest single
+# gain, bidirectional the second; the LSTM generators still improving with size)
+FURTHER_CONFIGS = ({"hidden": 256, "bidirectional": True},
+                   {"hidden": 256, "bidirectional": True, "layers": 2},
+                   {"hidden": 512, "bidirectional": True},
+                   {"hidden": 256, "bidirectional": True, "embedding": 32},
+                   {"cell": "lstm", "hidden": 256, "bidirectional": True})
+FURTHER_GENERATORS = {
+    "gen-lstm-E64-H512": {"cell": "lstm", "embedding": 64, "hidden": 512, "layers": 1,
+                          "dropout": 0.5},
+    "gen-lstm-E128-H256-L2": {"cell": "lstm", "embedding": 128, "hidden": 256, "layers": 2,
+                              "dropout": 0.3},
+    "gen-lstm-E64-H256-d0.3": {"cell": "lstm", "embedding": 64, "hidden": 256, "layers": 1,
+                               "dropout": 0.3},
+}
+
 
 def classify_args(cfg: dict) -> list[str]:
     args = ["--cell", cfg["cell"], "--hidden", str(cfg["hidden"]),
@@ -93,52 +116,67 @@ def label(cfg: dict) -> str:
 
 class Sweep:
     def __init__(self, out: Path, seeds, early_stopping: int | None, epochs: int | None,
-                 data: str | None, python: str = sys.executable) -> None:
+                 data: str | None, python: str = sys.executable, backend: str = "numpy",
+                 device: str | None = None, jobs: int = 1) -> None:
         self.out, self.seeds, self.data, self.python = out, list(seeds), data, python
         self.early_stopping, self.epochs = early_stopping, epochs
+        self.backend_args = ["--backend", backend] + (["--device", device] if device else [])
+        self.jobs = jobs
         self.path = out / "results.jsonl"
         self.done = load(self.path)
+        self._lock = threading.Lock()  # results.jsonl and self.done, from the worker threads
 
     def run(self, stage: str, name: str, lab: str, args: list[str], cfg: dict) -> list[dict]:
-        rows = []
-        for seed in self.seeds:
-            key = (name, seed)
+        """Every seed of one configuration (up to ``jobs`` at once); its rows, seed order."""
+        return self.run_many([(stage, name, lab, args, cfg)])[0]
+
+    def run_many(self, specs: list[tuple]) -> list[list[dict]]:
+        """Every seed of every (stage, name, lab, args, cfg), up to ``jobs`` at once."""
+        tasks = [(spec, seed) for spec in specs for seed in self.seeds]
+        with ThreadPoolExecutor(max_workers=max(1, self.jobs)) as pool:
+            rows = list(pool.map(lambda t: self._one(*t[0], t[1]), tasks))
+        n = len(self.seeds)
+        return [rows[i * n:(i + 1) * n] for i in range(len(specs))]
+
+    def _one(self, stage: str, name: str, lab: str, args: list[str], cfg: dict,
+             seed: int) -> dict:
+        key = (name, seed)
+        with self._lock:
             if key in self.done:
-                rows.append(self.done[key])
-                continue
-            model_dir = self.out / "models" / f"{name.replace(' ', '_')}-{seed}"
-            cmd = ["-m", "scratchrnn", lab, "train", *args, "--seed", str(seed),
-                   "--out", str(model_dir), "--json", "--no-progress"]
-            if self.early_stopping is not None:
-                cmd += ["--early-stopping", str(self.early_stopping)]
-            if self.epochs is not None:
-                cmd += ["--epochs", str(self.epochs)]
-            if self.data is not None:
-                cmd += ["--data", self.data]
-            start = time.perf_counter()
-            if (model_dir / "metrics.json").is_file():  # finished after its driver stopped
-                row = json.loads((model_dir / "metrics.json").read_text())
-                start = None
-            else:
-                shutil.rmtree(model_dir, ignore_errors=True)  # a run cut off earlier restarts
-                print(f"[{time.strftime('%H:%M:%S')}] python " + " ".join(cmd), file=sys.stderr,
-                      flush=True)
-                res = subprocess.run([self.python, *cmd], capture_output=True, text=True)
-                if res.returncode != 0:
-                    raise SystemExit(f"failed ({res.returncode}): {' '.join(cmd)}\n{res.stderr}")
-                row = json.loads(res.stdout.strip().splitlines()[-1])
-            if lab == "generate":
-                row.update(generative_classifier(model_dir, self.data))
-            row.update(stage=stage, name=name, config=cfg, seed=seed,
-                       command="python " + " ".join(cmd),
-                       wall_seconds=None if start is None else time.perf_counter() - start)
-            row.pop("per_class_recall", None)
-            row.pop("confusion_matrix", None)
+                return self.done[key]
+        model_dir = self.out / "models" / f"{name.replace(' ', '_')}-{seed}"
+        cmd = ["-m", "scratchrnn", lab, "train", *args, *self.backend_args, "--seed", str(seed),
+               "--out", str(model_dir), "--json", "--no-progress", "--overwrite"]
+        if self.early_stopping is not None:
+            cmd += ["--early-stopping", str(self.early_stopping)]
+        if self.epochs is not None:
+            cmd += ["--epochs", str(self.epochs)]
+        if self.data is not None:
+            cmd += ["--data", self.data]
+        start = time.perf_counter()
+        if (model_dir / "metrics.json").is_file():  # finished after its driver stopped
+            row = json.loads((model_dir / "metrics.json").read_text())
+            start = None
+        else:  # a run cut off earlier restarts (--overwrite: its folder is this sweep's)
+            print(f"[{time.strftime('%H:%M:%S')}] python " + " ".join(cmd), file=sys.stderr,
+                  flush=True)
+            res = subprocess.run([self.python, *cmd], capture_output=True, text=True)
+            if res.returncode != 0:
+                raise SystemExit(f"failed ({res.returncode}): {' '.join(cmd)}\n{res.stderr}")
+            row = json.loads(res.stdout.strip().splitlines()[-1])
+        if lab == "generate":
+            row.update(generative_classifier(model_dir, self.data))
+        row.update(stage=stage, name=name, config=cfg, seed=seed,
+                   backend=" ".join(self.backend_args[1::2]),
+                   command="python " + " ".join(cmd),
+                   wall_seconds=None if start is None else time.perf_counter() - start)
+        row.pop("per_class_recall", None)
+        row.pop("confusion_matrix", None)
+        with self._lock:
             with self.path.open("a") as f:
                 f.write(json.dumps(row) + "\n")
             self.done[key] = row
-            rows.append(row)
-        return rows
+        return row
 
 
 def load(path: Path) -> dict:
@@ -197,25 +235,40 @@ def sweep(sw: Sweep, stages: set[str]) -> None:
         cfg = dict(base, **{f: lv for f, (lv, _) in gains.items()})
         sw.run("combo", label(cfg), "classify", classify_args(cfg), cfg)
     if "generate" in stages:
-        for name, cfg in GENERATORS.items():
-            sw.run("generate", name, "generate", generate_args(cfg), cfg)
-            if "combo" in stages and len(gains) > 2 and name == "gen-gru-E32-H32":
-                # the full combination may overfit: the two largest gains alone
-                top = sorted(gains.items(), key=lambda kv: -kv[1][1])[:2]
-                cfg2 = dict(base, **{f: lv for f, (lv, _) in top})
-                sw.run("combo", label(cfg2), "classify", classify_args(cfg2), cfg2)
-    if "extra" in stages:
+        sw.run_many([("generate", name, "generate", generate_args(cfg), cfg)
+                     for name, cfg in GENERATORS.items()])
+    if "combo" in stages and len(gains) > 2:
+        # the full combination may overfit: the two largest gains alone
+        top = sorted(gains.items(), key=lambda kv: -kv[1][1])[:2]
+        cfg2 = dict(base, **{f: lv for f, (lv, _) in top})
+        sw.run("combo", label(cfg2), "classify", classify_args(cfg2), cfg2)
+    if "extra" in stages:  # independent of each other: all at once with --jobs
+        specs = []
         for factor, levels in EXTRA_FACTORS.items():
             for level in levels:
                 cfg = dict(base, **{factor: level})
-                sw.run("factor", label(cfg), "classify", classify_args(cfg), cfg)
+                specs.append(("factor", label(cfg), "classify", classify_args(cfg), cfg))
         for name, cfg in EXTRA_GENERATORS.items():
-            sw.run("generate", name, "generate", generate_args(cfg), cfg)
+            specs.append(("generate", name, "generate", generate_args(cfg), cfg))
+        sw.run_many(specs)
+    if "further" in stages:
+        specs = []
+        for change in FURTHER_CONFIGS:
+            cfg = dict(base, **change)
+            specs.append(("combo", label(cfg), "classify", classify_args(cfg), cfg))
+        for name, cfg in FURTHER_GENERATORS.items():
+            specs.append(("generate", name, "generate", generate_args(cfg), cfg))
+        sw.run_many(specs)
 
 
 def _ms(rows, key, digits):
     v = np.array([r[key] for r in rows], dtype=float)
     return f"{v.mean():.{digits}f} ± {v.std(ddof=1) if len(v) > 1 else 0.0:.{digits}f}"
+
+
+def _backends(rows: list[dict]) -> str:
+    """Where the rows ran: "numpy", "torch cuda" … (rows from before the column: numpy)."""
+    return ", ".join(sorted({r.get("backend", "numpy") for r in rows}))
 
 
 def table(path: Path) -> str:
@@ -224,23 +277,25 @@ def table(path: Path) -> str:
     groups: dict[tuple, list[dict]] = {}
     for (name, _), row in done.items():
         groups.setdefault((row["stage"], name), []).append(row)
-    lines = ["| stage | configuration | seeds | accuracy % | balanced accuracy % | test loss "
-             "| epochs | s/epoch |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| stage | configuration | backend | seeds | accuracy % | balanced accuracy % "
+             "| test loss | epochs | s/epoch |", "| --- " * 9 + "|"]
     order = {"cell": 0, "factor": 1, "combo": 2}
     for (stage, name), rows in sorted(((k, v) for k, v in groups.items() if k[0] in order),
                                       key=lambda kv: order[kv[0][0]]):
-        lines.append(f"| {stage} | {name} | {len(rows)} | {_ms(rows, 'test_acc', 1)} "
+        lines.append(f"| {stage} | {name} | {_backends(rows)} | {len(rows)} "
+                     f"| {_ms(rows, 'test_acc', 1)} "
                      f"| {_ms(rows, 'test_balanced_acc', 1)} | {_ms(rows, 'test_loss', 3)} "
                      f"| {mean(rows, 'epochs'):.0f} | {mean(rows, 'seconds_per_epoch'):.1f} |")
     gen = [(k[1], v) for k, v in groups.items() if k[0] == "generate"]
     if gen:
-        lines += ["", "| conditioned generator | seeds | test loss (nats/char) | perplexity "
+        lines += ["", "| conditioned generator | backend | seeds | test loss (nats/char) "
+                  "| perplexity "
                   "| generative classifier acc % (train prior) | balanced acc % (train prior) "
                   "| acc % (uniform prior) | balanced acc % (uniform prior) | epochs | s/epoch |",
-                  "| --- " * 10 + "|"]
+                  "| --- " * 11 + "|"]
         for name, rows in gen:
             lines.append(
-                f"| {name} | {len(rows)} | {_ms(rows, 'test_loss', 3)} "
+                f"| {name} | {_backends(rows)} | {len(rows)} | {_ms(rows, 'test_loss', 3)} "
                 f"| {_ms(rows, 'test_perplexity', 2)} "
                 f"| {_ms(rows, 'gen_train_prior_acc', 1)} "
                 f"| {_ms(rows, 'gen_train_prior_balanced_acc', 1)} "
@@ -255,18 +310,25 @@ def main(argv: list[str] | None = None) -> None:
                                  description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="runs/ablation")
     ap.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
-    stages = ("cell", "factors", "combo", "generate", "extra")
-    ap.add_argument("--stages", nargs="+", default=list(stages), choices=stages)
+    stages = ("cell", "factors", "combo", "generate", "extra", "further")
+    ap.add_argument("--stages", nargs="+", default=list(stages[:-1]), choices=stages,
+                    help="default: all but further")
     ap.add_argument("--early-stopping", type=int, default=None, help="default: the CLI's (5)")
     ap.add_argument("--epochs", type=int, default=None, help="default: the CLI's (100)")
     ap.add_argument("--data", default=None)
+    ap.add_argument("--backend", default="numpy", choices=("numpy", "torch"))
+    ap.add_argument("--device", default=None, help="torch backend: cpu, cuda, cuda:N")
+    ap.add_argument("--jobs", type=int, default=1, help="trainings at once (default 1)")
     ap.add_argument("--table", action="store_true", help="print the tables, run nothing")
     args = ap.parse_args(argv)
     out = Path(args.out)
     if not args.table:
         out.mkdir(parents=True, exist_ok=True)
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one core: the machine is shared
-        sw = Sweep(out, args.seeds, args.early_stopping, args.epochs, args.data)
+        if args.jobs < 1:
+            ap.error("--jobs must be at least 1")
+        sw = Sweep(out, args.seeds, args.early_stopping, args.epochs, args.data,
+                   backend=args.backend, device=args.device, jobs=args.jobs)
         sweep(sw, set(args.stages))
     print(table(out / "results.jsonl"))
 

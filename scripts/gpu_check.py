@@ -1,6 +1,8 @@
 """The labs on a GPU: parity, both labs, the adding problem and the benchmark in one run.
 
     scripts/gpu_check.sh OUTDIR [--dry-run] [--device cuda] [--jobs N] [--data CSV]
+                         [--only GROUP ...] [--wait-pid PID]
+    scripts/gpu_check.sh OUTDIR --merge RUN1/gpu_check.json RUN2/gpu_check.json
     python scripts/gpu_check.py OUTDIR [--dry-run] ...        # the same, without the wrapper
 
 Runs (on ``--device``, default cuda), within 8 minutes on one GPU:
@@ -160,6 +162,35 @@ def run_jobs(jobs: list[Job], python: str, raw: Path, max_jobs: int) -> None:
                   file=sys.stderr, flush=True)
 
 
+def wait_for(pid: int, limit: float) -> bool:
+    """Wait until process ``pid`` has ended (True) or ``limit`` seconds have passed (False)."""
+    deadline = time.perf_counter() + limit
+    print(f"[{time.strftime('%H:%M:%S')}] waiting for process {pid}", file=sys.stderr,
+          flush=True)
+    while time.perf_counter() < deadline:
+        if not alive(pid):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (an ended child not yet reaped, a zombie, has ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        return True
+
+
 def write_synthetic_data(path: Path, seed: int = 0) -> Path:
     """A small surnames CSV (three nationalities, own letters) for the dry run: CI has no
     third-party data."""
@@ -246,8 +277,10 @@ def summarize(results: dict, info: dict, args, seconds: float) -> dict:
             m = data.get(f"{lab}-{cell}{cond}-{backend}") or {}
             keep = ("test_acc", "test_balanced_acc", "test_loss", "test_perplexity",
                     "generative_classifier_test_acc", "epochs", "best_epoch",
-                    "seconds_per_epoch", "device")
+                    "seconds_per_epoch")
             row[backend] = {k: m[k] for k in keep if k in m} or None
+            if row[backend] is not None:  # the run's settings are under "config"
+                row[backend]["device"] = (m.get("config") or {}).get("device") or "cpu"
         labs.append(row)
     adding = {}
     for name, v in data.items():
@@ -300,7 +333,7 @@ def markdown(s: dict) -> str:
     else:
         lines.append("not available (a parity step failed; see the JSON)")
     lines += ["", f"## Labs (seed {SEED}; NumPy backend on the CPU, torch backend on the device)",
-              "", "| lab | cell | backend | accuracy % | balanced accuracy % | test loss "
+              "", "| lab | cell | backend (device) | accuracy % | balanced accuracy % | test loss "
               "| generative classifier % | epochs | s/epoch |",
               "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for row in s["labs"]:
@@ -311,7 +344,8 @@ def markdown(s: dict) -> str:
                 lines.append(f"| {name} | {row['cell']} | {backend} | failed | | | | | |")
                 continue
             lines.append(
-                f"| {name} | {row['cell']} | {backend} | {_f(m.get('test_acc'), '.2f')} "
+                f"| {name} | {row['cell']} | {backend} ({m.get('device')}) "
+                f"| {_f(m.get('test_acc'), '.2f')} "
                 f"| {_f(m.get('test_balanced_acc'), '.2f')} | {_f(m.get('test_loss'), '.4f')} "
                 f"| {_f(m.get('generative_classifier_test_acc'), '.2f')} | {m.get('epochs')} "
                 f"| {_f(m.get('seconds_per_epoch'), '.2f')} |")
@@ -332,6 +366,41 @@ def markdown(s: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+GROUPS = ("parity", "labs", "adding", "bench")
+
+
+def merge(paths: list[str], out: Path) -> dict:
+    """One summary from several runs' gpu_check.json (a step of a later file replaces the
+    same step of an earlier one): e.g. a first run, then ``--only parity`` after a fix."""
+    results: dict = {}
+    info, seconds, kinds = None, 0.0, set()
+    for path in paths:
+        try:
+            s = json.loads(Path(path).read_text())
+            results.update(s["steps"])
+            info = s.get("info") or info
+            seconds += float(s["wall_seconds"])
+            kinds.add((bool(s["dry_run"]), s["device"]))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise SystemExit(f"gpu_check: --merge: {path} is not a gpu_check.json ({exc})") \
+                from None
+    if len(kinds) != 1:
+        raise SystemExit("gpu_check: --merge: the files come from different devices or modes: "
+                         + ", ".join(f"{d} (dry run {r})" for r, d in sorted(kinds)))
+    (dry, device), = kinds
+    args = argparse.Namespace(dry_run=dry, device=device)
+    summary = summarize(results, info, args, seconds)
+    summary["merged_from"] = [str(p) for p in paths]
+    return summary
+
+
+def write(out: Path, summary: dict) -> int:
+    (out / "gpu_check.json").write_text(json.dumps(summary, indent=1) + "\n")
+    (out / "gpu_check.md").write_text(markdown(summary))
+    print(markdown(summary))
+    return 0 if all(summary["steps_ok"].values()) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="scripts/gpu_check.sh", description=__doc__.splitlines()[0])
     ap.add_argument("outdir")
@@ -341,9 +410,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=None,
                     help="processes at once (default 16; 2 with --dry-run)")
     ap.add_argument("--data", default=None, help="the surnames CSV (dry run: a synthetic one)")
+    ap.add_argument("--only", nargs="+", choices=GROUPS, default=None, metavar="GROUP",
+                    help=f"run only these groups of steps ({', '.join(GROUPS)})")
+    ap.add_argument("--merge", nargs="+", default=None, metavar="JSON",
+                    help="run nothing: summarize these runs' gpu_check.json into OUTDIR (a "
+                         "later file's step replaces an earlier one's)")
+    ap.add_argument("--wait-pid", type=int, default=None, metavar="PID",
+                    help="before the benchmark, wait until process PID has ended (another "
+                         "job sharing the machine; at most --wait-limit seconds)")
+    ap.add_argument("--wait-limit", type=float, default=300.0, metavar="S")
     args = ap.parse_args(argv)
-    args.device = args.device or ("cpu" if args.dry_run else "cuda")
     out = Path(args.outdir).resolve()
+    if args.merge:
+        out.mkdir(parents=True, exist_ok=True)
+        return write(out, merge(args.merge, out))
+    args.device = args.device or ("cpu" if args.dry_run else "cuda")
     raw = out / "raw"
     raw.mkdir(parents=True, exist_ok=True)
     if args.dry_run and args.data is None:
@@ -351,18 +432,20 @@ def main(argv: list[str] | None = None) -> int:
     python = sys.executable
     start = time.perf_counter()
     jobs, bench = plan(out, args.device, args.dry_run, args.data)
+    groups = set(args.only or GROUPS)
+    jobs = [j for j in jobs if j.group in groups]
+    benches = [bench] if "bench" in groups else []
     # the device and versions: from the benchmark, and on a GPU first of all (in case it fails)
     info_job = Job("info", ["-m", "bench.gpu", "--info", "--device", args.device, "--json"], 60)
-    first = [info_job] if args.device != "cpu" else []
+    first = [info_job] if args.device != "cpu" or not benches else []
     run_jobs([*first, *jobs], python, raw, args.jobs or (2 if args.dry_run else 16))
-    run_jobs([bench], python, raw, 1)  # alone: its timings are not shared with anything
-    results = {j.name: j.result for j in [*jobs, bench]}
-    info = next((j.result["data"]["info"] for j in [*first, bench] if j.result.get("data")), None)
-    summary = summarize(results, info, args, time.perf_counter() - start)
-    (out / "gpu_check.json").write_text(json.dumps(summary, indent=1) + "\n")
-    (out / "gpu_check.md").write_text(markdown(summary))
-    print(markdown(summary))
-    return 0 if all(summary["steps_ok"].values()) else 1
+    if args.wait_pid is not None:
+        wait_for(args.wait_pid, args.wait_limit)
+    run_jobs(benches, python, raw, 1)  # alone: its timings are not shared with anything
+    results = {j.name: j.result for j in [*jobs, *benches]}
+    info = next((j.result["data"]["info"] for j in [*first, *benches] if j.result.get("data")),
+                None)
+    return write(out, summarize(results, info, args, time.perf_counter() - start))
 
 
 if __name__ == "__main__":

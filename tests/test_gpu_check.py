@@ -61,6 +61,7 @@ def test_dry_run_figures(dry_run):
         assert row["numpy"] is not None and row["torch"] is not None
         assert row["torch"]["test_loss"] == pytest.approx(row["numpy"]["test_loss"], rel=1e-4)
         assert row["numpy"]["epochs"] == 1
+        assert row["numpy"]["device"] == row["torch"]["device"] == "cpu"
     assert "generative_classifier_test_acc" in s["labs"][-1]["torch"]
     assert sorted(s["adding"]) == sorted(f"{c}@{T}" for c in ("elman-tanh", "gru")
                                          for T in (5, 10, 20))
@@ -72,6 +73,23 @@ def test_dry_run_figures(dry_run):
                     "## Adding problem", "## Benchmark"):
         assert heading in md
     assert "FAILED" not in md
+    assert "| lab 1 | gru | torch (cpu) |" in md
+
+
+def test_wait_for_a_process(tmp_path):
+    script = load_script()
+    alive, wait_for = script.alive, script.wait_for
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.3)"])
+    assert alive(child.pid)
+    assert wait_for(child.pid, 30)  # ended, though not yet reaped (a zombie) until .wait()
+    child.wait()
+    assert not alive(child.pid)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert not wait_for(sleeper.pid, 0.6)  # still running when the limit is reached
+    finally:
+        sleeper.kill()
+        sleeper.wait()
 
 
 def test_compare_parity_finds_changed_float32_rows():
@@ -136,3 +154,42 @@ def test_gpu_plan_runs_the_full_steps_on_cuda(tmp_path):
     assert "--conditioned" in cmds["generate-gru-cond-torch"]
     assert " ".join(bench.argv) == "-m bench.gpu --device cuda --json"  # B=256, H=1024: default
     assert len(jobs) <= 16 and max(j.timeout for j in jobs) + bench.timeout < 8 * 60
+
+
+@needs_torch
+def test_merge_a_rerun_over_a_first_run(dry_run, tmp_path):
+    """--merge: a later run's step replaces the earlier one's (the fix-and-rerun path)."""
+    out, _ = dry_run
+    first = json.loads((out / "gpu_check.json").read_text())
+    broken = dict(first, steps=dict(first["steps"]))
+    broken["steps"]["bench"] = dict(first["steps"]["bench"], data=None, returncode=1)
+    rerun = dict(first, steps={"bench": first["steps"]["bench"]}, wall_seconds=1.0)
+    paths = []
+    for i, s in enumerate((broken, rerun)):
+        paths.append(tmp_path / f"run{i}.json")
+        paths[-1].write_text(json.dumps(s))
+    script = load_script()
+    alone = script.merge([str(paths[0])], tmp_path)
+    assert alone["steps_ok"]["bench"] is False and alone["bench"] is None
+    merged = script.merge([str(p) for p in paths], tmp_path)
+    assert all(merged["steps_ok"].values())
+    assert merged["bench"] == first["bench"] and merged["parity"] == first["parity"]
+    assert merged["wall_seconds"] == pytest.approx(first["wall_seconds"] + 1.0, abs=0.1)
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(dict(first, device="cuda", dry_run=False)))
+    with pytest.raises(SystemExit, match="different devices"):
+        script.merge([str(paths[0]), str(other)], tmp_path)
+    with pytest.raises(SystemExit, match="is not a gpu_check.json"):
+        script.merge([str(tmp_path / "missing.json")], tmp_path)
+
+
+@needs_torch
+def test_only_runs_the_named_groups(tmp_path):
+    env = dict(os.environ, PYTHON=sys.executable)
+    res = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_check.sh"), str(tmp_path),
+                          "--dry-run", "--only", "adding"],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    s = json.loads((tmp_path / "gpu_check.json").read_text())
+    assert set(s["steps_ok"]) == {"adding"} and s["adding"] and s["bench"] is None
+    assert s["info"]["device"] == "cpu"  # without the benchmark, from its --info job

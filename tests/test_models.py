@@ -517,3 +517,25 @@ def test_eval_mode_has_no_randomness(build):
             m.p = 0.0
     c.load_state_dict(a.state_dict())
     assert np.array_equal(y, c(*args))
+
+
+@needs_torch
+def test_trajectory_twin_trains_in_training_mode_without_dropout(monkeypatch):
+    """cuDNN runs an RNN's backward only in training mode: the twin must be in it, with
+    every dropout off so that it still computes what the NumPy model's eval mode does."""
+    import parity.trajectory as traj
+
+    seen = []
+    convert = traj.to_torch_model
+    monkeypatch.setattr(traj, "to_torch_model", lambda m, d: seen.append(convert(m, d)) or seen[-1])
+    model = SurnameClassifier(8, VOCAB, CLASSES, 10, cell="lstm", num_layers=2, dropout_p=0.5,
+                              dtype=np.float64, rng=0)
+    result = traj.run_trajectory(model, steps=5)
+    twin = seen[0]
+    assert twin.training and all(m.training for m in twin.modules())
+    assert twin.dropout_p == 0.0
+    import torch
+
+    rnns = [m for m in twin.modules() if isinstance(m, torch.nn.RNNBase)]
+    assert rnns and all(m.dropout == 0.0 for m in rnns)
+    assert result["max_rel_diff_loss"] <= PARITY_TOL

@@ -97,13 +97,20 @@ def test_range_edges_are_accepted(paths, tmp_path):
     rc, _, err = run(["generate", "train", "--data", paths["DATA"], "--out", str(out),
                       "--epochs", "1", "--dropout", "0", "--seed", "0", *TINY])
     assert rc == 0, err
+    letters = set("".join(row.split(",")[2] for row in
+                          open(paths["DATA"], encoding="utf-8").read().splitlines()[1:]))
+    letters |= {c.lower() for c in letters} | {c.upper() for c in letters}
     lo, hi = RANGES["temperature"].low, RANGES["temperature"].high
     for temperature in (lo, hi):
-        rc, names, err = run(["generate", "sample", "--model", str(out), "-n", "5",
-                              "--temperature", str(temperature),
-                              "--max-length", str(int(RANGES["max_length"].high))])
-        assert rc == 0, err
-        assert all(names.splitlines())  # no empty names (no <MASK> drawn)
+        for seed in range(3):
+            rc, names, err = run(["generate", "sample", "--model", str(out), "-n", "5",
+                                  "--temperature", str(temperature), "--seed", str(seed),
+                                  "--max-length", str(int(RANGES["max_length"].high))])
+            assert rc == 0, err
+            # five names of the vocabulary's letters: no <MASK>, <UNK> or <BEGIN> drawn (an
+            # empty name, <END> drawn first, is a legitimate draw at temperature 100)
+            assert len(names.splitlines()) == 5, names
+            assert set(names) - {"\n"} <= letters, names
 
 
 @pytest.mark.parametrize("device", ["bogus", "cuda", "meta", "mps", "cuda:7"])

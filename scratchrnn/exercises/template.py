@@ -1,0 +1,526 @@
+"""The exercise files, generated from the reference source so they can never drift from it.
+
+``render_set(exercise_set, solutions)`` writes one file of the manifest: a module docstring
+(what to do, the set's slide equations, how to grade), the given code (a stable
+``sigmoid``, then the set's ``given`` names) copied verbatim from the reference modules
+with :mod:`ast`, then each exercise with its signature, type hints and docstring kept and
+its body replaced by a ``# TODO`` block and ``raise NotImplementedError(NAME)``. With
+``solutions=True`` the bodies are the reference bodies, and every private helper they call
+(``_input_projection``, ``_param_grads``, ``_check_gating`` …) is copied in as well, found
+by following the names the bodies use: the solution files import with NumPy alone.
+
+:func:`write_exercises` writes the files and a README into a folder, refusing to replace
+a file that differs from what it would write unless ``force`` (then the old file is kept
+as ``NAME.bak``): a student's work is never lost.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import inspect
+import textwrap
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from ..fileio import atomic_write, atomic_write_text
+from .manifest import EXERCISE_SETS, Exercise, ExerciseSet
+
+__all__ = ["README", "ExerciseFolderError", "render_set", "render_readme", "write_exercises"]
+
+#: the stable sigmoid every file is given (where the reference cells take theirs from)
+SIGMOID = ("scratchrnn.functional", "sigmoid")
+#: given to the student too where a set has cell-level exercises: the cache they return
+CELL_HELPERS = ("_cell_cache",)
+#: the longest line of a written file (the project's ruff setting)
+LINE_LENGTH = 100
+#: the README written beside the exercise files
+README = "README.md"
+#: how a student grades (``{folder}`` is the exercises folder)
+GRADE = "python -m parity grade {folder}"
+
+#: what each exercise computes, in the math's names (its docstring has the equations)
+TODOS: dict[str, str] = {
+    "elman_step_forward": """\
+a_t = gx_t + h_{t-1} W_hh^T + b_hh   (hidden_projection gives the last two terms);
+h_t = tanh(a_t), or ReLU(a_t) = max(a_t, 0) when nonlinearity == "relu".
+Return h_t and ElmanCache(h_prev, h_t, nonlinearity).""",
+    "elman_step_backward": """\
+da_t = the gradient at the pre-activation a_t, from dh_t and the output h_t (cache.h_t):
+the derivative of tanh (or of ReLU) written with h_t.
+a_t = gx_t + gh_t, so dgx_t = dgh_t = da_t;  dh_{t-1} = da_t W_hh.""",
+    "elman_cell_forward": """\
+gx_t = x W_ih^T + b_ih (no b_ih when it is None), then one elman_step_forward with the
+hidden side (weight_hh, bias_hh). Return h_t and
+_cell_cache(x, step_cache, weight_ih, weight_hh, bias_ih).""",
+    "elman_cell_backward": """\
+p = cache.params ("weight_ih", "weight_hh", and "bias": True when the cell has biases);
+dgx, dgh, dh_prev = elman_step_backward(dh_t, cache.step, W_hh);
+weight_ih: dgx^T x (x = cache.x);  weight_hh: dgh^T h_{t-1} (cache.step.h_prev);
+bias_ih, bias_hh (with biases only): dgx, dgh summed over the batch;  x: dgx W_ih.
+Return the dict of those keys and h_prev.""",
+    "gated_step_forward": """\
+a_t = gx_t + h_{t-1} W_hh^T + b_hh   (B, G·H);
+F_t = tanh(a_t[:, 0:H]), λ_t = σ(a_t[:, H:2H]), μ_t = σ(a_t[:, 2H:3H]), as far as the
+gating has blocks; h_t as the docstring's case says.
+Return h_t and GatedCache(h_prev, F_t, λ_t or None, μ_t or None, gating).""",
+    "gated_step_backward": """\
+dF_t, dλ_t, dμ_t from dh_t (the gating's h_t equation); through tanh and σ, whose
+derivatives are written with their outputs (in the cache), to the pre-activation blocks
+da_t = [da_F, da_λ, da_μ]   (B, G·H, only the gating's blocks);
+dh_{t-1} = the direct path through h_{t-1} + da_t W_hh.  Return (da_t, da_t, dh_prev).""",
+    "lstm_step_forward": """\
+a_t = gx_t + h_{t-1} W_hh^T + b_hh   (B, 4H), blocks in torch's order i, f, g, o;
+i_t, f_t, o_t = σ(their blocks), g_t = tanh(its block);  C_t = f_t ⊙ C_{t-1} + i_t ⊙ g_t;
+m_t = o_t ⊙ tanh(C_t);  h_t = m_t, or m_t W_hr^T when W_hr is given.
+Return h_t, C_t and LSTMCache(h_prev, c_prev, i_t, f_t, g_t, o_t, tanh(C_t), m_t).""",
+    "lstm_step_backward": """\
+dm_t = dh_t (dh_t W_hr when W_hr is given);  dC_t = dc_t + the path through
+h_t = o_t ⊙ tanh(C_t);  then do_t, di_t, df_t, dg_t and dC_{t-1};
+da_t = the four blocks through σ' or tanh'   (B, 4H, order i, f, g, o).
+Return (da_t, da_t, da_t W_hh, dC_{t-1}).""",
+    "lstm_cell_forward": """\
+gx_t = x W_ih^T + b_ih (no b_ih when it is None), then one lstm_step_forward with the
+hidden side (weight_hh, bias_hh). Return (h_t, C_t) and
+_cell_cache(x, step_cache, weight_ih, weight_hh, bias_ih).""",
+    "lstm_cell_backward": """\
+p = cache.params ("weight_ih", "weight_hh", and "bias": True when the cell has biases);
+dgx, dgh, dh_prev, dc_prev = lstm_step_backward(dh_t, dc_t, cache.step, W_hh);
+weight_ih: dgx^T x (x = cache.x);  weight_hh: dgh^T h_{t-1} (cache.step.h_prev);
+bias_ih, bias_hh (with biases only): dgx, dgh summed over the batch;  x: dgx W_ih.
+Return the dict of those keys, h_prev and c_prev.""",
+    "gru_step_forward": """\
+r_t, z_t = σ of blocks 0:H and H:2H of gx_t + h_{t-1} W_hh^T + b_hh;
+n_t and h_t as the form says. torch: r_t multiplies gh_n = h_{t-1} W_hn^T + b_hn;
+slide: W_hn multiplies rh_prev = r_t ⊙ h_{t-1}.
+Return h_t and GRUCache(h_prev, r_t, z_t, n_t, gh_n, rh_prev, form), with None for
+the one of gh_n, rh_prev that the form does not use.""",
+    "gru_step_backward": """\
+dn_t and dz_t from dh_t (the form's h_t equation);  da_n = dn_t ⊙ (1 − n_t²);
+dr_t from what r_t multiplied;  da_r, da_z through σ'.
+dgx_t = [da_r, da_z, da_n];  dgh_t = the gradient at the hidden projection's output
+(torch form: its n block is not da_n);  dh_{t-1} = the sum of every path to h_{t-1}.
+Return (dgx_t, dgh_t, dh_prev).""",
+    "gru_cell_forward": """\
+gx_t = x W_ih^T + b_ih (no b_ih when it is None), then one gru_step_forward with the
+hidden side (weight_hh, bias_hh) and the form. Return h_t and
+_cell_cache(x, step_cache, weight_ih, weight_hh, bias_ih).""",
+    "gru_cell_backward": """\
+p = cache.params ("weight_ih", "weight_hh", and "bias": True when the cell has biases);
+dgx, dgh, dh_prev = gru_step_backward(dh_t, cache.step, W_hh);  weight_ih: dgx^T x;
+weight_hh: gru_weight_hh_grad(dgh, *gru_hidden_inputs(cache.step)) (in the slide form
+W_hn multiplied r_t ⊙ h_{t-1});  bias_ih, bias_hh (with biases only): dgx, dgh summed
+over the batch;  x: dgx W_ih.  Return the dict of those keys and h_prev.""",
+}
+
+#: each set's slide equations, for its module docstring
+EQUATIONS: dict[str, str] = {
+    "ex1_elman": """\
+    h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)          (or ReLU)
+
+A step takes the input projection gx_t = x_t W_ih^T + b_ih (the sequence modules compute
+it for all steps at once) and adds the hidden projection gh_t = h_{t-1} W_hh^T + b_hh.
+Its backward returns (dgx_t, dgh_t, dh_prev): the gradients at gx_t, at gh_t and at
+h_{t-1}. A cell (torch.nn.RNNCell as a function) is the input projection, one step, and
+for its backward the parameter gradients around the step.""",
+    "ex2_gating": """\
+    F_t = tanh(W_F·[h_{t-1}, x_t] + b_F)       candidate update
+    λ_t = σ(W_λ·[h_{t-1}, x_t] + b_λ)          input gate
+    μ_t = σ(W_μ·[h_{t-1}, x_t] + b_μ)          hidden-state gate
+
+    gating="none"    h_t = h_{t-1} + F_t                   (G = 1 block)
+    gating="input"   h_t = h_{t-1} + λ_t ⊙ F_t             (G = 2 blocks)
+    gating="hidden"  h_t = μ_t ⊙ h_{t-1} + λ_t ⊙ F_t       (G = 3 blocks)
+
+W·[h, x] + b is stored as torch stores a cell: x W_ih^T + b_ih + h W_hh^T + b_hh, the G
+blocks stacked row-wise in the order F, λ, μ. The last case is an LSTM without its output
+gate and separate cell state: μ plays f_t, λ plays i_t, F plays C̃_t.""",
+    "ex3_lstm": """\
+    i_t = σ(W_i·[h_{t-1}, x_t] + b_i)            input gate     rows 0:H
+    f_t = σ(W_f·[h_{t-1}, x_t] + b_f)            forget gate    rows H:2H
+    C̃_t = g_t = tanh(W_C·[h_{t-1}, x_t] + b_C)   candidate      rows 2H:3H
+    o_t = σ(W_o·[h_{t-1}, x_t] + b_o)            output gate    rows 3H:4H
+    C_t = f_t ⊙ C_{t-1} + i_t ⊙ C̃_t               cell state
+    h_t = o_t ⊙ tanh(C_t)
+
+Weights in torch's layout and gate order i, f, g, o: W_ih (4H, I), W_hh (4H, H).
+The backward's heart is the cell-state carry dC_{t-1} = dC_t ⊙ f_t.""",
+    "ex4_gru": """\
+    r_t = σ(W_r·[h_{t-1}, x_t] + b_r)          reset gate      rows 0:H
+    z_t = σ(W_z·[h_{t-1}, x_t] + b_z)          update gate     rows H:2H
+
+    torch (torch.nn.GRUCell), rows 2H:3H:
+        n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))
+        h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}
+    slide (Cho et al. 2014):
+        h̃_t = tanh(W_in x_t + b_in + W_hn (r_t ⊙ h_{t-1}) + b_hn)
+        h_t = (1 − z_t) ⊙ h_{t-1} + z_t ⊙ h̃_t
+
+The two differ in where the reset gate acts (after or before the hidden projection) and
+in what z_t weighs. Both are graded: write the form argument's two branches.""",
+}
+
+
+class ExerciseFolderError(ValueError):
+    """The exercise folder cannot be written (one line, for the command line)."""
+
+
+# -- reading the reference ----------------------------------------------------------------
+@dataclass(frozen=True)
+class _Definition:
+    """A top-level definition of a reference module: its node and its verbatim source."""
+
+    name: str
+    module: str
+    node: ast.stmt
+    text: str
+
+
+@cache
+def _parsed(module: str) -> tuple[list[str], ast.Module]:
+    source = inspect.getsource(importlib.import_module(module))
+    return source.splitlines(), ast.parse(source)
+
+
+def _binds(node: ast.stmt, name: str) -> bool:
+    if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+        return node.name == name
+    if isinstance(node, ast.Assign):
+        return any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
+    if isinstance(node, ast.AnnAssign):
+        return isinstance(node.target, ast.Name) and node.target.id == name
+    return False
+
+
+@cache
+def _definition(module: str, name: str) -> _Definition | None:
+    """Where ``name``, used in ``module``, is defined in scratchrnn, following relative
+    imports; None for a name from elsewhere (numpy, typing, a builtin, a local)."""
+    lines, tree = _parsed(module)
+    for node in tree.body:
+        if _binds(node, name):
+            decorators = getattr(node, "decorator_list", [])
+            start = min([node.lineno] + [d.lineno for d in decorators])
+            text = "\n".join(lines[start - 1 : node.end_lineno])
+            return _Definition(name, module, node, text)
+        if isinstance(node, ast.ImportFrom) and node.level:
+            for alias in node.names:
+                if (alias.asname or alias.name) == name:
+                    package = importlib.import_module(module).__package__
+                    target = importlib.util.resolve_name(
+                        "." * node.level + (node.module or ""), package)
+                    return _definition(target, alias.name)
+    return None
+
+
+def _external_import(module: str, name: str) -> str | None:
+    """The import statement that binds ``name`` in ``module`` from outside scratchrnn."""
+    _, tree = _parsed(module)
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if (alias.asname or alias.name) == name:
+                    suffix = f" as {alias.asname}" if alias.asname else ""
+                    return f"import {alias.name}{suffix}"
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module != "__future__":
+            for alias in node.names:
+                if (alias.asname or alias.name) == name:
+                    suffix = f" as {alias.asname}" if alias.asname else ""
+                    return f"from {node.module} import {alias.name}{suffix}"
+    return None
+
+
+def _names_used(node: ast.AST) -> list[str]:
+    seen: dict[str, None] = {}
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name):
+            seen.setdefault(n.id, None)
+    return list(seen)
+
+
+def _lookup(module: str, name: str) -> _Definition:
+    d = _definition(module, name)
+    if d is None:
+        raise LookupError(f"{name!r} is not defined in {module} (exercise manifest)")
+    return d
+
+
+def _closure(roots: Iterable[_Definition], exclude: set[str]) -> list[_Definition]:
+    """``roots`` and every scratchrnn definition they use, transitively, minus ``exclude``
+    (the exercises); roots first, in order, then dependencies as found."""
+    out: dict[str, _Definition] = {}
+    todo = list(roots)
+    while todo:
+        d = todo.pop(0)
+        if d.name in out or d.name in exclude:
+            continue
+        out[d.name] = d
+        for used in _names_used(d.node):
+            dep = _definition(d.module, used)
+            if dep is not None and dep.name not in out and dep.name not in exclude:
+                todo.append(dep)
+    return list(out.values())
+
+
+def _imports(defs: Iterable[_Definition]) -> str:
+    """``from __future__``, the standard library, then NumPy, as isort orders them."""
+    stdlib: set[str] = set()
+    third: set[str] = {"import numpy as np"}
+    for d in defs:
+        for used in _names_used(d.node):
+            stmt = _external_import(d.module, used)
+            if stmt is not None:
+                (third if stmt.split()[1].split(".")[0] == "numpy" else stdlib).add(stmt)
+    blocks = [["from __future__ import annotations"], sorted(stdlib), sorted(third)]
+    return "\n\n".join("\n".join(b) for b in blocks if b)
+
+
+# -- rendering -------------------------------------------------------------------------
+def _stub(d: _Definition, todo: str) -> str:
+    """The function's signature and docstring, verbatim, then the TODO and the raise."""
+    node = d.node
+    assert isinstance(node, ast.FunctionDef), d.name
+    doc = node.body[0]
+    if not (isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant)
+            and isinstance(doc.value.value, str)):
+        raise LookupError(f"{d.module}.{d.name} has no docstring to keep")
+    lines, _ = _parsed(d.module)
+    start = min([node.lineno] + [x.lineno for x in node.decorator_list])
+    head = lines[start - 1 : doc.end_lineno]
+    pad = " " * doc.col_offset
+    width = LINE_LENGTH - len(pad) - len("# TODO: ")
+    todo_lines = [part for line in todo.splitlines()
+                  for part in textwrap.wrap(line, width, break_on_hyphens=False)]
+    comment = [f"{pad}# TODO: {todo_lines[0]}"] + [f"{pad}#       {t}" for t in todo_lines[1:]]
+    return "\n".join(head + comment + [f'{pad}raise NotImplementedError("{d.name}")'])
+
+
+def _section(title: str) -> str:
+    rule = "# " + "-" * 90
+    return f"{rule}\n# {title}\n{rule}"
+
+
+def _docstring(s: ExerciseSet, solutions: bool, folder: str) -> str:
+    number = EXERCISE_SETS.index(s) + 1
+    names = ", ".join(e.name for e in s.exercises)
+    # a long folder name would push the commands past the line length: call it DIR then
+    short = folder if len(folder) <= 24 else "DIR"
+    grade = GRADE.format(folder=short)
+    if solutions:
+        what = textwrap.fill(
+            f"The reference solutions of exercise {number} (written by ``python -m scratchrnn "
+            "exercises init DIR --solutions``): the bodies of scratchrnn's own functions, "
+            f"{names}, with the private helpers they call.", 88, break_on_hyphens=False)
+    else:
+        what = textwrap.fill(
+            f"Write the {len(s.exercises)} functions under \"Your code\", in order: {names}. "
+            "Replace each ``raise NotImplementedError`` by what its TODO says; keep the names, "
+            "the signatures and what they return (the grader calls them). The code under "
+            "\"Given\" is copied from the reference; use it, do not change it (a backward is "
+            "graded on the reference forward's cache, so your forward and backward are graded "
+            "apart).", 88, break_on_hyphens=False)
+    commands = [(grade, "every function of every file"),
+                (f"{grade} --only {s.stem}", "this file"),
+                (f"{grade} --only {s.exercises[0].name}", "one function")]
+    width = max(len(c) for c, _ in commands) + 4
+    if short != folder:
+        where = " (DIR: the folder that holds this file)"
+    elif Path(folder).is_absolute():
+        where = ""
+    else:
+        where = " (from where you ran exercises init)"
+    grading = f"Grade it{where}:\n\n" + "\n".join(
+        f"    {c.ljust(width)}{note}" for c, note in commands)
+    if not solutions:
+        grading += ("\n\nA reference solution, when you are stuck: "
+                    "``python -m scratchrnn exercises init\nSOLUTIONS_DIR --solutions``.")
+    shapes = ("Shapes: B batch, I input size, H hidden size; weights in torch's layout "
+              "(x W^T, W_ih (G·H, I),\nW_hh (G·H, H), the gates' G blocks stacked row-wise); "
+              "b_ih and b_hh may be None (no bias).")
+    return (f'"""Exercise {number} of {len(EXERCISE_SETS)}: {s.title}.\n\n{what}\n\n'
+            f"The slide equations:\n\n{EQUATIONS[s.stem]}\n\n{shapes}\n\n{grading}\n" '"""')
+
+
+def render_set(exercise_set: ExerciseSet, solutions: bool = False, folder: str = "DIR") -> str:
+    """The text of one exercise file (``solutions``: with the reference bodies).
+
+    ``folder`` is the exercises folder as the grading commands in the docstring name it.
+    """
+    s = exercise_set
+    exercises = {e.name: _lookup(e.source, e.name) for e in s.exercises}
+    home = s.exercises[0].source
+    given_roots = [_lookup(*SIGMOID)] + [_lookup(home, name) for name in s.given]
+    if any(e.level == "cell" for e in s.exercises):
+        given_roots += [_lookup(home, name) for name in CELL_HELPERS]
+    given = _closure(given_roots, set(exercises))
+    helpers: list[_Definition] = []
+    if solutions:
+        known = {d.name for d in given}
+        helpers = [d for d in _closure(list(exercises.values()), set())
+                   if d.name not in known and d.name not in exercises]
+    head = "\n\n".join([_docstring(s, solutions, folder),
+                         _imports(given + helpers + list(exercises.values())),
+                         _section("Given: copied from the reference (scratchrnn), do not change")])
+    parts = [head, _join(given)]
+    if helpers:
+        parts += [_section("The reference's private helpers that the solutions call"),
+                  _join(helpers)]
+    parts.append(_section("Reference solutions" if solutions else "Your code"))
+    for e in s.exercises:
+        d = exercises[e.name]
+        parts.append(d.text if solutions else _stub(d, TODOS[e.name]))
+    return "\n\n\n".join(parts) + "\n"
+
+
+def _join(defs: list[_Definition]) -> str:
+    """Definitions two blank lines apart, constants next to each other."""
+    out = ""
+    for i, d in enumerate(defs):
+        if i:
+            both_constants = all(isinstance(x.node, (ast.Assign, ast.AnnAssign))
+                                 for x in (defs[i - 1], d))
+            out += "\n" if both_constants else "\n\n\n"
+        out += d.text
+    return out
+
+
+def _variants(e: Exercise) -> str:
+    return ", ".join(e.variants)
+
+
+_SOLUTIONS_SECTION = """
+## Reference solutions
+
+```bash
+python -m scratchrnn exercises init SOLUTIONS_DIR --solutions
+```
+
+writes the reference solutions into another folder. Your files are never overwritten
+without `--force`, and even then each old file is kept as `FILE.bak`.
+"""
+
+
+def render_readme(solutions: bool = False, folder: str = "DIR") -> str:
+    """The README of an exercises folder: the order, what each file asks, how to grade."""
+    grade = GRADE.format(folder=folder)
+    rows = []
+    for number, s in enumerate(EXERCISE_SETS, 1):
+        funcs = "<br>".join(f"`{e.name}` ({_variants(e)})" for e in s.exercises)
+        rows.append(f"| {number} | `{s.file}` | {s.title} | {funcs} |")
+    table = "\n".join(["| # | file | what | functions (graded on) |",
+                       "| --- | --- | --- | --- |", *rows])
+    if solutions:
+        intro = ("These are the **reference solutions**: the functions of `scratchrnn.cells` "
+                 "and\n`scratchrnn.gating`, copied with the helpers they call, so each file "
+                 "imports with\nNumPy alone. They grade 100 %.")
+    else:
+        intro = ("The lecture's cells, to write again: each function below has its signature, "
+                 "its\ndocstring (shapes and the slide equation) and a `# TODO` saying what to "
+                 "compute;\nreplace its `raise NotImplementedError` by the computation. Work "
+                 "in the order of the\ntable, easiest first: each file's docstring has the "
+                 "set's slide equations.")
+    where = ("From anywhere" if Path(folder).is_absolute()
+             else "From the folder you ran `python -m scratchrnn exercises init` in")
+    solutions_section = "" if solutions else _SOLUTIONS_SECTION
+    return f"""# Exercises: the Elman RNN, gating, the LSTM and the GRU by hand
+
+{intro}
+
+{table}
+
+Every file starts with **given** code copied from the reference (a stable `sigmoid`,
+`hidden_projection`, the cache classes): keep it as it is. A backward is graded on the
+reference forward's cache, so a wrong forward cannot hide a right backward; a cell
+function calls your own steps.
+
+Conventions: a *step* takes the input projection `gx_t = x_t W_ih^T + b_ih` and adds
+`gh_t = h_{{t-1}} W_hh^T + b_hh`; its backward returns `(dgx_t, dgh_t, dh_prev[, dc_prev])`.
+A *cell* is torch's `RNNCell` / `LSTMCell` / `GRUCell` as a function; its backward returns
+a dict of the gradients of `x`, the previous state and every parameter, keyed by torch's
+names (`weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`).
+
+## Grading
+
+{where}:
+
+```bash
+{grade}                           # every function of every file
+{grade} --only ex1_elman          # one file
+{grade} --only elman_step_forward # one function
+```
+
+`python -m parity grade` (it needs torch: `pip install '.[torch]'` in the scratchrnn
+checkout) grades each function against torch, its forward and each gradient, and says
+which are not written yet.
+{solutions_section}"""
+
+
+# -- writing ---------------------------------------------------------------------------
+def _backup_name(path: Path) -> Path:
+    bak = path.with_name(path.name + ".bak")
+    n = 1
+    while bak.exists():
+        n += 1
+        bak = path.with_name(f"{path.name}.bak{n}")
+    return bak
+
+
+def _read_existing(path: Path) -> str | None:
+    """The text of an existing file at ``path`` (None if there is none)."""
+    if not path.exists() and not path.is_symlink():
+        return None
+    if not path.is_file():
+        raise ExerciseFolderError(f"{path} exists and is not a regular file")
+    try:
+        return path.read_bytes().decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise ExerciseFolderError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def write_exercises(
+    directory: str | Path, solutions: bool = False, force: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> list[Path]:
+    """Write the exercise files (or, with ``solutions``, the reference solutions) and the
+    README into ``directory``; returns the paths written (a file already holding exactly
+    that text is left alone and not returned).
+
+    A file that exists and differs is refused (:class:`ExerciseFolderError`, nothing
+    written) unless ``force``; with ``force`` it is first copied to ``NAME.bak``
+    (``NAME.bak2`` … when that exists). ``log`` hears each backup.
+    """
+    if str(directory).strip() == "":
+        raise ExerciseFolderError("the exercises folder is empty ('')")
+    folder = Path(directory)
+    if folder.exists() and not folder.is_dir():
+        raise ExerciseFolderError(f"{folder} is a file, not a folder")
+    shown = str(directory).rstrip("/") or "/"
+    texts = {s.file: render_set(s, solutions, shown) for s in EXERCISE_SETS}
+    texts[README] = render_readme(solutions, shown)
+    existing = {name: _read_existing(folder / name) for name in texts}
+    changed = [name for name, text in texts.items() if existing[name] not in (None, text)]
+    if changed and not force:
+        raise ExerciseFolderError(
+            f"{folder} already holds {', '.join(changed)} (your work?); nothing written. "
+            "Use another folder, or --force to replace them (the old files are kept as .bak)")
+    written: list[Path] = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in texts.items():
+            path = folder / name
+            old = existing[name]
+            if old == text:
+                continue
+            if old is not None:
+                bak = _backup_name(path)
+                atomic_write(bak, path.read_bytes())  # the bytes as they are
+                if log is not None:
+                    log(f"kept the old {path} as {bak.name}")
+            written.append(atomic_write_text(path, text))
+    except OSError as exc:
+        raise ExerciseFolderError(
+            f"cannot write the exercises into {folder}: {exc.strerror or exc}") from None
+    return written
