@@ -7,6 +7,7 @@ Subcommands (the parity kit, ``docs/test-your-own-rnn.md``)::
 
     python -m parity check MODULE:CALLABLE --cell lstm --layout concat [--examples N]
     python -m parity vectors --out DIR [--cells ...] [--seed S]
+    python -m parity grade DIR [--only NAME] [--json]   (the exercises, README "Grading")
 """
 
 from __future__ import annotations
@@ -18,18 +19,23 @@ import warnings
 
 from .report import core_rows, extra_rows, failures, format_table, summary, to_json
 
-SUBCOMMANDS = ("check", "vectors")
+SUBCOMMANDS = ("check", "vectors", "grade")
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "grade":
+        from .grade.cli import main as grade_main
+
+        return grade_main(argv[1:])
     if argv and argv[0] in SUBCOMMANDS:
         from .kit.cli import main as kit_main
 
         return kit_main(argv[0], argv[1:])
     ap = argparse.ArgumentParser(prog="python -m parity", description=__doc__.splitlines()[0],
                                  epilog="subcommands: check (your own cell against torch), "
-                                        "vectors (golden vectors); python -m parity check -h")
+                                        "vectors (golden vectors), grade (the exercises); "
+                                        "python -m parity check -h")
     ap.add_argument("--json", action="store_true", help="print the rows as one JSON list")
     ap.add_argument("--quick", action="store_true", help="fewer configurations")
     ap.add_argument("--device", default="cpu", help="torch device for the twins (cpu, cuda)")

@@ -31,8 +31,10 @@ import json
 import math
 import os
 import re
+import signal
 import stat
 import tempfile
+import threading
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -84,15 +86,46 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def sigint_deferred():
+    """Ctrl-C held back while the block runs, then delivered (KeyboardInterrupt) after it.
+
+    A library writing a file can turn a KeyboardInterrupt raised inside it into an error
+    of its own (zipfile, under ``np.savez``: "Can't close the ZIP file while there is an
+    open writing handle"), so a write is a critical section. Outside the main thread,
+    where Python cannot set signal handlers, the block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[bool] = []
+    previous = signal.signal(signal.SIGINT, lambda *_: received.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:  # the block succeeded: deliver the Ctrl-C as the previous handler would
+        if callable(previous):
+            previous(signal.SIGINT, None)
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
+
+
 def atomic_write(path: PathLike, data: bytes | Callable[[IO[bytes]], None]) -> Path:
     """Write ``data`` (bytes, or a function writing to a binary file) to ``path`` atomically.
 
     Missing parent directories are created. The permissions of a file being
-    replaced are kept (0o644 for a new one, less the umask's bits). On any error,
-    ``KeyboardInterrupt`` included, the temporary file is removed and ``path`` is
-    untouched. Returns ``path`` as a :class:`~pathlib.Path`.
+    replaced are kept (0o644 for a new one, less the umask's bits). On any error the
+    temporary file is removed and ``path`` is untouched. Ctrl-C during the write is
+    held back until the file is in place (:func:`sigint_deferred`), then raised as
+    KeyboardInterrupt. Returns ``path`` as a :class:`~pathlib.Path`.
     """
-    path = Path(path)
+    with sigint_deferred():
+        _atomic_write(Path(path), data)
+    return Path(path)
+
+
+def _atomic_write(path: Path, data: bytes | Callable[[IO[bytes]], None]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         mode = path.stat().st_mode & 0o777
@@ -120,7 +153,6 @@ def atomic_write(path: PathLike, data: bytes | Callable[[IO[bytes]], None]) -> P
             os.unlink(tmp.name)
         raise
     _fsync_dir(path.parent)
-    return path
 
 
 def atomic_write_text(path: PathLike, text: str) -> Path:

@@ -32,7 +32,8 @@ def test_ctrl_c_during_start_up(tmp_path, delay):
     csv = synthetic_csv(tmp_path)
     env = dict(os.environ, PYTHONPATH=str(REPO))
     p = subprocess.Popen([sys.executable, "-m", "scratchrnn", "classify", "train", "--data",
-                          str(csv), "--out", str(tmp_path / "o"), "--epochs", "1000", *TINY],
+                          str(csv), "--out", str(tmp_path / "o"), "--epochs", "1000",
+                          "--early-stopping", "1000", *TINY],
                          cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
     try:
@@ -92,3 +93,28 @@ def test_ctrl_c_in_prediction_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(classify, "load_model", interrupt)
     rc, _, err = run(["classify", "predict", "--model", str(tmp_path), "abc"])
     assert_one_line(rc, err, 130, "interrupted")
+
+
+def test_ctrl_c_inside_a_write_is_delivered_after_the_file_is_in_place(tmp_path):
+    """A write is a critical section: Ctrl-C inside it (here: inside a zip member, as under
+    np.savez) waits until the file is complete and in place, then is a KeyboardInterrupt.
+    (Raised inside zipfile, it became "Can't close the ZIP file ..." and a traceback.)"""
+    import zipfile
+
+    from scratchrnn.fileio import atomic_write
+
+    path = tmp_path / "ckpt.npz"
+
+    def writer(f):
+        with zipfile.ZipFile(f, "w") as z, z.open("a.npy", "w") as member:
+            member.write(b"x" * 1000)
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):  # Python would raise the KeyboardInterrupt in here
+                member.write(b"y")
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(path, writer)
+    with zipfile.ZipFile(path) as z:
+        assert z.read("a.npy") == b"x" * 1000 + b"y" * 1000
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.npz"]  # no temporary file left
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
