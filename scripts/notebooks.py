@@ -1,5 +1,10 @@
 """The examples as executed notebooks: examples/NAME.py (percent format) -> notebooks/NAME.ipynb.
 
+The exercise sets' notebooks too: examples/exercises/exN_NAME.py ->
+notebooks/exercises/exN_NAME.ipynb, executed on the reference solutions (written afresh to
+runs/notebooks/solutions by ``exercises init --solutions``'s function) so they show
+green grades and the student's gates equal to the reference's.
+
     python scripts/notebooks.py                 # all of them, executed  (make notebooks)
     python scripts/notebooks.py 01_elman_rnn    # only these (a name, a path, or NAME.py)
     python scripts/notebooks.py --check         # execute nothing: is every notebook current?
@@ -46,9 +51,17 @@ class Pair:
 
 
 def pairs(root: Path = ROOT) -> list[Pair]:
-    """Every examples/NAME.py with its notebooks/NAME.ipynb, in name order."""
+    """Every examples/NAME.py with its notebooks/NAME.ipynb, then every exercise set's
+    examples/exercises/exN_NAME.py with its notebooks/exercises/exN_NAME.ipynb."""
     return [Pair(p, root / "notebooks" / f"{p.stem}.ipynb")
-            for p in sorted((root / "examples").glob("*.py"))]
+            for p in sorted((root / "examples").glob("*.py"))] + \
+        [Pair(p, root / "notebooks" / "exercises" / f"{p.stem}.ipynb")
+         for p in sorted((root / "examples" / "exercises").glob("ex*.py"))]
+
+
+def is_exercise(pair: Pair) -> bool:
+    """An exercise set's notebook: it grades the folder named by SCRATCHRNN_EXERCISES."""
+    return pair.source.parent.name == "exercises"
 
 
 def missing_packages() -> list[str]:
@@ -129,7 +142,7 @@ def drift(pair: Pair, root: Path = ROOT) -> str | None:
 
     where = pair.notebook.relative_to(root)
     if not pair.notebook.is_file():
-        return f"{where}: missing (examples/{pair.source.name} has no notebook)"
+        return f"{where}: missing ({pair.source.relative_to(root)} has no notebook)"
     try:
         committed = cells(nbformat.read(pair.notebook, as_version=4))
     except Exception as exc:  # a damaged file: say so in one line
@@ -139,17 +152,19 @@ def drift(pair: Pair, root: Path = ROOT) -> str | None:
         if old != new:
             first = (new[1].strip().splitlines() or [""])[0][:60]
             return (f"{where}: cell {i} ({new[0]}, {first!r}) differs from "
-                    f"examples/{pair.source.name}")
+                    f"{pair.source.relative_to(root)}")
     if len(committed) != len(fresh):
-        return (f"{where}: {len(committed)} cells, examples/{pair.source.name} "
+        return (f"{where}: {len(committed)} cells, {pair.source.relative_to(root)} "
                 f"has {len(fresh)}")
     return None
 
 
 def orphans(root: Path = ROOT) -> list[Path]:
-    """Notebooks in notebooks/ whose example is gone."""
+    """Notebooks in notebooks/ (and notebooks/exercises/) whose source is gone."""
     made = {p.notebook for p in pairs(root)}
-    return sorted(p for p in (root / "notebooks").glob("*.ipynb") if p not in made)
+    found = [*(root / "notebooks").glob("*.ipynb"),
+             *(root / "notebooks" / "exercises").glob("*.ipynb")]
+    return sorted(p for p in found if p not in made)
 
 
 class ExecutionFailed(Exception):
@@ -160,9 +175,13 @@ class ExecutionFailed(Exception):
         self.detail = detail
 
 
-def kernel_env(epochs: int, root: Path = ROOT) -> dict[str, str]:
-    """The kernel's environment: this checkout importable, the epoch budget, inline plots."""
+def kernel_env(epochs: int, root: Path = ROOT, exercises: str | None = None
+               ) -> dict[str, str]:
+    """The kernel's environment: this checkout importable, the epoch budget, inline plots,
+    the exercises folder the exercise notebooks grade (when given)."""
     env = dict(os.environ)
+    if exercises is not None:
+        env["SCRATCHRNN_EXERCISES"] = exercises
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
     env["SCRATCHRNN_EPOCHS"] = str(epochs)
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
@@ -170,8 +189,10 @@ def kernel_env(epochs: int, root: Path = ROOT) -> dict[str, str]:
     return env
 
 
-def execute(pair: Pair, epochs: int, timeout: int = 600, root: Path = ROOT):
-    """The notebook of ``pair`` executed in its own folder; ExecutionFailed if a cell raises."""
+def execute(pair: Pair, epochs: int, timeout: int = 600, root: Path = ROOT,
+            exercises: str | None = None):
+    """The notebook of ``pair`` executed in its own folder; ExecutionFailed if a cell raises.
+    ``exercises``: the folder an exercise notebook grades (from the repository root)."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
@@ -182,13 +203,27 @@ def execute(pair: Pair, epochs: int, timeout: int = 600, root: Path = ROOT):
                             extra_arguments=["--log-level=ERROR"],  # not its TCP warning
                             resources={"metadata": {"path": str(pair.notebook.parent)}})
     try:
-        client.execute(env=kernel_env(epochs, root))
+        client.execute(env=kernel_env(epochs, root, exercises))
     except CellExecutionError as exc:
         failed = next((i for i, c in enumerate(nb.cells) if any(
             o.get("output_type") == "error" for o in c.get("outputs", []))), "?")
-        line = f"examples/{pair.source.name}, cell {failed}: {exc.ename}: {exc.evalue}"
+        line = f"{pair.source.relative_to(root)}, cell {failed}: {exc.ename}: {exc.evalue}"
         raise ExecutionFailed(line, str(exc)) from None
     return _settle(nb)
+
+
+SOLUTIONS = "runs/notebooks/solutions"  # what the committed exercise notebooks grade
+
+
+def write_solutions(root: Path = ROOT, folder: str = SOLUTIONS) -> str:
+    """The reference solutions, freshly written to ``folder`` (under the root's runs/)."""
+    import shutil
+
+    from scratchrnn.exercises.template import write_exercises
+
+    shutil.rmtree(root / folder, ignore_errors=True)
+    write_exercises(root / folder, solutions=True)
+    return folder
 
 
 def write(nb, path: Path) -> None:
@@ -258,13 +293,15 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
     blocked = [(p, why) for p in chosen if (why := cannot_run(p.source, root))]
     if blocked:
         for p, why in blocked:
-            print(f"notebooks: examples/{p.source.name} {why}", file=sys.stderr)
+            print(f"notebooks: {p.source.relative_to(root)} {why}", file=sys.stderr)
         return 1
+    solutions = write_solutions(root) if any(map(is_exercise, chosen)) else None
     for pair in chosen:
-        print(f"executing examples/{pair.source.name} -> {pair.notebook.relative_to(root)}",
+        print(f"executing {pair.source.relative_to(root)} -> {pair.notebook.relative_to(root)}",
               flush=True)
         try:
-            nb = execute(pair, args.epochs, args.timeout, root)
+            nb = execute(pair, args.epochs, args.timeout, root,
+                         solutions if is_exercise(pair) else None)
         except ExecutionFailed as exc:
             print(f"notebooks: {exc} ({pair.notebook.relative_to(root)} left as it was)",
                   file=sys.stderr)

@@ -1,12 +1,14 @@
 """The executed notebooks (notebooks/*.ipynb, made by ``make notebooks``): current and runnable.
 
-* Every ``examples/*.py`` has its notebook, and the notebook's cells (code and markdown)
-  are the example's as jupytext reads it: a drifted or missing notebook fails here.
+* Every ``examples/*.py`` and ``examples/exercises/exN_*.py`` has its notebook, and the
+  notebook's cells (code and markdown) are its source's as jupytext reads it: a drifted
+  or missing notebook fails here.
 * Every example runs as a notebook: made fresh from its .py, executed by nbclient in an
   IPython kernel with the short budget (``SCRATCHRNN_EPOCHS=1``); a cell error fails.
   This is where CI executes the examples (tests/test_examples.py runs them as scripts
   only where notebooks cannot be executed). Those that need the surnames data or torch
-  skip, saying so, when it is not here.
+  skip, saying so, when it is not here. An exercise set's notebook runs on the reference
+  solutions (every grade ✓) and once on a folder still to be written.
 """
 
 from __future__ import annotations
@@ -34,9 +36,12 @@ needs_jupytext = pytest.mark.skipif(
     reason="jupytext/nbformat not installed (pip install -e '.[notebooks]')")
 
 
-def test_every_example_is_paired():
-    assert len(PAIRS) >= 6
-    assert {p.notebook.parent for p in PAIRS} == {ROOT / "notebooks"}
+def test_every_example_and_exercise_set_is_paired():
+    examples = [p for p in PAIRS if not notebooks.is_exercise(p)]
+    exercises = [p for p in PAIRS if notebooks.is_exercise(p)]
+    assert len(examples) >= 6 and {p.notebook.parent for p in examples} == {ROOT / "notebooks"}
+    assert [p.name for p in exercises] == ["ex1_elman", "ex2_gating", "ex3_lstm", "ex4_gru"]
+    assert {p.notebook.parent for p in exercises} == {ROOT / "notebooks" / "exercises"}
 
 
 @needs_jupytext
@@ -129,14 +134,23 @@ def test_title_cell_is_the_docstring():
     assert second.source.startswith("## Setup")
 
 
-@pytest.mark.parametrize("pair", PAIRS, ids=IDS)
-def test_example_executes_as_a_notebook(pair):
+@pytest.fixture(scope="module")
+def solutions(tmp_path_factory) -> str:
+    """The reference solutions, as ``exercises init --solutions`` writes them."""
+    from scratchrnn.exercises.template import write_exercises
+
+    folder = tmp_path_factory.mktemp("solutions")
+    write_exercises(folder, solutions=True)
+    return str(folder)
+
+
+def _executed(pair, exercises: str | None = None):
     if MISSING:
         pytest.skip(f"{', '.join(MISSING)} not installed (pip install -e '.[notebooks]')")
     if why := notebooks.cannot_run(pair.source):
         pytest.skip(f"{pair.source.name} {why}")
     try:
-        nb = notebooks.execute(pair, epochs=1)
+        nb = notebooks.execute(pair, epochs=1, exercises=exercises)
     except notebooks.ExecutionFailed as exc:
         pytest.fail(f"{exc}\n{exc.detail[-4000:]}")
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
@@ -145,3 +159,30 @@ def test_example_executes_as_a_notebook(pair):
             importlib.util.find_spec("matplotlib") is not None:
         assert any("image/png" in o.get("data", {}) for o in outputs), \
             f"{pair.name}: its plot did not come out inline"
+    return "".join(o.get("text", "") for o in outputs)
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=IDS)
+def test_example_executes_as_a_notebook(pair, request):
+    if not notebooks.is_exercise(pair):
+        _executed(pair)
+        return
+    # an exercise set's notebook on the reference solutions: every grade green, the
+    # student's activations equal to the reference's
+    printed = _executed(pair, request.getfixturevalue("solutions"))
+    grades = [line for line in printed.splitlines() if "functions pass" in line]
+    assert len(grades) == printed.count("Grading ") >= 2
+    assert set(grades) == {"1 of 1 functions pass"}, printed
+    (diffs,) = [line for line in printed.splitlines() if line.startswith("max |yours")]
+    assert diffs.count("0.0e+00") == diffs.count(",") + 1, diffs
+
+
+def test_exercise_notebook_writes_the_exercises_and_survives_unwritten_ones(tmp_path):
+    pair = next(p for p in PAIRS if p.name == "ex3_lstm")
+    folder = tmp_path / "my_exercises"
+    printed = _executed(pair, str(folder))
+    assert (folder / "ex3_lstm.py").is_file()  # written for the student: exercises init
+    assert f"no {folder}/ex3_lstm.py yet: python -m scratchrnn exercises init {folder}" \
+        in printed
+    assert printed.count("not written yet (its body still raises NotImplementedError)") == 4
+    assert "lstm_step_forward is not written yet: write it in ex3_lstm.py" in printed
