@@ -1,10 +1,10 @@
-"""``python -m parity grade``: the reference grades 100 %, the templates "not written", and
-every mistake of the corpus (issue 15, "How it is measured") is pinned to its function,
-quantity and gate block.
+"""``python -m parity grade``: the reference solutions grade 100 %, the templates "not
+written", and every mistake of the corpus (issue 15, "How it is measured") is pinned to its
+function, quantity and gate block.
 
-A student folder is written from the reference source (scratchrnn.cells for the Elman,
-LSTM and GRU files, scratchrnn.gating for the gating file); a mistake is a one-place edit of
-that copy; a template is the copy with every exercise's body replaced by a TODO.
+The student folders are what a student gets: ``python -m scratchrnn exercises init DIR
+--solutions`` (the reference bodies) and ``exercises init DIR`` (the templates); a mistake
+is a one-place edit of a copy of the solutions.
 """
 
 from __future__ import annotations
@@ -22,31 +22,18 @@ from parity.grade import fixed_specs, grade, grade_function
 from parity.grade.hints import HINTS, hint_for, hints_for_blocks
 from parity.kit.cells import CELLS
 from scratchrnn.exercises.manifest import EXERCISE_SETS
-from tests.conftest import needs_torch
+from tests.conftest import needs_torch, run_cli
 
 pytestmark = needs_torch
 
-ROOT = Path(__file__).resolve().parents[3]
 CASES = 4  # of the fixed small cases: B=I=H=1 with and without bias, B=2, B=3 (bias off)
+N_FUNCTIONS = sum(len(s.exercises) for s in EXERCISE_SETS)
 
 
-def _reference_sources() -> dict[str, str]:
-    cells = (ROOT / "scratchrnn" / "cells.py").read_text(encoding="utf-8")
-    gating = (ROOT / "scratchrnn" / "gating.py").read_text(encoding="utf-8")
-
-    def absolute(s: str) -> str:
-        for mod in ("functional", "cells", "recurrent"):
-            s = s.replace(f"from .{mod} import", f"from scratchrnn.{mod} import")
-        return s
-
-    return {s.file: absolute(gating if s.stem == "ex2_gating" else cells)
-            for s in EXERCISE_SETS}
-
-
-def write_reference(directory: Path) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, text in _reference_sources().items():
-        (directory / name).write_text(text, encoding="utf-8")
+def exercises_init(directory: Path, solutions: bool) -> Path:
+    code, out, err = run_cli(["exercises", "init", str(directory)]
+                             + (["--solutions"] if solutions else []))
+    assert code == 0, out + err
     return directory
 
 
@@ -74,7 +61,7 @@ def mutate(directory: Path, file: str, old: str, new: str) -> None:
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> Path:
-    return write_reference(tmp_path_factory.mktemp("reference"))
+    return exercises_init(tmp_path_factory.mktemp("reference"), solutions=True)
 
 
 @pytest.fixture
@@ -101,7 +88,7 @@ def run(argv: list[str]) -> tuple[int, str, str]:
 def test_the_reference_grades_100_percent(reference):
     code, out, err = run([str(reference), "--examples", "0"])
     assert code == 0, out + err
-    n = sum(len(s.exercises) for s in EXERCISE_SETS)
+    n = N_FUNCTIONS
     assert out.rstrip().splitlines()[-1] == f"{n} of {n} functions pass"
     assert "✗" not in out and err == ""
     # lecture order: the files and, within them, the functions as the manifest lists them
@@ -119,19 +106,16 @@ def test_grade_function_on_an_imported_module():
     assert r.passed and len(r.variants) == 3
 
 
-def test_the_templates_grade_as_not_written(reference, tmp_path):
-    names = {e.name for s in EXERCISE_SETS for e in s.exercises}
-    for f in reference.iterdir():
-        (tmp_path / f.name).write_text(templatize(f.read_text(encoding="utf-8"), names),
-                                       encoding="utf-8")
+def test_the_templates_grade_as_not_written(tmp_path):
+    exercises_init(tmp_path, solutions=False)
     code, out, err = run([str(tmp_path)])
     assert code == 1
     report = grade(tmp_path)
     assert {r.status for r in report.results} == {"not written"}
     assert all(r.traceback is None and not r.variants for r in report.results)
     assert "Traceback" not in out and "NotImplementedError" in out
-    assert out.rstrip().splitlines()[-1] == f"0 of {len(names)} functions pass ({len(names)} " \
-                                            "not written)"
+    assert out.rstrip().splitlines()[-1] == \
+        f"0 of {N_FUNCTIONS} functions pass ({N_FUNCTIONS} not written)"
 
 
 def test_a_written_cell_waits_for_its_unwritten_step(student):
@@ -327,6 +311,27 @@ def test_json_is_one_object_with_every_result(student):
     dgx = {q["name"]: q for q in v["quantities"]}["dgx_t"]
     assert dgx["passed"] is False and dgx["gate_blocks"][0].startswith("f (forget gate")
     assert dgx["sources"] == ["d_weight_ih", "d_bias_ih", "d_x"]
+
+
+def test_hypothesis_finds_what_the_fixed_cases_miss_and_shrinks_it(student):
+    # wrong only for an input size of 4, which no fixed case has
+    mutate(student, ELMAN, "    return h_t, _cell_cache(x, step, weight_ih, weight_hh, bias_ih)",
+           "    if x.shape[1] == 4:\n        h_t = h_t + 1\n"
+           "    return h_t, _cell_cache(x, step, weight_ih, weight_hh, bias_ih)")
+    assert grade(student, "elman_cell_forward").passed
+    r = grade(student, "elman_cell_forward", examples=20).results[0]
+    assert r.status == "failed"
+    case = r.variants[0].case
+    assert (case["B"], case["I"], case["H"]) == (1, 4, 1), case
+    assert r.variants[0].cases_run > len(fixed_specs("elman"))
+
+
+def test_only_a_cell_function_still_names_its_failing_step(student):
+    mutate(student, LSTM, "df_t * f_t * (1 - f_t),", "df_t * sigmoid(f_t) * (1 - sigmoid(f_t)),")
+    r = grade(student, "lstm_cell_backward", cases=1).results
+    assert [x.name for x in r] == ["lstm_cell_backward"]
+    assert r[0].depends_on == ["lstm_step_backward"]
+    assert r[0].message == "depends on lstm_step_backward, which fails: fix it first"
 
 
 def test_usage_mistakes_are_one_line_exit_2(tmp_path):
