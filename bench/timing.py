@@ -91,8 +91,8 @@ def _scratch_fn(m, x, d_out):
 
 
 def _kernels_fn(cell, m, x, d_out):
-    """What the module runs, without its checks and bookkeeping: the input projection,
-    the fast path's forward and backward, the gradient products."""
+    """What the module runs, without its checks and bookkeeping: the fast path's forward
+    (input projections included) and backward, the gradient products."""
     p = {k[:-3]: v for k, v in m.params.items()}
     W_ih, W_hh, b_ih, b_hh = p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"]
     T, B, In = x.shape
@@ -101,14 +101,14 @@ def _kernels_fn(cell, m, x, d_out):
     state = (h0, h0) if cell == "lstm" else (h0,)
     forward, backward, extra = m.fast_path()
 
+    ones = np.ones(N, x.dtype)
+
     def run():
-        GX = (x.reshape(N, In) @ W_ih.T).reshape(T, B, -1)
-        GX += b_ih
-        *_, cache = forward(GX, *state, W_hh, b_hh, *extra, None, False)
+        *_, cache = forward(x, *state, W_ih, W_hh, b_ih, b_hh, *extra, None, False)
         dGX, dGH, H_prev, *_ = backward(d_out, h0, h0, cache, W_hh)
         dGX2, dGH2 = dGX.reshape(N, -1), dGH.reshape(N, -1)
-        _ = (dGX2.T @ x.reshape(N, In), dGH2.T @ H_prev.reshape(N, -1), dGX2.sum(0),
-             dGH2.sum(0) if dGH is not dGX else None, (dGX2 @ W_ih).reshape(x.shape))
+        _ = (dGX2.T @ x.reshape(N, In), dGH2.T @ H_prev.reshape(N, -1), ones @ dGX2,
+             ones @ dGH2 if dGH is not dGX else None, (dGX2 @ W_ih).reshape(x.shape))
 
     return run
 

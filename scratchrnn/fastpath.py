@@ -45,10 +45,12 @@ process for the next call, as torch's allocator keeps its own; memory then stays
 its peak. It is a process-wide setting, a no-op off glibc, and
 ``SCRATCHRNN_KEEP_FREED_MEMORY=0`` turns it off.
 
-The forward functions take ownership of GX: the hidden bias and the gate scales are
-folded into it in place (the sequence modules compute it afresh for each call).
+Each forward computes its own input projections, as one matrix product over all T·B
+rows with the gate scales folded into a copy of W_ih (a power of two: exact), and adds
+the folded biases b_ih + b_hh in the same pass that lays the gates out gate-major, so
+that a step adds one contiguous block.
 
-Arrays are time-major: GX (T, B, G·H) holds x_t W_ih^T + b_ih for every t; ``mask``
+Arrays are time-major: x (T, B, In) is the layer's input; ``mask``
 (T, B, 1) bool or None (None whenever every sequence has all T steps); processing
 runs t = 0 … T−1, or backwards if ``reverse``. Each ``*_forward`` returns
 (out (T, B, H), h_n, c_n or None, cache); each ``*_backward`` returns
@@ -107,13 +109,51 @@ def _time_ordered(S_prev: np.ndarray, reverse: bool) -> np.ndarray:
 
 
 def _outputs(S: np.ndarray, mask, reverse: bool) -> np.ndarray:
+    """The outputs in time order: zero at padded steps (a new array), else a read-only
+    view of the states (the backward reads them: writing into them would corrupt it)."""
     out = _time_ordered(S[1:], reverse)
-    return out * mask if mask is not None else out.copy()
+    if mask is not None:
+        return out * mask
+    out = out.view()
+    out.flags.writeable = False
+    return out
 
 
 def _gate_scale(blocks, H: int, dtype) -> np.ndarray:
     """Per-row factors of a stacked gate projection: block k scaled by blocks[k]."""
     return np.repeat(np.asarray(blocks, dtype=dtype), H)
+
+
+def _projections(x, W_ih, bias, scale, G: int) -> np.ndarray:
+    """scale ⊙ (x_t W_ih^T + bias) for every t, gate-major: A (T, G, B, H).
+
+    One matrix product over all T·B rows (the scale folded into W_ih's rows), then one
+    pass that adds the scaled bias while it lays each step's gate blocks out as
+    contiguous (B, H) arrays. ``scale`` (G·H,) or None; ``bias`` (G·H,) or None.
+    """
+    T, B, In = x.shape
+    H = W_ih.shape[0] // G
+    W = W_ih if scale is None else W_ih * scale[:, None]
+    GX = x.reshape(T * B, In) @ W.T  # (T·B, G·H)
+    if G == 1:
+        A = GX.reshape(T, 1, B, H)
+        if bias is not None:
+            A += bias
+        return A
+    if bias is not None and scale is not None:
+        bias = bias * scale
+    A = np.empty((T, G, B, H), dtype=GX.dtype)
+    by_gate = GX.reshape(T, B, G, H).transpose(0, 2, 1, 3)
+    if bias is None:
+        np.copyto(A, by_gate)
+    else:
+        np.add(by_gate, bias.reshape(G, 1, H), out=A)
+    return A
+
+
+def _bias_sum(b_ih, b_hh):
+    """b_ih + b_hh, or None without biases."""
+    return None if b_ih is None else b_ih + b_hh
 
 
 def _first_gradient(d_out, dh_n, mask, order, G):
@@ -136,16 +176,14 @@ def _steps_back(order, G, d_out, dh0):
 # ---------------------------------------------------------------------------
 # Elman
 # ---------------------------------------------------------------------------
-def elman_forward(GX, h0, W_hh, b_hh, nonlinearity, mask, reverse):
-    """h_t = tanh(GX_t + h_{t-1} W_hh^T + b_hh)  (or ReLU), all steps."""
-    T, B, H = GX.shape
+def elman_forward(x, h0, W_ih, W_hh, b_ih, b_hh, nonlinearity, mask, reverse):
+    """h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)  (or ReLU), all steps."""
     retain_freed_memory()
+    A = _projections(x, W_ih, _bias_sum(b_ih, b_hh), None, 1)[:, 0]  # (T, B, H)
+    T, B, H = A.shape
     padded = None if mask is None else ~mask  # steps where a sequence has ended
-    A = GX  # gx_t + b_hh, in place
-    if b_hh is not None:
-        A += b_hh
     W = W_hh.T
-    S = np.empty((T + 1, B, H), dtype=GX.dtype)
+    S = np.empty((T + 1, B, H), dtype=A.dtype)
     S[0] = h0
     for k, t in enumerate(_order(T, reverse)):
         h = S[k + 1]
@@ -191,21 +229,18 @@ def elman_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
 # ---------------------------------------------------------------------------
 # LSTM (no projection), torch's gate order i, f, g, o
 # ---------------------------------------------------------------------------
-def lstm_forward(GX, h0, c0, W_hh, b_hh, mask, reverse):
+def lstm_forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh, mask, reverse):
     """C_t = f ⊙ C_{t-1} + i ⊙ g,  h_t = o ⊙ tanh(C_t), all steps (gates i, f, g, o)."""
-    T, B, G4 = GX.shape
-    H = G4 // 4
-    dt = GX.dtype
+    T, B, _ = x.shape
+    H = W_hh.shape[1]
+    dt = x.dtype
     padded = None if mask is None else ~mask
     # one exp for all four gates: e = exp(−a) on i, f, o and exp(−2a) on g, so that
     # 1 / (1 + e) is σ(a) on i, f, o and σ(2a) on g, and g = tanh(a) = 2σ(2a) − 1
     scale = _gate_scale((-1, -1, -2, -1), H, dt)
     retain_freed_memory()
-    A = GX  # scale ⊙ (gx_t + b_hh), in place
-    if b_hh is not None:
-        A += b_hh
-    A *= scale
-    A4 = A.reshape(T, B, 4, H).transpose(0, 2, 1, 3)  # (T, 4, B, H) view
+    # scale ⊙ (x_t W_ih^T + b_ih + b_hh), (T, 4, B, H)
+    A4 = _projections(x, W_ih, _bias_sum(b_ih, b_hh), scale, 4)
     # gate-major: each gate block of a step is one contiguous (B, H) array
     W4 = np.ascontiguousarray((W_hh * scale[:, None]).reshape(4, H, H).transpose(0, 2, 1))
     S = np.empty((T + 1, B, H), dtype=dt)
@@ -292,21 +327,22 @@ def lstm_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
 # ---------------------------------------------------------------------------
 # GRU (torch form), gate order r, z, n
 # ---------------------------------------------------------------------------
-def gru_forward(GX, h0, W_hh, b_hh, mask, reverse):
+def gru_forward(x, h0, W_ih, W_hh, b_ih, b_hh, mask, reverse):
     """r, z = σ(·);  n = tanh(gx_n + r ⊙ (W_hn h + b_hn));  h' = n + z ⊙ (h − n)."""
-    T, B, G3 = GX.shape
-    H = G3 // 3
-    dt = GX.dtype
+    T, B, _ = x.shape
+    H = W_hh.shape[1]
+    dt = x.dtype
     padded = None if mask is None else ~mask
     # r, z from e = exp(−a): the r, z rows of W_hh and the projections negated once
     scale = _gate_scale((-1, -1, 1), H, dt)
     retain_freed_memory()
-    A = GX  # −(gx_rz + b_hrz) and gx_n, in place
-    A *= scale
-    if b_hh is not None:
-        A[:, :, :2 * H] -= b_hh[:2 * H]
+    bias = None
+    if b_hh is not None:  # b_ih + b_hh on r and z; b_hn stays inside r ⊙ (·)
+        bias = b_ih.copy()
+        bias[:2 * H] += b_hh[:2 * H]
         b_hn = b_hh[2 * H:]
-    A3 = A.reshape(T, B, 3, H).transpose(0, 2, 1, 3)  # (T, 3, B, H) view
+    # −(gx_rz + b_hrz) and gx_n, (T, 3, B, H)
+    A3 = _projections(x, W_ih, bias, scale, 3)
     # gate-major: each gate block of a step is one contiguous (B, H) array
     W3 = np.ascontiguousarray((W_hh * scale[:, None]).reshape(3, H, H).transpose(0, 2, 1))
     S = np.empty((T + 1, B, H), dtype=dt)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from parity.compare import build_module, random_inputs, run_ours
@@ -95,6 +95,7 @@ def test_recorded_state_grads_are_dL_dh_t(cell, reference, T, seed):
        dtype=st.sampled_from([np.float32, np.float64]),
        scale=st.floats(min_value=-1e4, max_value=1e4, allow_nan=False, width=32),
        seed=st.integers(0, 2**16))
+@example(cell="lstm", dtype=np.float32, scale=-2513.0, seed=33)
 def test_fast_path_finite_and_silent_at_extreme_inputs(cell, dtype, scale, seed):
     """Pre-activations up to ±1e4 (σ's exp(−a) overflowing to inf is its exact limit 0):
     finite states and gradients equal to the step functions', and no warning."""
@@ -123,4 +124,8 @@ def test_fast_path_finite_and_silent_at_extreme_inputs(cell, dtype, scale, seed)
     assert max_relative_error(o1, o2) <= tol
     assert max_relative_error(dx1, dx2) <= tol
     for k in g2:
-        assert max_relative_error(g1[k], g2[k]) <= tol * max(1.0, np.abs(g2[k]).max()), k
+        # dW_ih = Σ_t da_t^T x_t sums terms of size |x| (up to ~4e4 here), which cancel
+        # where gates saturate: its rounding grows with |x| (the @example: 1.07e-4,
+        # before and after the fast path's changes of issue 17)
+        scale = max(1.0, float(np.abs(x).max())) if k.startswith("weight_ih") else 1.0
+        assert max_relative_error(g1[k], g2[k]) <= tol * scale * max(1.0, np.abs(g2[k]).max()), k

@@ -7,6 +7,8 @@ torch documents them; dtype, initialisation and seeding; dropout; input validati
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -601,3 +603,48 @@ def test_bad_constructor_raises_value_error(what, make, message):
 def test_proj_size_on_gru_or_rnn_is_a_value_error(cls):
     with pytest.raises(ValueError, match="proj_size"):
         cls(3, 4, proj_size=2)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("reference", [False, True])
+@pytest.mark.parametrize("bias,lengths,bad", [(True, False, np.nan), (True, False, -np.inf),
+                                              (False, False, np.nan), (True, True, np.inf)])
+def test_non_finite_d_output_is_refused_and_grads_untouched(kind, reference, bias, lengths,
+                                                             bad):
+    """Every element of d_output is checked, the one at a padded step and the last one
+    included, on both paths (the fast path reads it off the top layer's bias gradients
+    where there are biases and no padded steps), before anything is added into ``grads``,
+    with no warning on the way."""
+    m = build(kind, 3, 4, L=2, bi=True, bias=bias, reference=reference)
+    rng = np.random.default_rng(0)
+    inp = make_inputs(m, 3, 5, rng, lengths=lengths)
+    if lengths:
+        inp["lengths"] = np.array([5, 2, 5])
+    _, cache = m.forward(inp["x"], lengths=inp["lengths"])
+    for where in [(0, 0, 0), (4, 2, 7), (3, 1, 5)]:  # (3, 1) is padded when lengths
+        d_out = inp["d_out"].copy()
+        d_out[where] = bad
+        with (pytest.raises(ValueError, match="d_output contains NaN or infinite"),
+              warnings.catch_warnings()):
+            warnings.simplefilter("error")  # one clear error, no warning on the way
+            m.backward(d_out, cache)
+        assert all(not g.any() for g in m.grads.values())
+    m.backward(inp["d_out"], cache)  # and a finite one still runs
+    assert all(np.isfinite(g).all() for g in m.grads.values())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_fast_output_is_a_read_only_view_and_backward_unchanged(kind):
+    """Where the fast path returns the states it keeps for BPTT as the output (one
+    direction, all lengths T), writing into them is refused, so the backward can't be
+    corrupted; the reference path and padded outputs are fresh arrays."""
+    x = np.random.default_rng(1).standard_normal((5, 2, 3))
+    for reference in (False, True):
+        (out, _), _ = build(kind, 3, 4, reference=reference).forward(x)
+        fast = not reference and kind != "gru_slide"
+        assert out.flags.writeable is not fast
+        if fast:
+            with pytest.raises(ValueError, match="read-only"):
+                out += 1
+    (out, _), _ = build(kind, 3, 4).forward(x, lengths=np.array([5, 2]))
+    assert out.flags.writeable

@@ -17,6 +17,7 @@ Every module shares one signature (``hx`` is torch's: one array, or the pair
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import NamedTuple
 
 import numpy as np
@@ -24,7 +25,14 @@ import numpy as np
 from ..checks import check_array, check_float_dtype, check_positive_int
 from ..module import Module
 from ..rng import as_generator
-from .unroll import DirectionCache, DirectionWeights, lengths_mask, unroll_backward, unroll_forward
+from .unroll import (
+    DirectionCache,
+    DirectionWeights,
+    is_fast,
+    lengths_mask,
+    unroll_backward,
+    unroll_forward,
+)
 
 #: the recurrent state: one array (L·D, B, H), or the LSTM's pair (h (L·D, B, P), c (L·D, B, H))
 State = np.ndarray | tuple[np.ndarray, np.ndarray]
@@ -131,6 +139,11 @@ class Recurrent(Module):
         return dGH.T @ H_prev
 
     # -- helpers ------------------------------------------------------------------
+    @property
+    def dtype(self) -> np.dtype:
+        """The parameters' dtype (all share it), without walking the module tree."""
+        return next(iter(self.params.values())).dtype
+
     def suffixes(self, layer: int) -> list[str]:
         """Parameter-name suffixes of ``layer``'s directions: ``_l{k}`` and ``_l{k}_reverse``."""
         return [f"_l{layer}", f"_l{layer}_reverse"][: self.num_directions]
@@ -233,7 +246,10 @@ class Recurrent(Module):
         dropout_masks: per layer ≥ 1 the mask of its input (shape of that input), to
         replay a run; None draws them from ``rng`` in training mode.
         output (T, B, D·P) (or batch-first); hx_n of hx's kind: the state at each
-        sequence's last step.
+        sequence's last step. On the fast path, one direction and all lengths T, output is
+        a read-only view of the states that :meth:`backward` reads (torch refuses an
+        in-place change of such a tensor at its backward; here it cannot happen): copy it
+        to write into it.
         """
         x, h0, c0, mask = self._check_inputs(x, hx, lengths)
         D = self.num_directions
@@ -282,11 +298,19 @@ class Recurrent(Module):
         T, B, _ = x0.shape
         P = self.output_size
         out_shape = (T, B, D * P)
+        # On the fast path, with biases and no padded steps, d_output's finiteness is read
+        # off the top layer's bias gradients, ones @ dA: each element of d_output enters dA
+        # through products alone (NaN·0 = NaN, ∞·0 = NaN), so they are finite only if it
+        # is. This spares a pass over d_output (cold in cache) per call; if they are not
+        # finite, the elementwise test decides (a finite d_output that overflowed goes on).
+        fused_check = (d_output is not None and cache.mask is None and self.bias
+                       and all(is_fast(c) for c in cache.layers[-1]))
         if d_output is None:
             d_layer = np.zeros(out_shape, dt)
         else:
             d_output = check_array("d_output", d_output,
-                                   (B, T, out_shape[2]) if cache.batch_first else out_shape, dt)
+                                   (B, T, out_shape[2]) if cache.batch_first else out_shape, dt,
+                                   finite=not fused_check)
             d_layer = d_output.transpose(1, 0, 2) if cache.batch_first else d_output
         d_h_n, d_c_n = self._check_state("d_hx_n", _fill_pair(d_hx_n, self.has_cell_state,
                                                               self._state_shapes(B), dt), B)
@@ -301,11 +325,16 @@ class Recurrent(Module):
             d_in = None
             for d, suffix in enumerate(self.suffixes(layer)):
                 k = layer * D + d
-                g = unroll_backward(
-                    self, d_layer[:, :, d * P : (d + 1) * P], d_h_n[k],
-                    None if d_c_n is None else d_c_n[k], cache.layers[layer][d],
-                    self.direction_weights(suffix), d == 1, cache.mask,
-                    input_grad or layer > 0, self.record_state_grads)
+                top_checked = fused_check and layer == L - 1
+                # a non-finite d_output is refused below: no warnings on the way there
+                with np.errstate(invalid="ignore") if top_checked else nullcontext():
+                    g = unroll_backward(
+                        self, d_layer[:, :, d * P : (d + 1) * P], d_h_n[k],
+                        None if d_c_n is None else d_c_n[k], cache.layers[layer][d],
+                        self.direction_weights(suffix), d == 1, cache.mask,
+                        input_grad or layer > 0, self.record_state_grads)
+                if top_checked and not np.isfinite(g.params["bias_ih"]).all():
+                    check_array("d_output", d_output, d_output.shape)
                 d_h0[k] = g.dh0
                 if d_c0 is not None:
                     d_c0[k] = g.dc0
