@@ -1,15 +1,16 @@
 # Two commands for a fresh clone:  `make demo`  and  `make test`.
 # Each creates .venv (once) and installs what it needs; nothing else by hand.
+# `make notebooks` re-executes notebooks/*.ipynb from examples/*.py (commit the result).
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SHARED_DATA ?= ../shared/data/surnames
 
-.PHONY: demo test lint data parity clean gpu-check
+.PHONY: demo test lint data parity clean gpu-check notebooks
 
 $(VENV)/.installed: setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,plot,progress,dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,plot,progress,dev,notebooks]'
 	touch $@
 
 # The third-party surnames CSV, when it is not here yet: copied from ../shared if that
@@ -48,6 +49,13 @@ parity: $(VENV)/.installed
 test: $(VENV)/.installed
 	@$(MAKE) --no-print-directory data || echo "make test: no surnames data; its tests skip"
 	$(PY) -m pytest -q
+
+# notebooks/*.ipynb: every examples/*.py executed as a notebook, outputs and plots kept
+# (scripts/notebooks.py; the training examples with NOTEBOOK_EPOCHS epochs). Commit them;
+# tests/test_notebooks.py fails when one drifts from its example, and executes each.
+NOTEBOOK_EPOCHS ?= 10
+notebooks: $(VENV)/.installed data
+	$(PY) scripts/notebooks.py --epochs $(NOTEBOOK_EPOCHS)
 
 # Parity, both labs, the adding problem and the benchmark on a GPU (scripts/gpu_check.sh).
 GPU_OUT ?= runs/gpu

@@ -18,7 +18,9 @@ Run (from the repository root; no data needed, a few seconds):
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# the repository root; in a notebook (no __file__) the kernel runs in notebooks/, one below
+ROOT = (Path(__file__).parent if "__file__" in globals() else Path.cwd()).resolve().parent
+sys.path.insert(0, str(ROOT))
 
 import numpy as np
 
@@ -157,3 +159,22 @@ print("\n‖∂h_T/∂h_{T-k}‖₂ for a tanh Elman RNN (H=5, torch's default i
 print("   k   norm")
 for k in (0, 1, 2, 5, 10, 20, 30, 49):
     print(f"  {k:2d}   {jacobian_norm[k]:.2e}")
+
+# %% [markdown]
+# On a log scale a geometric decay is a straight line: the norm loses about the same
+# factor at every step back. (The plot needs matplotlib: `pip install -e '.[plot]'`.)
+
+# %%
+try:
+    import matplotlib.pyplot as plt
+except ImportError:
+    plt = None
+    print("\nmatplotlib is not installed: skipping the plot")
+
+if plt is not None:
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.semilogy(list(jacobian_norm), list(jacobian_norm.values()), marker=".")
+    ax.set(xlabel="k (steps back from T)", ylabel=r"$\|\partial h_T / \partial h_{T-k}\|_2$",
+           title=f"Elman RNN, H={H}: the gradient vanishes with distance")
+    ax.grid(True, which="major", alpha=0.3)
+    plt.show()

@@ -23,7 +23,9 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# the repository root; in a notebook (no __file__) the kernel runs in notebooks/, one below
+ROOT = (Path(__file__).parent if "__file__" in globals() else Path.cwd()).resolve().parent
+sys.path.insert(0, str(ROOT))
 
 import numpy as np
 
@@ -31,7 +33,6 @@ from scratchrnn import classify
 from scratchrnn.data import SurnameDataset
 from scratchrnn.models import SurnameClassifier
 
-ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "surnames"
 OUT = ROOT / "runs" / "examples" / "02_surname_classification"
 EPOCHS = int(os.environ.get("SCRATCHRNN_EPOCHS", "100"))
@@ -83,7 +84,7 @@ print(f"a batch of 4 surnames {train.x[:4].shape} -> logits {logits.shape}")
 # the validation loss stalls, stops early, and keeps the best model on disk.
 
 # %%
-print(f"\ntraining the {CELL} classifier for up to {EPOCHS} epochs -> {OUT}")
+print(f"\ntraining the {CELL} classifier for up to {EPOCHS} epochs -> {OUT.relative_to(ROOT)}")
 # overwrite: a rerun (with another SCRATCHRNN_EPOCHS, say) replaces this example's last run
 metrics = classify.train(data=DATA, out=OUT, cell=CELL, epochs=EPOCHS, progress=False,
                          log=print, overwrite=True)
@@ -100,6 +101,32 @@ print(f"\ntest loss {metrics['test_loss']:.3f}   accuracy {metrics['test_acc']:.
 recall = metrics["per_class_recall"]
 print("recall per class:", ", ".join(f"{k} {v:.0f}%" for k, v in
                                      sorted(recall.items(), key=lambda kv: -np.nan_to_num(kv[1]))))
+
+# %% [markdown]
+# The confusion matrix, each row divided by its class's count: the diagonal is the
+# recall per class, the rest shows which nationalities are taken for which (needs
+# matplotlib: `pip install -e '.[plot]'`).
+
+# %%
+try:
+    import matplotlib.pyplot as plt
+except ImportError:
+    plt = None
+    print("\nmatplotlib is not installed: skipping the plot")
+
+if plt is not None:
+    cm = np.array(metrics["confusion_matrix"], dtype=float)  # C[true, predicted]
+    cm /= np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    names = metrics["nationalities"]
+    fig, ax = plt.subplots(figsize=(6, 5.2))
+    image = ax.imshow(cm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(names)), names, rotation=90)
+    ax.set_yticks(range(len(names)), names)
+    ax.set(xlabel="predicted", ylabel="true",
+           title=f"{CELL}, {metrics['epochs']} epochs: test split, rows normalised")
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    plt.show()
 
 # %% [markdown]
 # ## Prediction

@@ -18,7 +18,9 @@ Run (from the repository root; no data needed, a few seconds):
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# the repository root; in a notebook (no __file__) the kernel runs in notebooks/, one below
+ROOT = (Path(__file__).parent if "__file__" in globals() else Path.cwd()).resolve().parent
+sys.path.insert(0, str(ROOT))
 
 import numpy as np
 
@@ -164,11 +166,11 @@ def cells(gate_bias):
     return RNNCell(I, H, dtype=np.float64, rng=1), lstm, gru
 
 
+curves = {}  # title -> (Elman, LSTM, GRU) norms, index k
 for gate_bias, title in ((0.0, "default init"), (3.0, "forget/update gate bias +3")):
     elman, lstm, gru = cells(gate_bias)
-    table = zip(jacobian_norms(elman), jacobian_norms(lstm, lstm=True), jacobian_norms(gru),
-                strict=True)
-    rows = dict(enumerate(table))
+    curves[title] = (jacobian_norms(elman), jacobian_norms(lstm, lstm=True), jacobian_norms(gru))
+    rows = dict(enumerate(zip(*curves[title], strict=True)))
     print(f"\n‖∂h_T/∂h_(T-k)‖₂, H={H}, {title}:")
     print("   k     Elman      LSTM       GRU")
     for k in (1, 2, 5, 10, 20, 30, 49):
@@ -179,3 +181,25 @@ for gate_bias, title in ((0.0, "default init"), (3.0, "forget/update gate bias +
 # slower). What the gates add is a knob the network can learn: with the "keep" gate
 # open, the LSTM's cell state and the GRU's hidden state carry the gradient across
 # all 50 steps, while the Elman RNN's only path runs through W_hh and tanh' every step.
+
+# %% [markdown]
+# The two tables, plotted (needs matplotlib: `pip install -e '.[plot]'`).
+
+# %%
+try:
+    import matplotlib.pyplot as plt
+except ImportError:
+    plt = None
+    print("\nmatplotlib is not installed: skipping the plot")
+
+if plt is not None:
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
+    for ax, (title, norms) in zip(axes, curves.items(), strict=True):
+        for name, curve in zip(("Elman", "LSTM", "GRU"), norms, strict=True):
+            ax.semilogy(curve, label=name)
+        ax.set(title=title, xlabel="k (steps back from T)")
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylabel(r"$\|\partial h_T / \partial h_{T-k}\|_2$")
+    axes[0].legend()
+    fig.tight_layout()
+    plt.show()

@@ -24,12 +24,13 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# the repository root; in a notebook (no __file__) the kernel runs in notebooks/, one below
+ROOT = (Path(__file__).parent if "__file__" in globals() else Path.cwd()).resolve().parent
+sys.path.insert(0, str(ROOT))
 
 from scratchrnn import generate
 from scratchrnn.data import SurnameDataset
 
-ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "surnames"
 OUT = ROOT / "runs" / "examples" / "04_surname_generation"
 EPOCHS = int(os.environ.get("SCRATCHRNN_EPOCHS", "100"))
@@ -54,7 +55,8 @@ print("to:  ", " ".join(voc.lookup_index(int(i)) for i in y_to if i != voc.mask_
 # mean cross-entropy over the real (non-<MASK>) positions, i.e. −log P per character.
 
 # %%
-print(f"\ntraining the unconditioned {CELL} generator for up to {EPOCHS} epochs -> {OUT}")
+print(f"\ntraining the unconditioned {CELL} generator for up to {EPOCHS} epochs -> "
+      f"{OUT.relative_to(ROOT)}")
 # overwrite: a rerun (with another SCRATCHRNN_EPOCHS, say) replaces this example's last run
 metrics = generate.train(data=DATA, out=OUT, cell=CELL, conditioned=False, embedding=32,
                          hidden=32, batch_size=128, epochs=EPOCHS, progress=False, log=print,

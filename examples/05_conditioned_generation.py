@@ -25,13 +25,14 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# the repository root; in a notebook (no __file__) the kernel runs in notebooks/, one below
+ROOT = (Path(__file__).parent if "__file__" in globals() else Path.cwd()).resolve().parent
+sys.path.insert(0, str(ROOT))
 
 import numpy as np
 
 from scratchrnn import generate
 
-ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "surnames"
 OUT = ROOT / "runs" / "examples" / "05_conditioned_generation"
 EPOCHS = int(os.environ.get("SCRATCHRNN_EPOCHS", "100"))
@@ -44,7 +45,8 @@ CELL = os.environ.get("SCRATCHRNN_CELL", "gru")
 # is also classified with the generative classifier below.
 
 # %%
-print(f"training the conditioned {CELL} generator for up to {EPOCHS} epochs -> {OUT}")
+print(f"training the conditioned {CELL} generator for up to {EPOCHS} epochs -> "
+      f"{OUT.relative_to(ROOT)}")
 # overwrite: a rerun (with another SCRATCHRNN_EPOCHS, say) replaces this example's last run
 metrics = generate.train(data=DATA, out=OUT, cell=CELL, conditioned=True, embedding=32,
                          hidden=32, batch_size=128, epochs=EPOCHS, progress=False, log=print,
@@ -89,3 +91,24 @@ for surname, p in zip(surnames, post, strict=True):
     top = np.argsort(-p)[:3]
     shown = ", ".join(f"{vectorizer.nationalities[i]} {p[i]:.2f}" for i in top)
     print(f"  P(nationality | {surname:<8}) : {shown}")
+
+# %% [markdown]
+# The same posteriors over all 18 nationalities (needs matplotlib:
+# `pip install -e '.[plot]'`).
+
+# %%
+try:
+    import matplotlib.pyplot as plt
+except ImportError:
+    plt = None
+    print("\nmatplotlib is not installed: skipping the plot")
+
+if plt is not None:
+    fig, ax = plt.subplots(figsize=(8, 3))
+    image = ax.imshow(post, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(vectorizer.nationalities)), vectorizer.nationalities, rotation=90)
+    ax.set_yticks(range(len(surnames)), surnames)
+    ax.set_title("P(nationality | surname), the generative classifier")
+    fig.colorbar(image, ax=ax, fraction=0.03)
+    fig.tight_layout()
+    plt.show()

@@ -14,7 +14,8 @@ Or:   .venv/bin/python -m parity check examples/custom_cell_parity.py:lstm_step 
 Guide: docs/test-your-own-rnn.md
 """
 
-# %% Your code: an LSTM step and its backward in the slide's layout (W·[h, x] + b)
+# %%
+# Your code: an LSTM step and its backward in the slide's layout (W·[h, x] + b)
 import numpy as np
 
 from parity.kit import assert_cell_parity, find_cell_failure
@@ -50,26 +51,36 @@ def lstm_step_backward(d_state, cache):
     return dhx[:, H:], (dhx[:, :H], dc * f), grads
 
 
-# %% A classic mistake, for contrast: the cell-state carry dC_{t-1} = dC_t ⊙ f_t dropped
+# %%
+# A classic mistake, for contrast: the cell-state carry dC_{t-1} = dC_t ⊙ f_t dropped
 def lstm_step_backward_no_carry(d_state, cache):
     dx, (dh_prev, dc_prev), grads = lstm_step_backward(d_state, cache)
     f = cache[3]
     return dx, (dh_prev, dc_prev / f), grads  # returns dC_t instead of dC_t ⊙ f_t
 
 
+# %% [markdown]
+# The checks run when this file runs (as a script or a notebook), not when
+# `python -m parity check` imports it for `lstm_step`.
+
+# %%
+# 1. forward and backward, property-based (100 hypothesis cases by default)
 if __name__ == "__main__":
-    # %% 1. forward and backward, property-based (100 hypothesis cases by default)
     assert_cell_parity(lstm_step, lstm_step_backward, cell="lstm", layout="concat")
     print("lstm_step: forward and every gradient equal torch.nn.LSTMCell "
           "(float64 ≤ 1e-9, float32 ≤ 1e-4 relative), layout W·[h, x] + b")
 
-    # %% 2. the training-loop check: forward / backward / SGD step / zero_grad, batch
-    # sizes changing, on an object that keeps its parameters and accumulates gradients
+# %%
+# 2. the training-loop check: forward / backward / SGD step / zero_grad, batch
+# sizes changing, on an object that keeps its parameters and accumulates gradients
+if __name__ == "__main__":
     factory = step_cell_factory(lstm_step, lstm_step_backward, "lstm", "concat")
     assert_object_parity(factory, "lstm", "concat")
     print("as a cell object: every step of 30 hypothesis runs matches torch")
 
-    # %% 3. what a failure looks like
+# %%
+# 3. what a failure looks like
+if __name__ == "__main__":
     d = find_cell_failure(lstm_step, lstm_step_backward_no_carry, "lstm", "concat", seed=0)
     print("\nthe mistake, diagnosed:\n" + d.message())
     assert [q.name for q in d.failed] == ["d_c_prev"]

@@ -1,9 +1,12 @@
 """Examples that cannot rot: every ``examples/*.py`` and every Python block of the README runs.
 
 The examples train for one epoch (``SCRATCHRNN_EPOCHS=1``, which every training example
-honours). Those that read the surnames data skip, saying so, when it is not here (see
-data/README.md); the ones that need torch skip without it. A README block is run as
-written, in a fresh interpreter, from a temporary directory.
+honours). Where jupytext, nbclient and ipykernel are installed (CI: the ``notebooks``
+extra), tests/test_notebooks.py executes every example as a notebook instead, so the
+script run here is skipped rather than doubled. Those that read the surnames data skip,
+saying so, when it is not here (see data/README.md); the ones that need torch skip
+without it. A README block is run as written, in a fresh interpreter, from a temporary
+directory.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 DATA = ROOT / "data" / "surnames" / "surnames_with_splits.csv"
+AS_NOTEBOOKS = all(importlib.util.find_spec(m) is not None
+                   for m in ("jupytext", "nbclient", "nbformat", "ipykernel"))
 FENCE = re.compile(r"^```python[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
@@ -54,6 +59,8 @@ def test_example_runs(script: Path):
         pytest.skip(f"{script.name} needs torch")
     if re.search(r"^\s*for .* range\(EPOCHS\)|epochs=\d", source, re.MULTILINE):
         pytest.fail(f"{script.name} trains for a fixed number of epochs: use SCRATCHRNN_EPOCHS")
+    if AS_NOTEBOOKS:
+        pytest.skip(f"{script.name} is executed as a notebook by tests/test_notebooks.py")
     _run([str(script)], cwd=ROOT)
 
 
