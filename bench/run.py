@@ -5,8 +5,9 @@
 
 Everything runs in ONE process with the BLAS and torch thread counts pinned to the
 same number, float32, forward + backward. The contenders (see ``bench/timing.py``)
-run **interleaved round by round** (A, B, C, A, B, C, …, the order rotated each
-round); each figure is a median over the rounds with its interquartile range, each
+run **interleaved round by round** (every contender once a round, in an order
+shuffled each round: no contender always follows the same one, whose cache it would
+inherit); each figure is a median over the rounds with its interquartile range, each
 ratio is taken within a round. The clock is this thread's CPU time by default (all
 the work runs in the calling thread at one thread; preemption by other processes
 then does not count), ``--clock wall`` for elapsed time. The report states which

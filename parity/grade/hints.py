@@ -32,7 +32,9 @@ HINTS: dict[tuple[str, str, str | None], str] = {
         "torch stacks i, f, g, o: i_t = σ(a_t[:, 0:H]), f_t = σ(a_t[:, H:2H]) — input gate "
         "first, forget gate second; C_t = f_t ⊙ C_{t−1} + i_t ⊙ C̃_t",
     ("lstm", "forward", "g"):
-        "C̃_t = g_t = tanh(a_t[:, 2H:3H]) — tanh, not σ; C_t = f_t ⊙ C_{t−1} + i_t ⊙ C̃_t",
+        "the term i_t ⊙ C̃_t: C̃_t = g_t = tanh(a_t[:, 2H:3H]) — tanh, not σ — times the input "
+        "gate i_t = σ(a_t[:, 0:H]), the first block (holding g at 0 hides an error in either); "
+        "C_t = f_t ⊙ C_{t−1} + i_t ⊙ C̃_t",
     ("lstm", "forward", "o"):
         "o_t = σ(a_t[:, 3H:4H]); h_t = o_t ⊙ tanh(C_t), the tanh of the new cell state",
     ("lstm", "forward", None):
