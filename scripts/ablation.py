@@ -165,7 +165,9 @@ class Sweep:
                   flush=True)
             res = subprocess.run([self.python, *cmd], capture_output=True, text=True)
             if res.returncode != 0:
-                raise SystemExit(f"failed ({res.returncode}): {' '.join(cmd)}\n{res.stderr}")
+                why = (res.stderr.strip().splitlines() or ["no message"])[-1]
+                raise SystemExit(f"ablation: {name} seed {seed} failed (exit {res.returncode}): "
+                                 f"{why} [python {' '.join(cmd)}]")
             row = json.loads(res.stdout.strip().splitlines()[-1])
         if lab == "generate":
             row.update(generative_classifier(model_dir, self.data))

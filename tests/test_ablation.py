@@ -43,3 +43,12 @@ def test_bad_jobs_is_one_line(tmp_path):
     res = ablation("--out", str(tmp_path / "x"), "--jobs", "0")
     assert res.returncode == 2
     assert res.stderr.strip().splitlines()[-1].endswith("--jobs must be at least 1")
+
+
+def test_a_failing_training_is_one_line(tmp_path):
+    res = ablation("--out", str(tmp_path / "x"), "--seeds", "1", "--epochs", "1",
+                   "--data", str(tmp_path / "missing.csv"), "--stages", "generate")
+    assert res.returncode == 1
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith("ablation: gen-gru-E32-H32 seed 1 failed (exit 2): ")
+    assert "missing.csv" in last and "Traceback" not in res.stderr
