@@ -28,8 +28,10 @@ from pathlib import Path
 
 from ..fileio import atomic_write, atomic_write_text
 from .manifest import EXERCISE_SETS, Exercise, ExerciseSet
+from .texts import EQUATIONS, TODOS
 
-__all__ = ["README", "ExerciseFolderError", "render_set", "render_readme", "write_exercises"]
+__all__ = ["EQUATIONS", "README", "TODOS", "ExerciseFolderError", "render_set", "render_readme",
+           "write_exercises"]
 
 #: the stable sigmoid every file is given (where the reference cells take theirs from)
 SIGMOID = ("scratchrnn.functional", "sigmoid")
@@ -42,133 +44,14 @@ README = "README.md"
 #: how a student grades (``{folder}`` is the exercises folder)
 GRADE = "python -m parity grade {folder}"
 
-#: what each exercise computes, in the math's names (its docstring has the equations)
-TODOS: dict[str, str] = {
-    "elman_step_forward": """\
-a_t = gx_t + h_{t-1} W_hh^T + b_hh   (hidden_projection gives the last two terms);
-h_t = tanh(a_t), or ReLU(a_t) = max(a_t, 0) when nonlinearity == "relu".
-Return h_t and ElmanCache(h_prev, h_t, nonlinearity).""",
-    "elman_step_backward": """\
-da_t = the gradient at the pre-activation a_t, from dh_t and the output h_t (cache.h_t):
-the derivative of tanh (or of ReLU) written with h_t.
-a_t = gx_t + gh_t, so dgx_t = dgh_t = da_t;  dh_{t-1} = da_t W_hh.""",
-    "elman_cell_forward": """\
-gx_t = x W_ih^T + b_ih (no b_ih when it is None), then one elman_step_forward with the
-hidden side (weight_hh, bias_hh). Return h_t and
-_cell_cache(x, step_cache, weight_ih, weight_hh, bias_ih).""",
-    "elman_cell_backward": """\
-p = cache.params ("weight_ih", "weight_hh", and "bias": True when the cell has biases);
-dgx, dgh, dh_prev = elman_step_backward(dh_t, cache.step, W_hh);
-weight_ih: dgx^T x (x = cache.x);  weight_hh: dgh^T h_{t-1} (cache.step.h_prev);
-bias_ih, bias_hh (with biases only): dgx, dgh summed over the batch;  x: dgx W_ih.
-Return the dict of those keys and h_prev.""",
-    "gated_step_forward": """\
-a_t = gx_t + h_{t-1} W_hh^T + b_hh   (B, G·H);
-F_t = tanh(a_t[:, 0:H]), λ_t = σ(a_t[:, H:2H]), μ_t = σ(a_t[:, 2H:3H]), as far as the
-gating has blocks; h_t as the docstring's case says.
-Return h_t and GatedCache(h_prev, F_t, λ_t or None, μ_t or None, gating).""",
-    "gated_step_backward": """\
-dF_t, dλ_t, dμ_t from dh_t (the gating's h_t equation); through tanh and σ, whose
-derivatives are written with their outputs (in the cache), to the pre-activation blocks
-da_t = [da_F, da_λ, da_μ]   (B, G·H, only the gating's blocks);
-dh_{t-1} = the direct path through h_{t-1} + da_t W_hh.  Return (da_t, da_t, dh_prev).""",
-    "lstm_step_forward": """\
-a_t = gx_t + h_{t-1} W_hh^T + b_hh   (B, 4H), blocks in torch's order i, f, g, o;
-i_t, f_t, o_t = σ(their blocks), g_t = tanh(its block);  C_t = f_t ⊙ C_{t-1} + i_t ⊙ g_t;
-m_t = o_t ⊙ tanh(C_t);  h_t = m_t, or m_t W_hr^T when W_hr is given.
-Return h_t, C_t and LSTMCache(h_prev, c_prev, i_t, f_t, g_t, o_t, tanh(C_t), m_t).""",
-    "lstm_step_backward": """\
-dm_t = dh_t (dh_t W_hr when W_hr is given);  dC_t = dc_t + the path through
-h_t = o_t ⊙ tanh(C_t);  then do_t, di_t, df_t, dg_t and dC_{t-1};
-da_t = the four blocks through σ' or tanh'   (B, 4H, order i, f, g, o).
-Return (da_t, da_t, da_t W_hh, dC_{t-1}).""",
-    "lstm_cell_forward": """\
-gx_t = x W_ih^T + b_ih (no b_ih when it is None), then one lstm_step_forward with the
-hidden side (weight_hh, bias_hh). Return (h_t, C_t) and
-_cell_cache(x, step_cache, weight_ih, weight_hh, bias_ih).""",
-    "lstm_cell_backward": """\
-p = cache.params ("weight_ih", "weight_hh", and "bias": True when the cell has biases);
-dgx, dgh, dh_prev, dc_prev = lstm_step_backward(dh_t, dc_t, cache.step, W_hh);
-weight_ih: dgx^T x (x = cache.x);  weight_hh: dgh^T h_{t-1} (cache.step.h_prev);
-bias_ih, bias_hh (with biases only): dgx, dgh summed over the batch;  x: dgx W_ih.
-Return the dict of those keys, h_prev and c_prev.""",
-    "gru_step_forward": """\
-r_t, z_t = σ of blocks 0:H and H:2H of gx_t + h_{t-1} W_hh^T + b_hh;
-n_t and h_t as the form says. torch: r_t multiplies gh_n = h_{t-1} W_hn^T + b_hn;
-slide: W_hn multiplies rh_prev = r_t ⊙ h_{t-1}.
-Return h_t and GRUCache(h_prev, r_t, z_t, n_t, gh_n, rh_prev, form), with None for
-the one of gh_n, rh_prev that the form does not use.""",
-    "gru_step_backward": """\
-dn_t and dz_t from dh_t (the form's h_t equation);  da_n = dn_t ⊙ (1 − n_t²);
-dr_t from what r_t multiplied;  da_r, da_z through σ'.
-dgx_t = [da_r, da_z, da_n];  dgh_t = the gradient at the hidden projection's output
-(torch form: its n block is not da_n);  dh_{t-1} = the sum of every path to h_{t-1}.
-Return (dgx_t, dgh_t, dh_prev).""",
-    "gru_cell_forward": """\
-gx_t = x W_ih^T + b_ih (no b_ih when it is None), then one gru_step_forward with the
-hidden side (weight_hh, bias_hh) and the form. Return h_t and
-_cell_cache(x, step_cache, weight_ih, weight_hh, bias_ih).""",
-    "gru_cell_backward": """\
-p = cache.params ("weight_ih", "weight_hh", and "bias": True when the cell has biases);
-dgx, dgh, dh_prev = gru_step_backward(dh_t, cache.step, W_hh);  weight_ih: dgx^T x;
-weight_hh: gru_weight_hh_grad(dgh, *gru_hidden_inputs(cache.step)) (in the slide form
-W_hn multiplied r_t ⊙ h_{t-1});  bias_ih, bias_hh (with biases only): dgx, dgh summed
-over the batch;  x: dgx W_ih.  Return the dict of those keys and h_prev.""",
-}
-
-#: each set's slide equations, for its module docstring
-EQUATIONS: dict[str, str] = {
-    "ex1_elman": """\
-    h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)          (or ReLU)
-
-A step takes the input projection gx_t = x_t W_ih^T + b_ih (the sequence modules compute
-it for all steps at once) and adds the hidden projection gh_t = h_{t-1} W_hh^T + b_hh.
-Its backward returns (dgx_t, dgh_t, dh_prev): the gradients at gx_t, at gh_t and at
-h_{t-1}. A cell (torch.nn.RNNCell as a function) is the input projection, one step, and
-for its backward the parameter gradients around the step.""",
-    "ex2_gating": """\
-    F_t = tanh(W_F·[h_{t-1}, x_t] + b_F)       candidate update
-    λ_t = σ(W_λ·[h_{t-1}, x_t] + b_λ)          input gate
-    μ_t = σ(W_μ·[h_{t-1}, x_t] + b_μ)          hidden-state gate
-
-    gating="none"    h_t = h_{t-1} + F_t                   (G = 1 block)
-    gating="input"   h_t = h_{t-1} + λ_t ⊙ F_t             (G = 2 blocks)
-    gating="hidden"  h_t = μ_t ⊙ h_{t-1} + λ_t ⊙ F_t       (G = 3 blocks)
-
-W·[h, x] + b is stored as torch stores a cell: x W_ih^T + b_ih + h W_hh^T + b_hh, the G
-blocks stacked row-wise in the order F, λ, μ. The last case is an LSTM without its output
-gate and separate cell state: μ plays f_t, λ plays i_t, F plays C̃_t.""",
-    "ex3_lstm": """\
-    i_t = σ(W_i·[h_{t-1}, x_t] + b_i)            input gate     rows 0:H
-    f_t = σ(W_f·[h_{t-1}, x_t] + b_f)            forget gate    rows H:2H
-    C̃_t = g_t = tanh(W_C·[h_{t-1}, x_t] + b_C)   candidate      rows 2H:3H
-    o_t = σ(W_o·[h_{t-1}, x_t] + b_o)            output gate    rows 3H:4H
-    C_t = f_t ⊙ C_{t-1} + i_t ⊙ C̃_t               cell state
-    h_t = o_t ⊙ tanh(C_t)
-
-Weights in torch's layout and gate order i, f, g, o: W_ih (4H, I), W_hh (4H, H).
-The backward's heart is the cell-state carry dC_{t-1} = dC_t ⊙ f_t.""",
-    "ex4_gru": """\
-    r_t = σ(W_r·[h_{t-1}, x_t] + b_r)          reset gate      rows 0:H
-    z_t = σ(W_z·[h_{t-1}, x_t] + b_z)          update gate     rows H:2H
-
-    torch (torch.nn.GRUCell), rows 2H:3H:
-        n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))
-        h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}
-    slide (Cho et al. 2014):
-        h̃_t = tanh(W_in x_t + b_in + W_hn (r_t ⊙ h_{t-1}) + b_hn)
-        h_t = (1 − z_t) ⊙ h_{t-1} + z_t ⊙ h̃_t
-
-The two differ in where the reset gate acts (after or before the hidden projection) and
-in what z_t weighs. Both are graded: write the form argument's two branches.""",
-}
-
 
 class ExerciseFolderError(ValueError):
     """The exercise folder cannot be written (one line, for the command line)."""
 
 
 # -- reading the reference ----------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class _Definition:
     """A top-level definition of a reference module: its node and its verbatim source."""
