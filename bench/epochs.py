@@ -11,20 +11,28 @@ process's CPU time (all threads; one BLAS and one torch thread).
 
 from __future__ import annotations
 
+import importlib
 import statistics
 import time
 
-from scratchrnn import classify, generate
-from scratchrnn.cli import backend_factory
-from scratchrnn.config import ClassifierConfig, GeneratorConfig, to_dict
 from scratchrnn.data import SurnameDataset
-from scratchrnn.train import TrainConfig, Trainer
 
 CELLS = ("elman", "lstm", "gru")
 
 
 def _trainer(lab: str, cell: str, backend: str, dataset: SurnameDataset,
-             reference: bool = False) -> Trainer:
+             reference: bool = False, package: str = "scratchrnn"):
+    """A Trainer of ``package`` (``scratchrnn``, or another revision imported under
+    another name: ``bench/versus.py --labs``) for one lab and cell."""
+    def mod(name):
+        return importlib.import_module(f"{package}.{name}")
+
+    classify, generate, config = mod("classify"), mod("generate"), mod("config")
+    ClassifierConfig, GeneratorConfig, to_dict = (
+        config.ClassifierConfig, config.GeneratorConfig, config.to_dict)
+    TrainConfig, Trainer = mod("train").TrainConfig, mod("train").Trainer
+    if package != "scratchrnn":
+        dataset = mod("data").SurnameDataset.load(None)
     vec = dataset.vectorizer
     if lab == "classify":
         hp = {"config": to_dict(ClassifierConfig(cell=cell, seed=0, reference=reference)),
@@ -39,7 +47,7 @@ def _trainer(lab: str, cell: str, backend: str, dataset: SurnameDataset,
         task = generate.GenerationTask(vec, True, hp)
         model, batch_size = generate.build_model(hp), 128
     cfg = TrainConfig(batch_size=batch_size, progress=False, seed=0)
-    be = backend_factory(backend)(model, task, lr=1e-3, clip=None)
+    be = mod("cli").backend_factory(backend)(model, task, lr=1e-3, clip=None)
     return Trainer(be, dataset, task, cfg, "/tmp/scratchrnn-bench", log=lambda _: None)
 
 
@@ -48,24 +56,26 @@ def _quartiles(values) -> dict:
     return {"median": med, "q1": q1, "q3": q3}
 
 
-#: what each comparison puts side by side: name -> (backend, reference path?)
+#: what each comparison puts side by side: name -> (backend, reference path?, package)
 CONTENDERS = {
-    "backends": {"numpy": ("numpy", False), "torch": ("torch", False)},
-    "paths": {"fast": ("numpy", False), "reference": ("numpy", True)},
+    "backends": {"numpy": ("numpy", False, "scratchrnn"), "torch": ("torch", False, "scratchrnn")},
+    "paths": {"fast": ("numpy", False, "scratchrnn"), "reference": ("numpy", True, "scratchrnn")},
+    "revisions": {"new": ("numpy", False, "scratchrnn"), "old": ("numpy", False, "scratchrnn_rev")},
 }
 
 
 def lab_epochs(rounds: int = 3, labs=("classify", "generate"), cells=CELLS,
                compare: str = "backends") -> list[dict]:
     """Median epoch (CPU s) of each contender of ``compare`` and the within-round ratio
-    first ÷ second: ``backends`` numpy ÷ torch, ``paths`` fast ÷ reference (NumPy)."""
+    first ÷ second: ``backends`` numpy ÷ torch, ``paths`` fast ÷ reference (NumPy),
+    ``revisions`` this tree ÷ another revision (imported as ``scratchrnn_rev`` first)."""
     dataset = SurnameDataset.load(None)
     (name_a, spec_a), (name_b, spec_b) = CONTENDERS[compare].items()
     rows = []
     for lab in labs:
         for cell in cells:
-            trainers = {name_a: _trainer(lab, cell, spec_a[0], dataset, spec_a[1]),
-                        name_b: _trainer(lab, cell, spec_b[0], dataset, spec_b[1])}
+            trainers = {name: _trainer(lab, cell, spec[0], dataset, spec[1], package=spec[2])
+                        for name, spec in ((name_a, spec_a), (name_b, spec_b))}
             for tr in trainers.values():
                 tr.train_epoch()  # warm-up
             times = {b: [] for b in trainers}

@@ -1,6 +1,7 @@
 """Before/after: the fast modules of a git revision against the working tree's, interleaved.
 
     python bench/versus.py REV [--rounds 60] [--cells elman,lstm,gru]
+    python bench/versus.py REV --labs [--lab-rounds 5] [--cells ...]
 
 ``REV``'s ``scratchrnn/`` is extracted (``git archive``) into a temporary directory and
 imported as ``scratchrnn_rev`` (the package imports itself only relatively), so both
@@ -8,6 +9,8 @@ versions run in ONE process, one thread, float32, at the lab shape, interleaved 
 round with torch's fused module, the minimal NumPy BPTT and the working tree's kernels
 (``bench/timing.py``). Prints each median (ms) and the within-round ratios with their
 interquartile range, after checking that both versions give the same numbers.
+``--labs`` instead times one training epoch of each lab (``bench/epochs.py``) on the
+NumPy backend, REV's and the working tree's alternating epoch by epoch.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ def main() -> None:
     ap.add_argument("rev")
     ap.add_argument("--rounds", type=int, default=60)
     ap.add_argument("--cells", default="elman,lstm,gru")
+    ap.add_argument("--labs", action="store_true", help="one lab epoch each instead")
+    ap.add_argument("--lab-rounds", type=int, default=5, help="epochs per version (--labs)")
     args = ap.parse_args()
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
@@ -56,6 +61,16 @@ def main() -> None:
     fastpath.retain_freed_memory()
     with tempfile.TemporaryDirectory() as tmp:
         old = _import_revision(args.rev, tmp)
+        if args.labs:
+            from bench import epochs
+
+            for row in epochs.lab_epochs(args.lab_rounds, cells=args.cells.split(","),
+                                         compare="revisions"):
+                r = row["ratio"]
+                print(f"{row['lab']} {row['cell']}: new {row['new_s']['median']:.3f} s  old "
+                      f"{row['old_s']['median']:.3f} s  new/old {r['median']:.3f} "
+                      f"({r['q1']:.3f}–{r['q3']:.3f})")
+            return
         lab = timing.LAB
         T, B, In, H = lab["steps"], lab["batch"], lab["input"], lab["hidden"]
         rng = np.random.default_rng(0)

@@ -9,17 +9,30 @@ with a message that names the argument and what it should have been.
     dtypes     check_float_dtype
     scalars    check_positive_int, check_nonnegative_int, check_real, check_nonnegative,
                check_bool
+    internal   library_arrays (a context in which the finiteness passes are skipped)
+
+Finiteness costs a pass over the array, which on a lab's sequence batch is a few per
+cent of a training step. Inside a model's forward and backward (:mod:`scratchrnn.models`)
+the arrays handed from layer to layer were made by the library from inputs it checked
+at the model's entry, so the models run their layers under :func:`library_arrays`: the
+layers skip the finiteness pass there (shapes and dtypes are still checked). What can
+still go non-finite inside is an overflow — training that diverges — which the
+trainer catches on the logits and the gradient norm.
 """
 
 from __future__ import annotations
 
+import contextvars
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
 __all__ = [
     "FLOAT_DTYPES",
     "all_finite",
+    "library_arrays",
     "check_array",
     "check_bool",
     "check_float_dtype",
@@ -33,6 +46,19 @@ __all__ = [
 ]
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+#: True while a model runs its layers on arrays the library made (see the docstring)
+_LIBRARY_ARRAYS = contextvars.ContextVar("scratchrnn_library_arrays", default=False)
+
+
+@contextmanager
+def library_arrays() -> Iterator[None]:
+    """Within this context the array checks skip their finiteness pass (per thread)."""
+    token = _LIBRARY_ARRAYS.set(True)
+    try:
+        yield
+    finally:
+        _LIBRARY_ARRAYS.reset(token)
 
 
 # -- dtypes and arrays ----------------------------------------------------------
@@ -66,7 +92,7 @@ def check_array(
             raise ValueError(f"{name} must have shape {_fmt(shape)}, got {x.shape}")
     if dtype is not None and x.dtype != dtype:
         raise ValueError(f"{name} must have dtype {np.dtype(dtype)}, got {x.dtype}")
-    if finite and x.dtype.kind == "f" and not all_finite(x):
+    if finite and x.dtype.kind == "f" and not _LIBRARY_ARRAYS.get() and not all_finite(x):
         raise ValueError(f"{name} contains NaN or infinite values")
     return x
 
@@ -97,7 +123,7 @@ def check_float_input(name: str, x: object, dtype: np.dtype | None = None) -> np
             raise ValueError(f"{name} must have dtype float32 or float64, got {x.dtype}")
     elif x.dtype != dtype:
         raise ValueError(f"{name} must have dtype {np.dtype(dtype)}, got {x.dtype}")
-    if not all_finite(x):
+    if not _LIBRARY_ARRAYS.get() and not all_finite(x):
         raise ValueError(f"{name} contains NaN or infinite values")
     return x
 

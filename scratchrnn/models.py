@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checks import check_float_dtype
+from .checks import check_float_dtype, check_float_input, library_arrays
 from .layers import Dropout, Embedding, Linear, bernoulli_mask, gather_last, gather_last_backward
 from .module import Module
 from .recurrent import GRU, LSTM, RNN
@@ -128,20 +128,22 @@ class SurnameClassifier(Module):
         self.drop2 = self.add_module("drop2", Dropout(dropout_p, rng=gen))
 
     def forward(self, x_in: np.ndarray, lengths: np.ndarray):
-        x_emb, c_emb = self.emb.forward(x_in)
-        (out, _), c_rnn = self.rnn.forward(x_emb, lengths=lengths)
-        H = self.hidden_size
-        feat, c_gather = gather_last(out[:, :, :H], lengths, batch_first=True)
-        rev_shape = None
-        if self.num_directions == 2:
-            feat = np.concatenate([feat, out[:, 0, H:]], axis=1)
-            rev_shape = out.shape
-        y, c_d1 = self.drop1.forward(feat)
-        y, c_fc1 = self.fc1.forward(y)
-        relu_mask = y > 0
-        y = y * relu_mask
-        y, c_d2 = self.drop2.forward(y)
-        logits, c_fc2 = self.fc2.forward(y)
+        # the layers after the embedding take arrays made here: no finiteness passes
+        with library_arrays():
+            x_emb, c_emb = self.emb.forward(x_in)
+            (out, _), c_rnn = self.rnn.forward(x_emb, lengths=lengths)
+            H = self.hidden_size
+            feat, c_gather = gather_last(out[:, :, :H], lengths, batch_first=True)
+            rev_shape = None
+            if self.num_directions == 2:
+                feat = np.concatenate([feat, out[:, 0, H:]], axis=1)
+                rev_shape = out.shape
+            y, c_d1 = self.drop1.forward(feat)
+            y, c_fc1 = self.fc1.forward(y)
+            relu_mask = y > 0
+            y = y * relu_mask
+            y, c_d2 = self.drop2.forward(y)
+            logits, c_fc2 = self.fc2.forward(y)
         return logits, ClassifierCache(c_emb, c_rnn, c_gather, rev_shape, c_d1, c_fc1,
                                        relu_mask, c_d2, c_fc2)
 
@@ -158,20 +160,22 @@ class SurnameClassifier(Module):
                      for d, s in shapes)
 
     def backward(self, d_logits: np.ndarray, cache: ClassifierCache) -> None:
-        d = self.fc2.backward(d_logits, cache.fc2)
-        d = self.drop2.backward(d, cache.drop2)
-        d = d * cache.relu_mask
-        d = self.fc1.backward(d, cache.fc1)
-        d = self.drop1.backward(d, cache.drop1)
-        H = self.hidden_size
-        d_out = gather_last_backward(np.ascontiguousarray(d[:, :H]), cache.gather)
-        if cache.rev_shape is not None:
-            d_full = np.zeros(cache.rev_shape, dtype=d.dtype)
-            d_full[:, :, :H] = d_out
-            d_full[:, 0, H:] = d[:, H:]
-            d_out = d_full
-        d_x, _, _ = self.rnn.backward(d_out, cache.rnn)
-        self.emb.backward(d_x, cache.emb)
+        d_logits = check_float_input("d_logits", d_logits, self.dtype)
+        with library_arrays():  # from here on, arrays made from the checked d_logits
+            d = self.fc2.backward(d_logits, cache.fc2)
+            d = self.drop2.backward(d, cache.drop2)
+            d = d * cache.relu_mask
+            d = self.fc1.backward(d, cache.fc1)
+            d = self.drop1.backward(d, cache.drop1)
+            H = self.hidden_size
+            d_out = gather_last_backward(np.ascontiguousarray(d[:, :H]), cache.gather)
+            if cache.rev_shape is not None:
+                d_full = np.zeros(cache.rev_shape, dtype=d.dtype)
+                d_full[:, :, :H] = d_out
+                d_full[:, 0, H:] = d[:, H:]
+                d_out = d_full
+            d_x, _, _ = self.rnn.backward(d_out, cache.rnn)
+            self.emb.backward(d_x, cache.emb)
 
 
 class GeneratorCache(NamedTuple):
@@ -246,11 +250,13 @@ class SurnameGenerator(Module):
         return ((h0, np.zeros_like(h0)) if self.rnn.has_cell_state else h0), cache
 
     def forward(self, x_in: np.ndarray, nationality_index: np.ndarray | None = None):
-        x_emb, c_emb = self.char_emb.forward(x_in)
-        hx, c_nat = self.initial_state(nationality_index, x_emb.shape[0])
-        (out, _), c_rnn = self.rnn.forward(x_emb, hx)
-        y, c_drop = self.drop.forward(out)
-        logits, c_fc = self.fc.forward(y)
+        # the layers after the embeddings take arrays made here: no finiteness passes
+        with library_arrays():
+            x_emb, c_emb = self.char_emb.forward(x_in)
+            hx, c_nat = self.initial_state(nationality_index, x_emb.shape[0])
+            (out, _), c_rnn = self.rnn.forward(x_emb, hx)
+            y, c_drop = self.drop.forward(out)
+            logits, c_fc = self.fc.forward(y)
         return logits, GeneratorCache(c_emb, c_nat, c_rnn, c_drop, c_fc)
 
     def dropout_masks(self, x_in: np.ndarray) -> tuple[np.ndarray | None, ...]:
@@ -262,13 +268,15 @@ class SurnameGenerator(Module):
                 bernoulli_mask((B, T, self.hidden_size), d.p, d.rng, self.dtype),)
 
     def backward(self, d_logits: np.ndarray, cache: GeneratorCache) -> None:
-        d = self.fc.backward(d_logits, cache.fc)
-        d = self.drop.backward(d, cache.drop)
-        d_x, d_hx0, _ = self.rnn.backward(d, cache.rnn)
-        self.char_emb.backward(d_x, cache.emb)
-        if cache.nation is not None:
-            d_h0 = d_hx0[0] if self.rnn.has_cell_state else d_hx0
-            self.nation_emb.backward(d_h0.sum(axis=0), cache.nation)
+        d_logits = check_float_input("d_logits", d_logits, self.dtype)
+        with library_arrays():  # from here on, arrays made from the checked d_logits
+            d = self.fc.backward(d_logits, cache.fc)
+            d = self.drop.backward(d, cache.drop)
+            d_x, d_hx0, _ = self.rnn.backward(d, cache.rnn)
+            self.char_emb.backward(d_x, cache.emb)
+            if cache.nation is not None:
+                d_h0 = d_hx0[0] if self.rnn.has_cell_state else d_hx0
+                self.nation_emb.backward(d_h0.sum(axis=0), cache.nation)
 
     def step(self, x_t: np.ndarray, hx):
         """One step for sampling: x_t (B,) int and hx, the recurrent module's state after

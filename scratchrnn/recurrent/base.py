@@ -17,7 +17,6 @@ Every module shares one signature (``hx`` is torch's: one array, or the pair
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import NamedTuple
 
 import numpy as np
@@ -28,7 +27,6 @@ from ..rng import as_generator
 from .unroll import (
     DirectionCache,
     DirectionWeights,
-    is_fast,
     lengths_mask,
     unroll_backward,
     unroll_forward,
@@ -298,19 +296,11 @@ class Recurrent(Module):
         T, B, _ = x0.shape
         P = self.output_size
         out_shape = (T, B, D * P)
-        # On the fast path, with biases and no padded steps, d_output's finiteness is read
-        # off the top layer's bias gradients, ones @ dA: each element of d_output enters dA
-        # through products alone (NaN·0 = NaN, ∞·0 = NaN), so they are finite only if it
-        # is. This spares a pass over d_output (cold in cache) per call; if they are not
-        # finite, the elementwise test decides (a finite d_output that overflowed goes on).
-        fused_check = (d_output is not None and cache.mask is None and self.bias
-                       and all(is_fast(c) for c in cache.layers[-1]))
         if d_output is None:
             d_layer = np.zeros(out_shape, dt)
         else:
             d_output = check_array("d_output", d_output,
-                                   (B, T, out_shape[2]) if cache.batch_first else out_shape, dt,
-                                   finite=not fused_check)
+                                   (B, T, out_shape[2]) if cache.batch_first else out_shape, dt)
             d_layer = d_output.transpose(1, 0, 2) if cache.batch_first else d_output
         d_h_n, d_c_n = self._check_state("d_hx_n", _fill_pair(d_hx_n, self.has_cell_state,
                                                               self._state_shapes(B), dt), B)
@@ -325,16 +315,11 @@ class Recurrent(Module):
             d_in = None
             for d, suffix in enumerate(self.suffixes(layer)):
                 k = layer * D + d
-                top_checked = fused_check and layer == L - 1
-                # a non-finite d_output is refused below: no warnings on the way there
-                with np.errstate(invalid="ignore") if top_checked else nullcontext():
-                    g = unroll_backward(
-                        self, d_layer[:, :, d * P : (d + 1) * P], d_h_n[k],
-                        None if d_c_n is None else d_c_n[k], cache.layers[layer][d],
-                        self.direction_weights(suffix), d == 1, cache.mask,
-                        input_grad or layer > 0, self.record_state_grads)
-                if top_checked and not np.isfinite(g.params["bias_ih"]).all():
-                    check_array("d_output", d_output, d_output.shape)
+                g = unroll_backward(
+                    self, d_layer[:, :, d * P : (d + 1) * P], d_h_n[k],
+                    None if d_c_n is None else d_c_n[k], cache.layers[layer][d],
+                    self.direction_weights(suffix), d == 1, cache.mask,
+                    input_grad or layer > 0, self.record_state_grads)
                 d_h0[k] = g.dh0
                 if d_c0 is not None:
                     d_c0[k] = g.dc0

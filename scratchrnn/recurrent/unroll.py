@@ -93,7 +93,7 @@ def unroll_forward(
     order also when ``reverse`` (processing t = T−1 … 0).
     """
     fast = None if cell.reference or W.W_hr is not None else cell.fast_path()
-    if fast is not None:  # the fast path computes its own projections (gate-major)
+    if fast is not None:  # the fast path computes its own projections (gate-outer)
         forward, _, extra = fast
         state = (h0,) if c0 is None else (h0, c0)
         out, h, c, fcache = forward(x, *state, W.W_ih, W.W_hh, W.b_ih, W.b_hh, *extra,
