@@ -82,19 +82,21 @@ def embedding_backward(
     dout: (*, E) -> dW: (N, E). Repeated indices add up; the row ``padding_idx``,
     if given, gets no gradient (as torch). The integer input has no gradient.
     The scatter-add is done by sorting the indices and summing each run with
-    ``np.add.reduceat`` (the same sums as ``np.add.at``, several times faster).
+    ``np.add.reduceat`` (the same sums as ``np.add.at``, several times faster); the
+    positions holding ``padding_idx`` are left out before the sums.
     """
     indices, W_shape, dtype = cache
     dout = check_float_input("dout", dout, dtype)
     check_same_shape("dout", dout, indices.shape + (W_shape[1],))
     dW = np.zeros(W_shape, dtype=dtype)
     flat = indices.reshape(-1)
-    if flat.size:
-        order = np.argsort(flat, kind="stable")
-        rows, starts = np.unique(flat[order], return_index=True)
-        dW[rows] = np.add.reduceat(dout.reshape(-1, W_shape[1])[order], starts, axis=0)
+    order = np.argsort(flat, kind="stable")
     if padding_idx is not None:
-        dW[padding_idx] = 0
+        order = order[flat[order] != padding_idx]
+    if order.size:
+        ids = flat[order]  # sorted: each row's positions form one run
+        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        dW[ids[starts]] = np.add.reduceat(dout.reshape(-1, W_shape[1])[order], starts, axis=0)
     return dW
 
 

@@ -131,7 +131,13 @@ class SurnameClassifier(Module):
         # the layers after the embedding take arrays made here: no finiteness passes
         with library_arrays():
             x_emb, c_emb = self.emb.forward(x_in)
-            (out, _), c_rnn = self.rnn.forward(x_emb, lengths=lengths)
+            # One direction: the feature at each surname's last step does not depend on
+            # the padding after it (the recurrence is causal), and no gradient flows into
+            # padded steps (no loss there), so the RNN runs over whole rows unmasked, as
+            # the book's model does: the same numbers, bit for bit, without the masked
+            # path's per-step work. The reverse direction must start at the last step.
+            (out, _), c_rnn = self.rnn.forward(
+                x_emb, lengths=lengths if self.num_directions == 2 else None)
             H = self.hidden_size
             feat, c_gather = gather_last(out[:, :, :H], lengths, batch_first=True)
             rev_shape = None
