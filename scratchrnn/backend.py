@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .checks import all_finite
 from .losses import cross_entropy, cross_entropy_backward
 from .module import Module
 from .optim import Adam, clip_grad_norm
@@ -163,6 +164,21 @@ def model_generator(model: Module) -> np.random.Generator:
     raise ValueError(f"{type(model).__name__} has no module with a Generator")
 
 
+def _gradient_norm(model: Module, flat: tuple[np.ndarray, np.ndarray] | None) -> float:
+    """‖∇‖₂ of all the model's gradients, whose finiteness decides whether a step is taken.
+
+    Flat gradients: one dot product G·G in their dtype. Where that is not finite
+    (a non-finite element, or float32 squares beyond float32's range) the sum of the
+    per-parameter sums in float64 decides, as without flat buffers."""
+    if flat is not None:
+        G = flat[1]
+        with np.errstate(over="ignore", invalid="ignore"):
+            norm = float(np.sqrt(np.dot(G, G)))
+        if np.isfinite(norm):
+            return norm
+    return float(np.sqrt(sum(float(np.sum(g * g)) for g in model.gradients())))
+
+
 class NumpyBackend:
     """Train and run a NumPy lab model for a task: the hand-written backward and Adam."""
 
@@ -171,6 +187,9 @@ class NumpyBackend:
     def __init__(self, model: Module, task: Any, lr: float = 1e-3,
                  clip: float | None = None) -> None:
         self.model, self.task, self.clip = model, task, clip
+        # one buffer for the parameters, one for the gradients: zeroing, the norm, Adam
+        # and the finiteness check are each a few whole-buffer calls (Module docstring)
+        model.flatten_parameters()
         self.optimizer = Adam(model, lr=lr)
         self.rng = model_generator(model)  # the dropout masks
 
@@ -190,7 +209,11 @@ class NumpyBackend:
 
     def train_step(self, batch: dict) -> tuple[float, np.ndarray]:
         """Forward, loss, backward by hand, optional clipping, one Adam step."""
-        self.model.zero_grad()
+        flat = self.model.flat_parameters()
+        if flat is not None:
+            flat[1].fill(0)
+        else:
+            self.model.zero_grad()
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
             logits, cache = self.model.forward(*self.task.inputs(batch))
             if not np.isfinite(logits).all():
@@ -202,7 +225,7 @@ class NumpyBackend:
             if self.clip is not None:
                 norm = clip_grad_norm(self.model, self.clip)
             else:
-                norm = np.sqrt(sum(float(np.sum(g * g)) for g in self.model.gradients()))
+                norm = _gradient_norm(self.model, flat)
         if not np.isfinite(norm):
             return float("nan"), logits
         with np.errstate(over="ignore", invalid="ignore"):  # divergence: checked after
@@ -211,6 +234,9 @@ class NumpyBackend:
 
     def parameters_finite(self) -> bool:
         """Whether every parameter is finite (an update can overflow: divergence)."""
+        flat = self.model.flat_parameters()
+        if flat is not None:
+            return all_finite(flat[0])
         return all(np.isfinite(p).all() for _, p, _ in self.model.named_parameters())
 
     def predict(self, batch: dict) -> np.ndarray:

@@ -13,6 +13,12 @@ from .optimizers import Optimizer
 __all__ = ["clip_grad_norm"]
 
 
+def _flat_grads(grads: object) -> np.ndarray | None:
+    """G, the (N,) buffer that a flat Module's or Optimizer's gradients are views of."""
+    flat = grads.flat_parameters() if isinstance(grads, (Module, Optimizer)) else None
+    return None if flat is None else flat[1]
+
+
 def _grad_list(grads: Module | Optimizer | np.ndarray | Iterable[np.ndarray]) -> list[np.ndarray]:
     if isinstance(grads, Module):
         out = grads.gradients()
@@ -39,11 +45,12 @@ def _vector_norm(x: np.ndarray, p: float) -> np.floating:
     """torch.linalg.vector_norm(x, p) in x's dtype (0 for an empty array)."""
     if x.size == 0:
         return x.dtype.type(0)
+    if p == 2.0:
+        x = np.ascontiguousarray(x).reshape(-1)
+        return np.sqrt(np.dot(x, x))  # x·x = |x|·|x| bit for bit: no need for np.abs
     a = np.abs(x.ravel())
     if p == math.inf:
         return a.max()
-    if p == 2.0:
-        return np.sqrt(np.dot(a, a))
     if p == 1.0:
         return a.sum()
     return np.sum(a**p) ** (1.0 / p)
@@ -71,7 +78,10 @@ def clip_grad_norm(
     A non-finite total norm raises ``RuntimeError`` if ``error_if_nonfinite``;
     otherwise, as in torch, the gradients are multiplied by the NaN/0 coefficient.
     Unlike torch, a negative or NaN ``max_norm`` is rejected (torch would flip the
-    gradients' sign).
+    gradients' sign). Gradients that are views of one flat buffer G
+    (:meth:`Module.flatten_parameters <scratchrnn.module.Module.flatten_parameters>`)
+    are scaled with one multiplication of G; the norms are still taken per gradient,
+    so the result is the same bit for bit.
     """
     gs = _grad_list(grads)
     max_norm_f = float(max_norm) if isinstance(max_norm, (int, float, np.number)) else math.nan
@@ -98,6 +108,10 @@ def clip_grad_norm(
     clip_coef = (dtype.type(1.0) / (total + dtype.type(1e-6))) * dtype.type(max_norm_f)
     clip_coef_clamped = np.minimum(clip_coef, dtype.type(1.0))  # NaN propagates, as torch.clamp
     if clip_coef_clamped != 1.0:
+        G = _flat_grads(grads)
+        if G is not None:
+            G *= clip_coef_clamped.astype(G.dtype)
+            return float(total)
         for g in gs:
             g *= clip_coef_clamped.astype(g.dtype)
     return float(total)
