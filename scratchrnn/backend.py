@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .checks import all_finite
+from .checks import all_finite, library_arrays
 from .losses import cross_entropy, cross_entropy_backward
 from .module import Module
 from .optim import Adam, clip_grad_norm
@@ -218,10 +218,12 @@ class NumpyBackend:
             logits, cache = self.model.forward(*self.task.inputs(batch))
             if not np.isfinite(logits).all():
                 return float("nan"), logits  # the trainer stops with a message
-            loss, d_logits = self.task.loss_and_grad(logits, self.task.targets(batch))
-            if not np.isfinite(loss):
-                return float(loss), logits
-            self.model.backward(d_logits, cache)
+            # the logits were just checked: the loss's gradient is finite as well
+            with library_arrays():
+                loss, d_logits = self.task.loss_and_grad(logits, self.task.targets(batch))
+                if not np.isfinite(loss):
+                    return float(loss), logits
+                self.model.backward(d_logits, cache)
             if self.clip is not None:
                 norm = clip_grad_norm(self.model, self.clip)
             else:

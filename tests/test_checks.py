@@ -35,3 +35,49 @@ def test_check_array_names_a_non_finite_large_array_without_a_warning():
         check_array("input", x, (None, None, 100))
     x[18, 63, 99] = 3e38  # finite, its square is not: still accepted
     assert check_array("input", x, (None, None, 100)) is x
+
+
+# -- library_arrays: the models' layers skip the finiteness pass, nothing else ---------
+def test_library_arrays_skips_only_the_finiteness_pass_and_is_restored():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from scratchrnn.checks import check_float_input, library_arrays
+
+    bad = np.full((3, 4), np.nan, np.float32)
+    with library_arrays():
+        assert check_array("x", bad, (3, 4), np.float32) is bad
+        assert check_float_input("x", bad) is bad
+        with pytest.raises(ValueError, match=r"must have shape \(3, 5\)"):
+            check_array("x", bad, (3, 5))
+        with pytest.raises(ValueError, match="dtype float64"):
+            check_float_input("x", bad, np.float64)
+        # another thread is not inside this context
+        with ThreadPoolExecutor(1) as pool, pytest.raises(ValueError, match="NaN"):
+            pool.submit(check_float_input, "x", bad).result()
+    with pytest.raises(ValueError, match="x contains NaN"):
+        check_float_input("x", bad)
+    with pytest.raises(RuntimeError), library_arrays():
+        raise RuntimeError  # left by an exception: restored as well
+    with pytest.raises(ValueError, match="x contains NaN"):
+        check_array("x", bad, (3, 4))
+
+
+@pytest.mark.parametrize("kind", ["classifier", "generator"])
+def test_models_still_refuse_a_non_finite_gradient_at_their_entry(kind):
+    """Inside a lab model the layers trust each other's arrays; what comes in from outside
+    (d_logits) is still checked, with one clear error and no gradient added."""
+    from scratchrnn.models import SurnameClassifier, SurnameGenerator
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 10, (4, 6))
+    if kind == "classifier":
+        m = SurnameClassifier(8, 10, 5, 6, cell="lstm", rng=0)
+        logits, cache = m.forward(x, np.array([6, 3, 2, 6]))
+    else:
+        m = SurnameGenerator(8, 10, 6, cell="gru", num_nationalities=3, rng=0)
+        logits, cache = m.forward(x, np.array([0, 1, 2, 1]))
+    d = np.ones_like(logits)
+    d.flat[5] = np.inf
+    with pytest.raises(ValueError, match="d_logits contains NaN or infinite"):
+        m.backward(d, cache)
+    assert all(not g.any() for g in m.gradients())

@@ -539,3 +539,39 @@ def test_trajectory_twin_trains_in_training_mode_without_dropout(monkeypatch):
     rnns = [m for m in twin.modules() if isinstance(m, torch.nn.RNNBase)]
     assert rnns and all(m.dropout == 0.0 for m in rnns)
     assert result["max_rel_diff_loss"] <= PARITY_TOL
+
+
+@given(cell=st.sampled_from(["elman", "lstm", "gru"]), layers=st.sampled_from([1, 2]),
+       seed=st.integers(0, 2**16))
+def test_one_direction_classifier_runs_unmasked_with_the_same_numbers(cell, layers, seed):
+    """Lab 1 runs a one-directional RNN over whole padded rows (as the book's model):
+    the logits and every gradient equal, bit for bit, those of the masked
+    (packed-sequence) run it replaces — the recurrence is causal and no loss sits on a
+    padded step. A bidirectional classifier still passes the lengths."""
+    rng = np.random.default_rng(seed)
+    B, T = 5, 7
+    lengths = rng.integers(1, T + 1, B)
+    x = rng.integers(1, 12, (B, T))
+    x[np.arange(T)[None, :] >= lengths[:, None]] = 0  # padding after each surname
+    d_logits = rng.standard_normal((B, 4)).astype(np.float32)
+    runs = []
+    for masked in (False, True):
+        m = SurnameClassifier(6, 12, 4, 5, cell=cell, num_layers=layers, rng=seed)
+        seen = []
+        forward = m.rnn.forward
+
+        def rnn_forward(x_emb, hx=None, lengths_=None, *a, _f=forward, _seen=seen,
+                        _masked=masked, **kw):
+            lengths_ = kw.pop("lengths", lengths_)
+            _seen.append(lengths_)
+            return _f(x_emb, hx, lengths if _masked else lengths_, *a, **kw)
+
+        m.rnn.forward = rnn_forward
+        logits, cache = m.forward(x, lengths)
+        m.backward(d_logits, cache)
+        assert seen == [None]  # the model itself passes no lengths with one direction
+        runs.append((logits, {n: g.copy() for n, _, g in m.named_parameters()}))
+    (l1, g1), (l2, g2) = runs
+    np.testing.assert_array_equal(l1, l2)
+    for k in g2:
+        np.testing.assert_array_equal(g1[k], g2[k], err_msg=k)
