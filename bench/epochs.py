@@ -96,6 +96,47 @@ def lab_epochs(rounds: int = 3, labs=("classify", "generate"), cells=CELLS,
     return rows
 
 
+def lab_steps(rounds: int = 200, labs=("classify", "generate"), cells=CELLS,
+              compare: str = "revisions", warmup: int = 5) -> list[dict]:
+    """Median CPU time of one training step (``backend.train_step``: forward, loss,
+    backward, clipping, Adam) of each contender of ``compare``, and the ratio first ÷
+    second within a round. Finer than :func:`lab_epochs` (a step is a few ms; the
+    ratios need hundreds of rounds, not an epoch each): both contenders take the same
+    batch in a round, in an order drawn at random, after ``warmup`` steps each."""
+    import random
+
+    import numpy as np
+
+    dataset = SurnameDataset.load(None)
+    (name_a, spec_a), (name_b, spec_b) = CONTENDERS[compare].items()
+    order = random.Random(0)
+    rows = []
+    for lab in labs:
+        for cell in cells:
+            trainers = {name: _trainer(lab, cell, spec[0], dataset, spec[1], package=spec[2])
+                        for name, spec in ((name_a, spec_a), (name_b, spec_b))}
+            size = trainers[name_a].cfg.batch_size
+            batches = list(dataset.batches("train", size, shuffle=True,
+                                           rng=np.random.default_rng(0), drop_last=True))
+            for tr in trainers.values():
+                tr.backend.train()
+                for batch in batches[:warmup]:
+                    tr.backend.train_step(batch)
+            times: dict[str, list[float]] = {name_a: [], name_b: []}
+            for r in range(rounds):
+                batch = batches[r % len(batches)]
+                for name in order.sample(list(trainers), 2):
+                    t = time.process_time()
+                    trainers[name].backend.train_step(batch)
+                    times[name].append(time.process_time() - t)
+            ratios = [a / b for a, b in zip(times[name_a], times[name_b], strict=True)]
+            rows.append({"lab": lab, "cell": cell, "rounds": rounds,
+                         f"{name_a}_ms": _quartiles([1e3 * t for t in times[name_a]]),
+                         f"{name_b}_ms": _quartiles([1e3 * t for t in times[name_b]]),
+                         "ratio": _quartiles(ratios)})
+    return rows
+
+
 if __name__ == "__main__":
     import argparse
     import json

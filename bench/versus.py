@@ -2,6 +2,7 @@
 
     python bench/versus.py REV [--rounds 60] [--cells elman,lstm,gru]
     python bench/versus.py REV --labs [--lab-rounds 5] [--cells ...]
+    python bench/versus.py REV --steps [--rounds 200] [--cells ...]
 
 ``REV``'s ``scratchrnn/`` is extracted (``git archive``) into a temporary directory and
 imported as ``scratchrnn_rev`` (the package imports itself only relatively), so both
@@ -10,7 +11,9 @@ round with torch's fused module, the minimal NumPy BPTT and the working tree's k
 (``bench/timing.py``). Prints each median (ms) and the within-round ratios with their
 interquartile range, after checking that both versions give the same numbers.
 ``--labs`` instead times one training epoch of each lab (``bench/epochs.py``) on the
-NumPy backend, REV's and the working tree's alternating epoch by epoch.
+NumPy backend, REV's and the working tree's alternating epoch by epoch; ``--steps`` one
+training step of each lab (forward, loss, backward, Adam), the two versions taking the
+same batch in each round in a random order: finer than epochs for changes of a few %.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ def main() -> None:
     ap.add_argument("--cells", default="elman,lstm,gru")
     ap.add_argument("--labs", action="store_true", help="one lab epoch each instead")
     ap.add_argument("--lab-rounds", type=int, default=5, help="epochs per version (--labs)")
+    ap.add_argument("--steps", action="store_true",
+                    help="one lab training step each instead (--rounds steps per version)")
     args = ap.parse_args()
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
@@ -70,6 +75,15 @@ def main() -> None:
                 print(f"{row['lab']} {row['cell']}: new {row['new_s']['median']:.3f} s  old "
                       f"{row['old_s']['median']:.3f} s  new/old {r['median']:.3f} "
                       f"({r['q1']:.3f}–{r['q3']:.3f})")
+            return
+        if args.steps:
+            from bench import epochs
+
+            for row in epochs.lab_steps(args.rounds, cells=args.cells.split(",")):
+                r = row["ratio"]
+                print(f"{row['lab']} {row['cell']}: new {row['new_ms']['median']:.2f} ms  old "
+                      f"{row['old_ms']['median']:.2f} ms  new/old {r['median']:.3f} "
+                      f"({r['q1']:.3f}–{r['q3']:.3f})", flush=True)
             return
         lab = timing.LAB
         T, B, In, H = lab["steps"], lab["batch"], lab["input"], lab["hidden"]
