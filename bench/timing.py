@@ -50,7 +50,8 @@ CONTENDERS = {
 #: the ratios reported (numerator, denominator), each taken within a round
 RATIOS = [("fast", "torch_fused"), ("fast", "torch_fused_nox"), ("fast", "minimal"),
           ("fast", "floor"), ("fast", "torch_cells"), ("fast", "reference"),
-          ("kernels", "minimal"), ("minimal", "torch_fused")]
+          ("kernels", "minimal"), ("kernels", "torch_fused"), ("floor", "torch_fused"),
+          ("minimal", "torch_fused")]
 
 
 def blas_info() -> dict:
