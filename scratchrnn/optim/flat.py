@@ -14,8 +14,21 @@ the same order as on the per-parameter path: the results are the same bit for bi
 and ``state``, ``state_dict()`` and ``load_state_dict()`` keep their formats (loading
 copies into the views).
 
-:func:`flat_buffers` finds (P, G) from the arrays' memory: the same base,
-consecutive addresses, covering it whole.
+Where (P, G) come from:
+
+* an optimizer built from a :class:`~scratchrnn.module.Module` asks the module
+  (:meth:`Module.flat_parameters <scratchrnn.module.Module.flat_parameters>`, which
+  checks that every ``params``/``grads`` entry is still the view it made): the module
+  knows, so its answer is not re-derived;
+* one built from ``(name, param, grad)`` triples has no owner to ask (the triples can
+  come from anywhere: a module's list, a subset of it, arrays of the caller's own), so
+  :func:`flat_buffers` reads the arrays' memory: the same base, consecutive addresses,
+  covering it whole.
+
+The two can differ: a module entry rebound to another view of the same place of P is,
+for the Module, no longer its view (it updates per parameter), while the same arrays as
+triples are still consecutive views of P (they update flat). Either way the results
+are the same bit for bit.
 
 :class:`FlatState` holds the rest: P, G, each parameter's slice, the flat state
 buffers and their per-parameter views. Once ``state`` stops being exactly those views

@@ -51,7 +51,13 @@ def _collect(
     params: Module | NamedParams,
 ) -> tuple[list[str], list[np.ndarray], list[np.ndarray], tuple[np.ndarray, np.ndarray] | None]:
     """Names, parameters and gradients from a Module or ``(name, param, grad)`` triples,
-    and ``(P, G)``, the (N,) buffers they are the consecutive views of, or None."""
+    and ``(P, G)``, the (N,) buffers they are the consecutive views of, or None.
+
+    A Module is asked (:meth:`Module.flat_parameters
+    <scratchrnn.module.Module.flat_parameters>` checks its own views); triples can
+    come from anywhere, with no owner to ask, so their arrays' memory is read
+    (:func:`.flat.flat_buffers`).
+    """
     module = params if isinstance(params, Module) else None
     if module is not None:
         triples = list(module.named_parameters())
@@ -96,7 +102,7 @@ def _collect(
         names.append(name)
         ps.append(p)
         gs.append(g)
-    flat = flat_buffers(ps, gs)
+    flat = module.flat_parameters() if module is not None else flat_buffers(ps, gs)
     return names, ps, gs, flat
 
 
