@@ -254,6 +254,64 @@ def test_optimizer_on_non_consecutive_views_updates_per_parameter():
     assert SGD(triples[::-1], lr=0.1).flat_parameters() is not None
 
 
+# -- where the optimizer's (P, G) come from: the Module, or the triples' memory ----------
+def replace_entry(model: Module, k: int, how: str) -> None:
+    """Rebind the k-th parameter of ``model`` (in ``named_parameters()`` order) to a copy,
+    or to a fresh view of the same place of P: either way the Module no longer holds the
+    views it made; only a copy moves the values out of P."""
+    P = model.flat_parameters()[0]
+    o = sum(p.size for p in model.parameters()[:k])  # θ_k's offset in P
+    owner, name = [(m, n) for _, m in model.named_modules() for n in m.params][k]
+    p = owner.params[name]
+    owner.params[name] = p.copy() if how == "copy" else P[o:o + p.size].reshape(p.shape)
+
+
+@pytest.mark.parametrize("source", ["module", "triples"])
+@pytest.mark.parametrize("change", [None, "copy", "view"])
+@given(run=optimizer_runs(), specs=param_specs, dtype=dtypes, seed=seeds, data=st.data())
+def test_optimizer_finds_flat_buffers_from_its_source(run, specs, dtype, seed, source,
+                                                      change, data):
+    """Built from a Module, the optimizer runs flat exactly when the Module says it is
+    flat (``Module.flat_parameters``), on the Module's own (P, G); built from triples, when
+    their arrays are the consecutive views of one buffer (a copy breaks that, another view
+    of the same place does not). Flat or not, it steps bit for bit as the per-parameter
+    optimizer of an unflattened twin."""
+    name, options, steps = run
+    flat, plain = twins(specs, dtype, seed)
+    P, G = flat.flat_parameters()
+    if change is not None:
+        replace_entry(flat, data.draw(st.integers(0, len(specs) - 1), label="k"), change)
+        assert flat.flat_parameters() is None
+    opt = OPTIMIZERS[name](flat if source == "module" else list(flat.named_parameters()),
+                           **options)
+    opt_plain = OPTIMIZERS[name](plain, **options)
+    runs_flat = change is None if source == "module" else change != "copy"
+    assert (opt.flat_parameters() is not None) == runs_flat
+    if runs_flat:
+        P_opt, G_opt = opt.flat_parameters()
+        assert P_opt is P and G_opt is G
+    rng = np.random.default_rng(seed)
+    for zero, clip in steps:
+        feed((flat, plain), rng, zero)
+        if clip is not None:
+            clip_grad_norm(opt, clip)
+            clip_grad_norm(opt_plain, clip)
+        with np.errstate(all="ignore"):
+            opt.step()
+            opt_plain.step()
+        assert_same(flat, plain, opt, opt_plain)
+    assert (opt.flat_parameters() is not None) == runs_flat
+    # flat: each kind's state entries are views of one (N,) buffer; else arrays of their own
+    for kind in opt.state[opt.names[0]]:
+        bases = [opt.state[n][kind].base for n in opt.names]
+        if runs_flat:
+            assert all(b is bases[0] for b in bases) and bases[0].shape == P.shape
+        else:
+            assert all(b is None for b in bases)
+    opt.zero_grad()
+    assert all((g == 0).all() for g in opt.grads)
+
+
 # -- the NumPy backend: a lab model's training steps ----------------------------------
 class _Task:
     """Lab 1's inputs and loss on a random batch."""

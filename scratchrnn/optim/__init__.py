@@ -1,6 +1,7 @@
 """Optimizers, gradient clipping and a plateau scheduler, matching ``torch.optim``.
 
     optimizers.py   Optimizer (the base), SGD, Adam, AdamW: in-place updates, state dicts
+    flat.py         FlatState: their update on a flattened Module's whole buffers
     clipping.py     clip_grad_norm (torch.nn.utils.clip_grad_norm_)
     schedulers.py   ReduceLROnPlateau
 

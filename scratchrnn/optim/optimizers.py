@@ -27,16 +27,8 @@ State dicts are plain data, designed for a checkpoint that keeps arrays in an
 
 and ``opt.load_state_dict({**meta, "buffers": dict(np.load(path))})`` restores it.
 
-Flat buffers. When the parameters are, in order, the consecutive views of one 1-D
-buffer P and the gradients those of another, G (what
-:meth:`Module.flatten_parameters <scratchrnn.module.Module.flatten_parameters>`
-makes), SGD and Adam update the whole buffer in one pass of the same arithmetic:
-``_update(P, G, flat state)``, whose state buffers are (N,) arrays, and each
-parameter's ``state`` entries are views into them. The updates are elementwise, so
-every element goes through the same operations in the same order as on the
-per-parameter path: the results are the same bit for bit, and ``state``,
-``state_dict()`` and ``load_state_dict()`` keep their formats (loading copies into
-the views).
+Flat buffers (a flattened Module's, updated in one pass, bit for bit as per parameter,
+with the same ``state`` and state-dict formats): see :mod:`scratchrnn.optim.flat`.
 """
 
 from __future__ import annotations
@@ -48,16 +40,27 @@ import numpy as np
 
 from ..checks import check_bool, check_nonnegative, check_nonnegative_int, check_real
 from ..module import Module
+from .flat import FlatState, flat_buffers
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "NamedParams"]
 
 NamedParams = Iterable[tuple[str, np.ndarray, np.ndarray]]
 
 
-def _collect(params: Module | NamedParams) -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
-    """Names, parameters and gradients from a Module or ``(name, param, grad)`` triples."""
-    if isinstance(params, Module):
-        triples = list(params.named_parameters())
+def _collect(
+    params: Module | NamedParams,
+) -> tuple[list[str], list[np.ndarray], list[np.ndarray], tuple[np.ndarray, np.ndarray] | None]:
+    """Names, parameters and gradients from a Module or ``(name, param, grad)`` triples,
+    and ``(P, G)``, the (N,) buffers they are the consecutive views of, or None.
+
+    A Module is asked (:meth:`Module.flat_parameters
+    <scratchrnn.module.Module.flat_parameters>` checks its own views); triples can
+    come from anywhere, with no owner to ask, so their arrays' memory is read
+    (:func:`.flat.flat_buffers`).
+    """
+    module = params if isinstance(params, Module) else None
+    if module is not None:
+        triples = list(module.named_parameters())
     elif isinstance(params, (np.ndarray, str, bytes, Mapping)) or not isinstance(params, Iterable):
         raise ValueError(
             "params must be a scratchrnn Module or an iterable of (name, param, grad) "
@@ -99,23 +102,8 @@ def _collect(params: Module | NamedParams) -> tuple[list[str], list[np.ndarray],
         names.append(name)
         ps.append(p)
         gs.append(g)
-    return names, ps, gs
-
-
-def _flat_base(arrays: list[np.ndarray]) -> np.ndarray | None:
-    """The 1-D buffer that ``arrays`` are the consecutive, C-contiguous views of, in
-    order and covering it whole; None when they are not."""
-    buf = arrays[0].base
-    if (not isinstance(buf, np.ndarray) or buf.ndim != 1 or not buf.flags.c_contiguous
-            or not buf.flags.writeable or buf.dtype != arrays[0].dtype):
-        return None
-    start, o = buf.ctypes.data, 0
-    for a in arrays:
-        if a.base is not buf or not a.flags.c_contiguous or (
-                a.size and a.ctypes.data != start + o * buf.itemsize):  # empty: any address
-            return None
-        o += a.size
-    return buf if o == buf.size else None
+    flat = module.flat_parameters() if module is not None else flat_buffers(ps, gs)
+    return names, ps, gs, flat
 
 
 def _lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
@@ -149,63 +137,24 @@ class Optimizer:
         unknown = sorted(set(hyper) - set(self.HYPER))
         if unknown:  # pragma: no cover - a programming error in a subclass
             raise TypeError(f"{type(self).__name__} has no hyperparameters {unknown}")
-        self.names, self.params, self.grads = _collect(params)
+        self.names, self.params, self.grads, flat = _collect(params)
         self.lr = lr
         for key, value in hyper.items():
             setattr(self, key, value)
         self.step_count = 0
         self.state: dict[str, dict[str, np.ndarray]] = {name: {} for name in self.names}
-        self._init_flat()
+        owner = next(c for c in type(self).__mro__ if "_update" in vars(c))
+        #: the flat buffers (see :mod:`.flat`) when the parameters and gradients are flat
+        #: and this class's ``_update`` is elementwise; None: per parameter, for good
+        self._flat = (FlatState(self.names, self.params, *flat)
+                      if flat is not None and vars(owner).get("elementwise_update", False)
+                      else None)
         self._validate()
 
-    # -- flat buffers ------------------------------------------------------------
-    def _init_flat(self) -> None:
-        """Detect flat parameters and gradients (see the module's docstring)."""
-        owner = next(c for c in type(self).__mro__ if "_update" in vars(c))
-        P, G = _flat_base(self.params), _flat_base(self.grads)
-        flat = (vars(owner).get("elementwise_update", False) and P is not None
-                and G is not None and not np.may_share_memory(P, G))
-        #: (P, G), the (N,) buffers the parameters and gradients are views of, or None
-        self._buffers = (P, G) if flat else None
-        #: the flat state buffers {kind: (N,) array}; None when updating per parameter
-        self._flat_state: dict[str, np.ndarray] | None = {} if flat else None
-        #: {kind: (its flat buffer, [each parameter's view of it])}
-        self._flat_views: dict[str, tuple[np.ndarray, list[np.ndarray]]] = {}
-        self._slices: list[tuple[int, int, tuple[int, ...]]] = []
-        o = 0
-        for p in self.params:
-            self._slices.append((o, p.size, p.shape))
-            o += p.size
-
     def flat_parameters(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """``(P, G)`` when this optimizer updates flat buffers (see the module's
-        docstring), else None."""
-        return self._buffers if self._flat_state is not None else None
-
-    def _sync_flat_views(self) -> list[str]:
-        """Make each parameter's views of the flat state buffers that have none yet;
-        returns their kinds."""
-        assert self._flat_state is not None
-        new = []
-        for kind, buf in self._flat_state.items():
-            made = self._flat_views.get(kind)
-            if made is None or made[0] is not buf:
-                views = [buf[o:o + n].reshape(shape) for o, n, shape in self._slices]
-                self._flat_views[kind] = (buf, views)
-                new.append(kind)
-        return new
-
-    def _flat_intact(self) -> bool:
-        """Whether ``state`` still holds exactly the flat views (nobody replaced one)."""
-        kinds = self._flat_views
-        for i, name in enumerate(self.names):
-            st = self.state[name]
-            if len(st) != len(kinds):
-                return False
-            for kind, (_, views) in kinds.items():
-                if st.get(kind) is not views[i]:
-                    return False
-        return True
+        """``(P, G)`` when this optimizer updates flat buffers (see :mod:`.flat`), else None."""
+        flat = self._flat
+        return (flat.P, flat.G) if flat is not None and flat.active else None
 
     # -- learning rate, hyperparameters ----------------------------------------
     @property
@@ -233,15 +182,9 @@ class Optimizer:
         """Apply one update to every parameter, in place, from the current gradients."""
         self._validate()
         self.step_count += 1
-        if self._flat_state is not None:
-            if self._flat_intact():
-                P, G = self._buffers
-                self._update(P, G, self._flat_state)
-                for kind in self._sync_flat_views():  # buffers made by this first step
-                    for name, view in zip(self.names, self._flat_views[kind][1], strict=True):
-                        self.state[name][kind] = view
-                return
-            self._flat_state = None  # a state entry was replaced: per parameter from now on
+        flat = self._flat
+        if flat is not None and flat.active and flat.update(self._update, self.state):
+            return  # else a state entry was replaced: per parameter from now on
         for name, p, g in zip(self.names, self.params, self.grads, strict=True):
             self._update(p, g, self.state[name])
 
@@ -250,8 +193,8 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Fill every gradient with 0 (in place: the model sees it)."""
-        if self._buffers is not None:
-            self._buffers[1].fill(0)
+        if self._flat is not None:
+            self._flat.G.fill(0)
             return
         for g in self.grads:
             g.fill(0)
@@ -335,34 +278,10 @@ class Optimizer:
                 setattr(self, key, value)
             raise
         self.step_count = step
-        if self._flat_state is not None and self._load_flat(new_state):
-            return
-        self._flat_state = None
+        flat = self._flat
+        if flat is not None and flat.active and not flat.load(new_state):
+            flat.release()  # a kind only some parameters have: per parameter from now on
         self.state = new_state
-
-    def _load_flat(self, new_state: dict[str, dict[str, np.ndarray]]) -> bool:
-        """Copy checked buffers into the flat ones (made where missing); False, changing
-        nothing, when some kind is kept for only some parameters (no flat buffer can
-        hold that: the optimizer then goes on per parameter)."""
-        assert self._flat_state is not None and self._buffers is not None
-        kinds = list(dict.fromkeys(kind for name in self.names for kind in new_state[name]))
-        if any(len(new_state[name]) != len(kinds) for name in self.names):
-            return False
-        for kind in list(self._flat_state):
-            if kind not in kinds:
-                del self._flat_state[kind]
-                del self._flat_views[kind]
-        for kind in kinds:
-            if kind not in self._flat_state:
-                self._flat_state[kind] = np.empty_like(self._buffers[0])
-        self._sync_flat_views()
-        for i, name in enumerate(self.names):
-            for kind, value in new_state[name].items():
-                view = self._flat_views[kind][1][i]
-                view[...] = value
-                new_state[name][kind] = view
-        self.state = new_state
-        return True
 
     def _check_buffers(self, state: dict[str, dict[str, np.ndarray]], step: int) -> None:
         """Subclasses check that a loaded set of buffers is one they could have made."""
