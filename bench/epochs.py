@@ -144,7 +144,10 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--compare", choices=tuple(CONTENDERS), default="backends")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--labs", nargs="+", default=["classify", "generate"])
-    ap.add_argument("--cells", nargs="+", default=list(CELLS))
+    ap.add_argument("--labs", nargs="+", choices=("classify", "generate"),
+                    default=["classify", "generate"])
+    ap.add_argument("--cells", nargs="+", choices=CELLS, default=list(CELLS))
     args = ap.parse_args()
+    if args.rounds < 2:
+        ap.error("--rounds must be at least 2 (quartiles)")
     print(json.dumps(lab_epochs(args.rounds, args.labs, args.cells, args.compare)))

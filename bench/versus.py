@@ -33,8 +33,12 @@ NAMES = {"elman": "RNN", "lstm": "LSTM", "gru": "GRU"}
 
 
 def _import_revision(rev: str, into: str):
-    tar = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "scratchrnn"],
-                         check=True, capture_output=True).stdout
+    run = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "scratchrnn"],
+                         capture_output=True)
+    if run.returncode:
+        raise SystemExit(f"error: git archive {rev} scratchrnn failed: "
+                         f"{run.stderr.decode(errors='replace').strip().splitlines()[-1]}")
+    tar = run.stdout
     with tarfile.open(fileobj=io.BytesIO(tar)) as t:
         t.extractall(into, filter="data")
     os.rename(os.path.join(into, "scratchrnn"), os.path.join(into, "scratchrnn_rev"))
@@ -52,6 +56,11 @@ def main() -> None:
     ap.add_argument("--steps", action="store_true",
                     help="one lab training step each instead (--rounds steps per version)")
     args = ap.parse_args()
+    if args.rounds < 4 or (args.labs and args.lab_rounds < 4):
+        ap.error("--rounds and --lab-rounds must be at least 4 (quartiles)")
+    cells = args.cells.split(",")
+    if not set(cells) <= set(NAMES):
+        ap.error(f"--cells must name some of {', '.join(NAMES)}, got {args.cells!r}")
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
     sys.path.insert(0, str(ROOT))
