@@ -328,6 +328,8 @@ def _adam_sd():
         lambda sd: sd["buffers"].update({"exp_avg/weight": np.zeros((2, 3))}),
         lambda sd: sd["buffers"].update({"momentum/weight": np.zeros((3, 2))}),
         lambda sd: sd["buffers"].pop("exp_avg_sq/fc.bias"),
+        lambda sd: sd["buffers"]["exp_avg_sq/weight"].__setitem__((0, 0), -1e-3),
+        lambda sd: sd["buffers"]["exp_avg_sq/fc.bias"].__setitem__(0, np.nan),
         lambda sd: sd["hyper"].update(lr=-1.0),
         lambda sd: sd["hyper"].update(betas=[1.0, 0.9]),
         lambda sd: sd["hyper"].pop("eps"),

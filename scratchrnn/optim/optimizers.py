@@ -462,6 +462,13 @@ class Adam(Optimizer):
             missing = needed - set(state[name])
             if missing:
                 raise ValueError(f"buffers {sorted(missing)} missing for parameter {name!r}")
+            for kind in ("exp_avg_sq", "max_exp_avg_sq"):
+                # v and v̂ are running means of g²: NaN or < 0 only in a damaged file (and
+                # would turn the next update's sqrt(v̂) into NaN)
+                v = state[name].get(kind)
+                if v is not None and not (v >= 0).all():
+                    raise ValueError(f"buffer '{kind}/{name}' has negative or NaN entries "
+                                     "(a second-moment estimate is ≥ 0)")
 
 
 class AdamW(Adam):
