@@ -26,6 +26,7 @@ import torch
 
 from bench import minimal
 from scratchrnn import fastpath
+from scratchrnn.checks import library_arrays
 from scratchrnn.recurrent import GRU, LSTM, RNN
 
 CELLS = ("elman", "lstm", "gru")
@@ -38,6 +39,8 @@ LAB = dict(batch=64, steps=19, input=100, hidden=64)
 #: contender -> (what it is, whether it computes the gradient of its input)
 CONTENDERS = {
     "fast": ("scratchrnn sequence module, fast path (scratchrnn/fastpath.py)", True),
+    "unchecked": ("the same module with its finiteness checks off (checks.library_arrays)",
+                  True),
     "kernels": ("the fast path's functions and the products alone, no module (no checks)",
                 True),
     "reference": ("scratchrnn sequence module, reference path (cells.py step functions)", True),
@@ -50,6 +53,7 @@ CONTENDERS = {
 #: the ratios reported (numerator, denominator), each taken within a round
 RATIOS = [("fast", "torch_fused"), ("fast", "torch_fused_nox"), ("fast", "minimal"),
           ("fast", "floor"), ("fast", "torch_cells"), ("fast", "reference"),
+          ("fast", "unchecked"), ("unchecked", "kernels"),
           ("kernels", "minimal"), ("kernels", "torch_fused"), ("floor", "torch_fused"),
           ("minimal", "torch_fused")]
 
@@ -93,6 +97,17 @@ def _scratch_fn(m, x, d_out):
     def run():
         _, cache = m.forward(x)
         m.backward(d_out, cache, input_grad=True)
+
+    return run
+
+
+def _unchecked_fn(m, x, d_out):
+    """The module as inside a lab model: its finiteness checks skipped (the model made
+    the arrays), shapes and dtypes still checked."""
+    def run():
+        with library_arrays():
+            _, cache = m.forward(x)
+            m.backward(d_out, cache, input_grad=True)
 
     return run
 
@@ -201,6 +216,7 @@ def contenders(cell: str, x: np.ndarray, d_out: np.ndarray, which=None) -> dict:
     fast, ref = _module(cell, I, H, False), _module(cell, I, H, True)
     fns = {
         "fast": _scratch_fn(fast, x, d_out),
+        "unchecked": _unchecked_fn(fast, x, d_out),
         "kernels": _kernels_fn(cell, fast, x, d_out),
         "reference": _scratch_fn(ref, x, d_out),
         "minimal": _minimal_fn(cell, fast, x, d_out),
