@@ -64,18 +64,23 @@ CONTENDERS = {
 }
 
 
+def _pair(lab: str, cell: str, dataset: SurnameDataset, compare: str) -> dict:
+    """The two Trainers of ``compare`` for one lab and cell, in CONTENDERS' order."""
+    return {name: _trainer(lab, cell, backend, dataset, reference, package=package)
+            for name, (backend, reference, package) in CONTENDERS[compare].items()}
+
+
 def lab_epochs(rounds: int = 3, labs=("classify", "generate"), cells=CELLS,
                compare: str = "backends") -> list[dict]:
     """Median epoch (CPU s) of each contender of ``compare`` and the within-round ratio
     first ÷ second: ``backends`` numpy ÷ torch, ``paths`` fast ÷ reference (NumPy),
     ``revisions`` this tree ÷ another revision (imported as ``scratchrnn_rev`` first)."""
     dataset = SurnameDataset.load(None)
-    (name_a, spec_a), (name_b, spec_b) = CONTENDERS[compare].items()
+    name_a, name_b = CONTENDERS[compare]
     rows = []
     for lab in labs:
         for cell in cells:
-            trainers = {name: _trainer(lab, cell, spec[0], dataset, spec[1], package=spec[2])
-                        for name, spec in ((name_a, spec_a), (name_b, spec_b))}
+            trainers = _pair(lab, cell, dataset, compare)
             for tr in trainers.values():
                 tr.train_epoch()  # warm-up
             times = {b: [] for b in trainers}
@@ -108,13 +113,12 @@ def lab_steps(rounds: int = 200, labs=("classify", "generate"), cells=CELLS,
     import numpy as np
 
     dataset = SurnameDataset.load(None)
-    (name_a, spec_a), (name_b, spec_b) = CONTENDERS[compare].items()
+    name_a, name_b = CONTENDERS[compare]
     order = random.Random(0)
     rows = []
     for lab in labs:
         for cell in cells:
-            trainers = {name: _trainer(lab, cell, spec[0], dataset, spec[1], package=spec[2])
-                        for name, spec in ((name_a, spec_a), (name_b, spec_b))}
+            trainers = _pair(lab, cell, dataset, compare)
             size = trainers[name_a].cfg.batch_size
             batches = list(dataset.batches("train", size, shuffle=True,
                                            rng=np.random.default_rng(0), drop_last=True))

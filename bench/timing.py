@@ -14,6 +14,7 @@ reported as the median over the rounds with its interquartile range (q1–q3).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import random
@@ -93,19 +94,14 @@ def _module(cell, input_size, hidden, reference: bool):
         return m
 
 
-def _scratch_fn(m, x, d_out):
+def _scratch_fn(m, x, d_out, checked: bool = True):
+    """The module's forward + backward; ``checked=False`` as inside a lab model: its
+    finiteness checks skipped (the model made the arrays), shapes and dtypes still
+    checked."""
+    context = contextlib.nullcontext if checked else library_arrays
+
     def run():
-        _, cache = m.forward(x)
-        m.backward(d_out, cache, input_grad=True)
-
-    return run
-
-
-def _unchecked_fn(m, x, d_out):
-    """The module as inside a lab model: its finiteness checks skipped (the model made
-    the arrays), shapes and dtypes still checked."""
-    def run():
-        with library_arrays():
+        with context():
             _, cache = m.forward(x)
             m.backward(d_out, cache, input_grad=True)
 
@@ -216,7 +212,7 @@ def contenders(cell: str, x: np.ndarray, d_out: np.ndarray, which=None) -> dict:
     fast, ref = _module(cell, I, H, False), _module(cell, I, H, True)
     fns = {
         "fast": _scratch_fn(fast, x, d_out),
-        "unchecked": _unchecked_fn(fast, x, d_out),
+        "unchecked": _scratch_fn(fast, x, d_out, checked=False),
         "kernels": _kernels_fn(cell, fast, x, d_out),
         "reference": _scratch_fn(ref, x, d_out),
         "minimal": _minimal_fn(cell, fast, x, d_out),

@@ -78,7 +78,7 @@ def main() -> None:
         if args.labs:
             from bench import epochs
 
-            for row in epochs.lab_epochs(args.lab_rounds, cells=args.cells.split(","),
+            for row in epochs.lab_epochs(args.lab_rounds, cells=cells,
                                          compare="revisions"):
                 r = row["ratio"]
                 print(f"{row['lab']} {row['cell']}: new {row['new_s']['median']:.3f} s  old "
@@ -88,7 +88,7 @@ def main() -> None:
         if args.steps:
             from bench import epochs
 
-            for row in epochs.lab_steps(args.rounds, cells=args.cells.split(",")):
+            for row in epochs.lab_steps(args.rounds, cells=cells):
                 r = row["ratio"]
                 print(f"{row['lab']} {row['cell']}: new {row['new_ms']['median']:.2f} ms  old "
                       f"{row['old_ms']['median']:.2f} ms  new/old {r['median']:.3f} "
@@ -101,7 +101,7 @@ def main() -> None:
         d = rng.standard_normal((T, B, H)).astype(np.float32)
         ratios = [("new", "old"), ("old", "torch_fused"), ("new", "torch_fused"),
                   ("old", "minimal"), ("new", "minimal"), ("new", "kernels")]
-        for cell in args.cells.split(","):
+        for cell in cells:
             m_old = getattr(old, NAMES[cell])(In, H, rng=0)
             m_new = getattr(new, NAMES[cell])(In, H, rng=0)
             (o_old, _), c_old = m_old.forward(x)
