@@ -6,11 +6,11 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SHARED_DATA ?= ../shared/data/surnames
 
-.PHONY: demo test lint data parity clean gpu-check notebooks
+.PHONY: demo test lint data parity clean gpu-check notebooks docs
 
 $(VENV)/.installed: setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,plot,progress,dev,notebooks]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,plot,progress,dev,notebooks,docs]'
 	touch $@
 
 # The third-party surnames CSV, when it is not here yet: copied from ../shared if that
@@ -62,8 +62,13 @@ GPU_OUT ?= runs/gpu
 gpu-check: $(VENV)/.installed data
 	PYTHON=$(PY) scripts/gpu_check.sh $(GPU_OUT)
 
+# The documentation site (mkdocs.yml, the material theme) into site/; --strict fails on a
+# broken internal link, as tests/test_docs.py checks in CI.
+docs: $(VENV)/.installed
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+
 lint: $(VENV)/.installed
 	$(PY) -m ruff check scratchrnn parity tests examples bench scripts
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis site
