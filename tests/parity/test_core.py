@@ -28,15 +28,8 @@ from parity.compare import (  # noqa: E402
 from parity.convert import from_torch, to_torch  # noqa: E402
 from parity.report import TOLERANCE, failures, to_json  # noqa: E402
 from parity.strategies import cell_cases, seq_configs  # noqa: E402
+from scratchrnn import cells  # noqa: E402
 from scratchrnn.cell_modules import GRUCell, LSTMCell, RNNCell  # noqa: E402
-from scratchrnn.cells import (  # noqa: E402
-    elman_cell_backward,
-    elman_cell_forward,
-    gru_cell_backward,
-    gru_cell_forward,
-    lstm_cell_backward,
-    lstm_cell_forward,
-)
 from scratchrnn.gradcheck import max_relative_error  # noqa: E402
 from scratchrnn.recurrent import GRU, LSTM, RNN  # noqa: E402
 
@@ -89,14 +82,14 @@ def _ours_cell(cell: str, case: dict, nonlinearity: str = "tanh") -> dict:
     w = {k: case[k] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
     out = {}
     if cell == "elman":
-        h1, cache = elman_cell_forward(case["x"], case["h"], **w, nonlinearity=nonlinearity)
-        grads = elman_cell_backward(case["d_h"], cache)
+        h1, cache = cells.elman_cell_forward(case["x"], case["h"], **w, nonlinearity=nonlinearity)
+        grads = cells.elman_cell_backward(case["d_h"], cache)
     elif cell == "gru":
-        h1, cache = gru_cell_forward(case["x"], case["h"], **w)
-        grads = gru_cell_backward(case["d_h"], cache)
+        h1, cache = cells.gru_cell_forward(case["x"], case["h"], **w)
+        grads = cells.gru_cell_backward(case["d_h"], cache)
     else:
-        (h1, c1), cache = lstm_cell_forward(case["x"], case["h"], case["c"], **w)
-        grads = lstm_cell_backward(case["d_h"], case["d_c"], cache)
+        (h1, c1), cache = cells.lstm_cell_forward(case["x"], case["h"], case["c"], **w)
+        grads = cells.lstm_cell_backward(case["d_h"], case["d_c"], cache)
         out["c_next"] = c1
     out["h_next"] = h1
     out.update({"d_" + k: v for k, v in grads.items()})
