@@ -116,39 +116,34 @@ def test_bad_gating_is_rejected():
 # ---------------------------------------------------------------------------
 # exact relationships along the progression
 # ---------------------------------------------------------------------------
-def _copy_blocks(src: GatedRNN, dst: GatedRNN, H: int) -> None:
+def _gate_held(seed: int, simpler: str, gated: str, bias: float):
+    """Two cells of the progression, ``gated`` holding ``simpler``'s blocks and its extra
+    gate's pre-activation pinned at ``bias`` (weights zero): (rng, simpler, gated, x)."""
+    rng = np.random.default_rng(seed)
+    H, I = 3, 2
+    src = GatedRNN(I, H, gating=simpler, dtype=np.float64, rng=rng)
+    dst = GatedRNN(I, H, gating=gated, dtype=np.float64, rng=rng)
     G = src.gates
     for name in dst.params:
         dst.params[name][: G * H] = src.params[name]
+    dst.params["weight_ih_l0"][G * H :] = 0
+    dst.params["weight_hh_l0"][G * H :] = 0
+    dst.params["bias_ih_l0"][G * H :] = bias
+    return rng, src, dst, rng.standard_normal((5, 2, I))
 
 
 @given(seed=seeds)
 def test_open_input_gate_is_the_residual_cell(seed):
     """λ ≡ 1 (b_λ → +∞): h_t = h_{t-1} + λ F becomes h_{t-1} + F."""
-    rng = np.random.default_rng(seed)
-    H, I = 3, 2
-    res = GatedRNN(I, H, gating="none", dtype=np.float64, rng=rng)
-    inp = GatedRNN(I, H, gating="input", dtype=np.float64, rng=rng)
-    _copy_blocks(res, inp, H)
-    inp.params["weight_ih_l0"][H:] = 0
-    inp.params["weight_hh_l0"][H:] = 0
-    inp.params["bias_ih_l0"][H:] = 60.0  # σ(60) = 1 − 9e-27
-    x = rng.standard_normal((5, 2, I))
+    _, res, inp, x = _gate_held(seed, "none", "input", 60.0)  # σ(60) = 1 − 9e-27
     np.testing.assert_allclose(inp(x)[0], res(x)[0], rtol=0, atol=1e-13)
 
 
 @given(seed=seeds)
 def test_hidden_gate_held_open_is_input_gating(seed):
     """μ ≡ 1: h_t = μ h_{t-1} + λ F becomes h_{t-1} + λ F; μ ≡ 0 forgets h_{t-1} entirely."""
-    rng = np.random.default_rng(seed)
-    H, I = 3, 2
-    inp = GatedRNN(I, H, gating="input", dtype=np.float64, rng=rng)
-    hid = GatedRNN(I, H, gating="hidden", dtype=np.float64, rng=rng)
-    _copy_blocks(inp, hid, H)
-    hid.params["weight_ih_l0"][2 * H :] = 0
-    hid.params["weight_hh_l0"][2 * H :] = 0
-    hid.params["bias_ih_l0"][2 * H :] = 60.0
-    x = rng.standard_normal((5, 2, I))
+    rng, inp, hid, x = _gate_held(seed, "input", "hidden", 60.0)
+    H = inp.hidden_size
     np.testing.assert_allclose(hid(x)[0], inp(x)[0], rtol=0, atol=1e-13)
 
     hid.params["bias_ih_l0"][2 * H :] = -60.0  # μ ≈ 0: h_t = λ_t ⊙ F_t, no memory of h_{t-1}
