@@ -22,6 +22,8 @@ from collections.abc import Iterator, Mapping
 
 import numpy as np
 
+from .checks import all_finite
+
 
 class Module:
     """Base class of every scratchrnn layer and model."""
@@ -168,7 +170,9 @@ class Module:
         """Copy values into the parameters, in place, checking names and shapes.
 
         ``state`` may hold NumPy arrays or anything ``np.asarray`` accepts (a torch
-        CPU tensor, after ``.detach()``). Values are cast to each parameter's dtype.
+        CPU tensor, after ``.detach()``). Values are cast to each parameter's dtype. A
+        value that is not finite (NaN, ±inf, also after the cast: 1e39 in float32) is
+        refused with ``ValueError`` naming the parameter, and nothing is copied.
         """
         own = {name: p for name, p, _ in self.named_parameters()}
         missing = sorted(set(own) - set(state))
@@ -177,6 +181,9 @@ class Module:
             raise ValueError(
                 f"state_dict mismatch: missing keys {missing}, unexpected keys {unexpected}"
             )
+        # every value checked before any is copied: a refused state leaves the weights as
+        # they were
+        values = {}
         for name, p in own.items():
             if name not in state:
                 continue
@@ -185,7 +192,14 @@ class Module:
                 raise ValueError(
                     f"state_dict[{name!r}] has shape {value.shape}, expected {p.shape}"
                 )
-            p[...] = value.astype(p.dtype, copy=False)
+            value = value.astype(p.dtype, copy=False)
+            if not all_finite(value):
+                bad = int(value.size - np.isfinite(value).sum())
+                raise ValueError(f"state_dict[{name!r}] holds NaN or inf in {bad} of "
+                                 f"{value.size} entries: refusing to load it")
+            values[name] = value
+        for name, value in values.items():
+            own[name][...] = value
 
     @property
     def dtype(self) -> np.dtype:

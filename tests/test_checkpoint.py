@@ -582,15 +582,19 @@ name_st = st.text(
     min_size=1,
     max_size=12,
 )
-array_st = hnp.arrays(
-    dtype=st.sampled_from([np.float32, np.float64, np.int64]),
-    shape=hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3)
-    | st.sampled_from([(), (1,), (1, 1)]),
-)
+array_shapes = (hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3)
+                | st.sampled_from([(), (1,), (1, 1)]))
+array_st = hnp.arrays(dtype=st.sampled_from([np.float32, np.float64, np.int64]),
+                      shape=array_shapes)
+# model parameters must be finite (a checkpoint never holds NaN or inf weights)
+finite_array_st = st.sampled_from([np.float32, np.float64, np.int64]).flatmap(
+    lambda dt: hnp.arrays(dtype=dt, shape=array_shapes,
+                          elements=None if dt == np.int64 else
+                          hnp.from_dtype(np.dtype(dt), allow_nan=False, allow_infinity=False)))
 
 
 @given(
-    state=st.dictionaries(name_st, array_st, max_size=5),
+    state=st.dictionaries(name_st, finite_array_st, max_size=5),
     extra=st.dictionaries(name_st, array_st, max_size=2),
 )
 def test_property_arrays_round_trip_exactly(state, extra):
@@ -636,3 +640,16 @@ def test_property_nested_state_and_json_round_trip_exactly(optimizer_state, extr
         ckpt = load_checkpoint(path)
     assert_identical(ckpt.optimizer_state, optimizer_state)
     assert_identical(ckpt.extra, extra)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_parameters_are_neither_written_nor_read(tmp_path, bad):
+    """A diverged model is not saved; extra arrays (not weights) may hold NaN."""
+    w = np.ones((2, 3), np.float32)
+    w[1, 2] = bad
+    with pytest.raises(CheckpointError, match=r"parameter 'rnn\.w' holds NaN or inf in 1 of 6"):
+        save_checkpoint(tmp_path / "m.npz", {"rnn.w": w}, kind="k", hyperparameters={})
+    assert not (tmp_path / "m.npz").exists()
+    save_checkpoint(tmp_path / "e.npz", {"rnn.w": np.ones(2)}, kind="k", hyperparameters={},
+                    extra_arrays={"curve": np.array([1.0, bad])})
+    assert not np.isfinite(load_checkpoint(tmp_path / "e.npz").extra_arrays["curve"][1])

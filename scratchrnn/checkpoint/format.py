@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import check_nonnegative_int
+from ..checks import all_finite, check_nonnegative_int
 
 __all__ = [
     "FORMAT",
@@ -131,6 +131,15 @@ def check_name(path: PathLike, what: str, name: object) -> str:
     except UnicodeEncodeError:
         raise fail(path, f"{what} name {name!r} is not encodable as UTF-8") from None
     return name
+
+
+def check_finite_parameter(path: PathLike, name: str, value: np.ndarray) -> None:
+    """A model parameter must be finite: a checkpoint never holds, and a model never runs
+    on, NaN or ±inf weights (written by a diverged run, or damaged on disk)."""
+    if value.dtype.kind == "f" and not all_finite(value):
+        bad = int(value.size - np.isfinite(value).sum())
+        raise fail(path, f"parameter {name!r} holds NaN or inf in {bad} of {value.size} "
+                         "entries: the checkpoint is damaged or its training diverged")
 
 
 def check_stored_array(path: PathLike, where: str, value: object) -> np.ndarray:

@@ -25,6 +25,7 @@ from .format import (
     CheckpointError,
     PathLike,
     check_epoch,
+    check_finite_parameter,
     fail,
     join_arrays,
     one_line,
@@ -256,6 +257,8 @@ def _load_from(path: Path, npz: Any, kind: str | None) -> Checkpoint:
     if odd:
         raise fail(path, f"arrays of unsupported dtype: {shorten(odd)}")
     model_state = _manifest_arrays(path, entries, meta["params"], PARAM_PREFIX, "parameter")
+    for name, value in model_state.items():
+        check_finite_parameter(path, name, value)
     extra_arrays = _manifest_arrays(
         path, entries, meta["extra_arrays"], EXTRA_PREFIX, "extra array"
     )

@@ -18,6 +18,7 @@ from .format import (
     PARAM_PREFIX,
     PathLike,
     check_epoch,
+    check_finite_parameter,
     check_name,
     check_stored_array,
     describe,
@@ -80,6 +81,7 @@ def save_checkpoint(
     for name, value in model_state.items():
         check_name(path, "parameter", name)
         arrays[PARAM_PREFIX + name] = check_stored_array(path, f"model_state[{name!r}]", value)
+        check_finite_parameter(path, name, value)
         params_meta[name] = describe(value)
 
     extra_arrays_meta: dict[str, Any] = {}
