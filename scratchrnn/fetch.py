@@ -15,7 +15,9 @@ The bytes are streamed into a hidden temporary file beside the target, hashed as
 they arrive, fsynced, and renamed over the target only when the hash matches; a
 wrong checksum, a network or HTTP error, a timeout or a truncated transfer raises
 :class:`FetchError` and leaves nothing behind (no partial file, no temporary file,
-no directory this call created). Only the standard library is used.
+no directory this call created). Ctrl-C stops a download at once, leaving nothing
+behind either, and raises KeyboardInterrupt (the CLI: one line, exit 130). Only the
+standard library is used.
 """
 
 from __future__ import annotations
@@ -148,7 +150,7 @@ def _try_source(source: str, target: Path, sha256: str, timeout: float) -> int:
                              f"{size} bytes)")
         got["size"] = size
 
-    atomic_write(target, write_verified)
+    atomic_write(target, write_verified, interruptible=True)  # Ctrl-C stops a download
     return got["size"]
 
 
@@ -186,24 +188,33 @@ def fetch(out: str | Path = DEFAULT_OUT, sources: Sequence[str] = SOURCES,
     except OSError as exc:
         raise FetchError(f"cannot create {out}: {exc.strerror or exc}") from None
     failures = []
-    for source in sources:
-        try:
-            size = _try_source(source, target, sha256, timeout)
-        except FetchError as exc:
-            failures.append(f"{source}: {exc}")
-            continue
-        except OSError as exc:  # writing the temporary file (disk full, permissions)
-            failures.append(f"{source}: {exc.strerror or exc}")
-            continue
-        if log:
-            log(f"fetched {target} from {source} ({size} bytes, sha256 verified)")
-        return target
+    try:
+        for source in sources:
+            try:
+                size = _try_source(source, target, sha256, timeout)
+            except FetchError as exc:
+                failures.append(f"{source}: {exc}")
+                continue
+            except OSError as exc:  # writing the temporary file (disk full, permissions)
+                failures.append(f"{source}: {exc.strerror or exc}")
+                continue
+            if log:
+                log(f"fetched {target} from {source} ({size} bytes, sha256 verified)")
+            return target
+    except KeyboardInterrupt:  # Ctrl-C mid-download: the temporary is gone already
+        _remove_empty(created)
+        raise KeyboardInterrupt(f"interrupted: nothing was written to {out}") from None
+    _remove_empty(created)
+    raise FetchError(f"could not fetch {filename}: " + "; ".join(failures))
+
+
+def _remove_empty(created: list[Path]) -> None:
+    """Remove the folders a failed or interrupted fetch made, innermost first."""
     for folder in reversed(created):
         try:
             folder.rmdir()
         except OSError:
             break
-    raise FetchError(f"could not fetch {filename}: " + "; ".join(failures))
 
 
 __all__ = ["FILENAME", "SURNAMES_SHA256", "SOURCES", "FetchError", "fetch", "sha256_of"]

@@ -111,21 +111,28 @@ def sigint_deferred():
             raise KeyboardInterrupt
 
 
-def atomic_write(path: PathLike, data: bytes | Callable[[IO[bytes]], None]) -> Path:
+def atomic_write(path: PathLike, data: bytes | Callable[[IO[bytes]], None],
+                 interruptible: bool = False) -> Path:
     """Write ``data`` (bytes, or a function writing to a binary file) to ``path`` atomically.
 
     Missing parent directories are created. The permissions of a file being
     replaced are kept (0o644 for a new one, less the umask's bits). On any error the
     temporary file is removed and ``path`` is untouched. Ctrl-C during the write is
     held back until the file is in place (:func:`sigint_deferred`), then raised as
-    KeyboardInterrupt. Returns ``path`` as a :class:`~pathlib.Path`.
+    KeyboardInterrupt. With ``interruptible`` (a download: ``data`` may take minutes),
+    Ctrl-C stops ``data`` at once instead (the temporary removed, ``path`` untouched) and
+    only the final rename is held back. Returns ``path`` as a :class:`~pathlib.Path`.
     """
-    with sigint_deferred():
-        _atomic_write(Path(path), data)
+    if not interruptible:
+        with sigint_deferred():
+            _atomic_write(Path(path), data)
+        return Path(path)
+    _atomic_write(Path(path), data, commit=sigint_deferred)
     return Path(path)
 
 
-def _atomic_write(path: Path, data: bytes | Callable[[IO[bytes]], None]) -> None:
+def _atomic_write(path: Path, data: bytes | Callable[[IO[bytes]], None],
+                  commit: Callable = contextlib.nullcontext) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         mode = path.stat().st_mode & 0o777
@@ -145,9 +152,10 @@ def _atomic_write(path: Path, data: bytes | Callable[[IO[bytes]], None]) -> None
                 data(tmp)
             tmp.flush()
             os.fsync(tmp.fileno())
-        with contextlib.suppress(OSError):
-            os.chmod(tmp.name, mode)
-        os.replace(tmp.name, path)
+        with commit():
+            with contextlib.suppress(OSError):
+                os.chmod(tmp.name, mode)
+            os.replace(tmp.name, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp.name)
