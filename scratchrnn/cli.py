@@ -25,6 +25,7 @@ import argparse
 import json
 import signal
 import sys
+import warnings
 from dataclasses import fields, replace
 from functools import partial
 from pathlib import Path
@@ -417,7 +418,19 @@ def _data(args) -> int:
     return 0
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as one line on stderr (``warning: …``), not Python's two with a path."""
+    print(f"warning: {message}", file=sys.stderr if file is None else file)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The command line: exit status 0, 1 (divergence), 2 (a user mistake), 130 (Ctrl-C)."""
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     # Ctrl-C must reach training even when a parent shell started us with SIGINT ignored
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:

@@ -13,6 +13,7 @@ h0). Training shares the loop of lab 1; this module adds sampling and scoring:
 from __future__ import annotations
 
 import math
+import unicodedata
 import warnings
 from collections.abc import Callable
 from dataclasses import replace
@@ -23,7 +24,7 @@ import numpy as np
 from .activations import log_softmax
 from .backend import BackendFactory, LabTask, LossSpec, spec_loss
 from .config import GeneratorConfig, to_dict
-from .data import SurnameDataset, SurnameVectorizer
+from .data import SurnameDataset, SurnameVectorizer, unknown_characters
 from .losses import accuracy
 from .models import SurnameGenerator
 from .rng import as_generator
@@ -232,9 +233,10 @@ def score(model_dir: str | Path, surnames: list[str], nationality: str | None = 
     """Per surname: log P (total and per character), and for a conditioned model without a
     nationality given, P(surname | n) for every nationality and the posterior over them."""
     model, vec, hp = load_model(model_dir)
-    unknown = sorted({ch for s in surnames for ch in s.strip() if ch not in vec.char_vocab})
+    surnames = [unicodedata.normalize("NFC", s) for s in surnames]  # as the data is read
+    unknown = unknown_characters(vec, surnames)
     if unknown:
-        warnings.warn(f"characters not in the vocabulary, scored as <UNK>: {''.join(unknown)}",
+        warnings.warn(f"characters not in the vocabulary, scored as <UNK>: {unknown}",
                       stacklevel=2)
     results = []
     if model.conditioned and nationality is None:

@@ -24,7 +24,7 @@ import numpy as np
 from .backend import Backend, BackendFactory, NumpyBackend, Task
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import checkpoint_hyperparameters, flat_hyperparameters
-from .data import SurnameDataset, SurnameVectorizer
+from .data import SurnameDataset, SurnameVectorizer, ambiguous_surnames
 from .fileio import atomic_write_json
 from .optim import ReduceLROnPlateau
 from .rundir import RunDir, check_resume
@@ -340,6 +340,11 @@ def train_lab(config, model, task, dataset: SurnameDataset, make_backend=None,
     """:func:`run_training` for a lab's config (``ClassifierConfig``/``GeneratorConfig``):
     its schedule fields make the :class:`TrainConfig`, its ``backend`` names the backend
     (``make_backend`` builds it when it is not NumPy's). Returns what run_training does."""
+    n = ambiguous_surnames(r for rows in dataset.records.values() for r in rows)
+    if n:  # said once per run; the rows are kept (a surname can be of two nationalities)
+        (log or (lambda msg: print(msg, file=sys.stderr)))(
+            f"data: {n} surnames appear under more than one nationality (kept, as in the "
+            "book's data)")
     schedule = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
                            seed=config.seed, early_stopping=config.early_stopping,
                            clip=config.clip, progress=progress)

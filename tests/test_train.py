@@ -253,10 +253,12 @@ def test_predict_topk_sorted_probabilities(trained, topk):
 
 def test_predict_unknown_characters_are_fine(trained):
     _, out = trained
-    [r] = classify.predict(out, ["Zß漢字-O'Neil"], topk=3)
+    with pytest.warns(UserWarning, match="read as <UNK>: .*'漢'"):
+        [r] = classify.predict(out, ["Zß漢字-O'Neil"], topk=3)
     assert sum(p["probability"] for p in r["predictions"]) == pytest.approx(1.0)
     # all unknown characters → the same input as one of <UNK>s: still a valid prediction
-    [u] = classify.predict(out, ["ЖЖЖ"], topk=1)
+    with pytest.warns(UserWarning, match="read as <UNK>: 'Ж'$"):
+        [u] = classify.predict(out, ["ЖЖЖ"], topk=1)
     assert 0 < u["predictions"][0]["probability"] <= 1
 
 

@@ -41,12 +41,14 @@ from .surnames_csv import (
     DEFAULT_DATA_DIR,
     SPLITS,
     DataError,
+    DataWarning,
     SurnameRecord,
+    ambiguous_surnames,
     find_data_file,
     load_surnames,
     split_records,
 )
-from .vectorizer import SurnameVectorizer, encode_surname
+from .vectorizer import SurnameVectorizer, encode_surname, unknown_characters
 from .vocabulary import SequenceVocabulary, UnknownTokenError, Vocabulary
 
 __all__ = [
@@ -54,7 +56,10 @@ __all__ = [
     "DEFAULT_DATA_DIR",
     "SPLITS",
     "DataError",
+    "DataWarning",
     "UnknownTokenError",
+    "ambiguous_surnames",
+    "unknown_characters",
     "SurnameRecord",
     "find_data_file",
     "load_surnames",

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
+import warnings
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +23,9 @@ __all__ = [
     "SPLITS",
     "REQUIRED_COLUMNS",
     "DataError",
+    "DataWarning",
     "SurnameRecord",
+    "ambiguous_surnames",
     "find_data_file",
     "load_surnames",
     "split_records",
@@ -78,16 +83,19 @@ def load_surnames(path: str | Path | None = None) -> list[SurnameRecord]:
     The file is UTF-8 (a BOM is accepted), with LF or CRLF line ends. Its header
     must name the columns ``nationality``, ``split`` and ``surname``, in any order
     (extra columns are ignored; names are matched ignoring case and surrounding
-    spaces). Blank lines are skipped. Surnames are kept verbatim; nationality and
-    split are stripped of surrounding spaces.
+    spaces). Blank lines are skipped. Surnames and nationalities are read in Unicode
+    NFC (a decomposed "Dvořák" is the composed one); nationality and split are stripped of
+    surrounding spaces, and so are surnames, with one :class:`DataWarning` counting them.
+    The same surname under several nationalities is kept (:func:`ambiguous_surnames`).
 
     Raises :class:`DataError`, naming the file and the line, for: an empty file or
     one with a header but no rows, missing columns, bytes that are not UTF-8, a row
     with the wrong number of fields, a blank surname or nationality, a split other
     than ``train``, ``val``, ``test``, a field holding a line break (what an unmatched
     quote makes of the following lines), a surname longer than
-    :data:`scratchrnn.limits.MAX_SURNAME_LENGTH` (64) characters, and when the rows read do
-    not account for every line of the file.
+    :data:`scratchrnn.limits.MAX_SURNAME_LENGTH` (64) characters, when the rows read do
+    not account for every line of the file, and for nationality labels that differ only
+    in case ("English" and "english"), naming each spelling and its row count.
     """
     file = find_data_file(path)
     raw = file.read_bytes()
@@ -122,6 +130,7 @@ def load_surnames(path: str | Path | None = None) -> list[SurnameRecord]:
         col = {name: names.index(name) for name in REQUIRED_COLUMNS}
 
         records: list[SurnameRecord] = []
+        padded: list[int] = []  # lines whose surname had surrounding whitespace
         previous = reader.line_num
         for row in reader:
             line, start = reader.line_num, previous + 1
@@ -139,11 +148,15 @@ def load_surnames(path: str | Path | None = None) -> list[SurnameRecord]:
                     f"{file}: line {line}: {len(row)} field(s), the header has "
                     f"{len(header)}: {row!r}"
                 )
-            surname = row[col["surname"]]
-            nationality = row[col["nationality"]].strip()
+            # NFC: "Dvořák" typed as D-v-o-r-◌̌-a-◌́-k is the same surname as the composed one
+            surname = unicodedata.normalize("NFC", row[col["surname"]])
+            nationality = unicodedata.normalize("NFC", row[col["nationality"]].strip())
             split = row[col["split"]].strip()
             if not surname.strip():
                 raise DataError(f"{file}: line {line}: blank surname")
+            if surname != surname.strip():
+                padded.append(line)
+                surname = surname.strip()
             if len(surname) > MAX_SURNAME_LENGTH:
                 raise DataError(
                     f"{file}: line {line}: a surname of {len(surname)} characters; at most "
@@ -166,7 +179,38 @@ def load_surnames(path: str | Path | None = None) -> list[SurnameRecord]:
             f"{file}: line {reader.line_num}: read {reader.line_num} of the file's {lines} "
             "lines; the rest was not read as rows"
         )
+    _refuse_label_variants(file, records)
+    if padded:
+        warnings.warn(f"{file}: stripped the spaces around {len(padded)} surname(s) "
+                      f"(first at line {padded[0]})", DataWarning, stacklevel=2)
     return records
+
+
+class DataWarning(UserWarning):
+    """The data was read, with a change worth knowing (e.g. surnames stripped)."""
+
+
+def _refuse_label_variants(file: Path, records: list[SurnameRecord]) -> None:
+    """Labels that differ only in case ("English", "english", "ENGLISH") would become
+    separate classes: refused, naming each spelling with its row count."""
+    spellings: dict[str, Counter] = {}
+    for r in records:
+        spellings.setdefault(r.nationality.casefold(), Counter())[r.nationality] += 1
+    clashes = [c for c in spellings.values() if len(c) > 1]
+    if clashes:
+        shown = "; ".join(", ".join(f"{name!r} ({n} rows)" for name, n in c.most_common())
+                          for c in clashes)
+        raise DataError(f"{file}: nationality labels that differ only in case: {shown}; "
+                        "write each nationality one way")
+
+
+def ambiguous_surnames(records: Iterable[SurnameRecord]) -> int:
+    """How many distinct surnames appear under more than one nationality (the book's
+    data has 296, e.g. Said: Arabic and English). They are kept: a surname can be both."""
+    labels: dict[str, set[str]] = {}
+    for r in records:
+        labels.setdefault(r.surname, set()).add(r.nationality)
+    return sum(len(v) > 1 for v in labels.values())
 
 
 def split_records(records: Iterable[SurnameRecord]) -> dict[str, list[SurnameRecord]]:

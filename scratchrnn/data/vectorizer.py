@@ -6,6 +6,7 @@ Every place that turns a surname into indices (the dataset, ``classify predict``
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -15,7 +16,7 @@ from ..checks import check_positive_int
 from .surnames_csv import SurnameRecord
 from .vocabulary import SequenceVocabulary, UnknownTokenError, Vocabulary
 
-__all__ = ["SurnameVectorizer", "encode_surname"]
+__all__ = ["SurnameVectorizer", "encode_surname", "unknown_characters"]
 
 
 class SurnameVectorizer:
@@ -195,8 +196,9 @@ def encode_surname(vocab: SurnameVectorizer | SequenceVocabulary, surname: str) 
     The one encoding of a surname, used for training, ``classify predict``,
     ``generate score`` and the gate study. ``vocab`` is a :class:`SurnameVectorizer`
     (its character vocabulary is used) or a :class:`SequenceVocabulary`.
-    Surrounding whitespace is not part of a surname and is stripped; each
-    character ``c_t`` becomes its index, an unknown one ``<UNK>``.
+    The surname is read in Unicode NFC (as the data is: a decomposed "Dvořák" is the
+    composed one) and surrounding whitespace is stripped; each character ``c_t`` becomes
+    its index, an unknown one ``<UNK>`` (:func:`unknown_characters` lists them).
 
     Returns an int64 array of shape ``(n + 2,)``, n = ``len(surname.strip())``.
     Raises ``ValueError`` for a non-string or a surname that is empty (or only
@@ -209,9 +211,23 @@ def encode_surname(vocab: SurnameVectorizer | SequenceVocabulary, surname: str) 
         )
     if not isinstance(surname, str):
         raise ValueError(f"surname must be a str, got {type(surname).__name__}")
-    stripped = surname.strip()
+    stripped = unicodedata.normalize("NFC", surname).strip()
     if not stripped:
         raise ValueError(f"a surname must not be empty or only whitespace, got {surname!r}")
     return np.array(
         [chars.begin_seq_index, *chars.encode(stripped), chars.end_seq_index], dtype=np.int64
     )
+
+
+def unknown_characters(vocab: SurnameVectorizer | SequenceVocabulary,
+                       surnames: Iterable[str]) -> str:
+    """The characters of ``surnames`` (in NFC, as :func:`encode_surname` reads them) that
+    the vocabulary lacks, each once, described for a one-line message: an invisible one
+    (a combining mark, a space) by its code point, e.g. ``'🙂', U+0303 (COMBINING TILDE)``;
+    "" when every character is known. ("ß" is its own character, not "ss".)"""
+    chars = vocab.char_vocab if isinstance(vocab, SurnameVectorizer) else vocab
+    unknown = sorted({ch for s in surnames for ch in unicodedata.normalize("NFC", s).strip()
+                      if ch not in chars})
+    return ", ".join(repr(ch) if ch.isprintable() and not unicodedata.combining(ch)
+                     else f"U+{ord(ch):04X} ({unicodedata.name(ch, 'unnamed')})"
+                     for ch in unknown)
