@@ -296,8 +296,33 @@ def _torch_native_loop(rnn: Any) -> bool:
     return isinstance(rnn, keras.layers.GRU) and bool(rnn.cell.reset_after)
 
 
-def foreign_layer(layer: Any, input_size: int | None = None):
-    """The :class:`ForeignLayer` of a Keras layer (built here with ``input_size`` if needed)."""
+def reference_state_dict(reference: Any, mapped: dict) -> dict:
+    """torch weights the foreign layer is meant to hold (a torch module or a state_dict),
+    checked against the names and shapes of the layer's own mapped ``state_dict``."""
+    if hasattr(reference, "state_dict"):
+        reference = reference.state_dict()
+    if not isinstance(reference, dict):
+        raise UserMistake(f"the reference must be a torch module or a state_dict, got "
+                          f"{type(reference).__name__}")
+    sd = {k: np.asarray(v.detach().cpu().numpy() if hasattr(v, "detach") else v,
+                        dtype=np.float64) for k, v in reference.items()}
+    for k, v in mapped.items():
+        if k not in sd and k.startswith("bias"):
+            sd[k] = np.zeros_like(v)  # a bias=False torch module: zeros
+    if set(sd) != set(mapped) or any(sd[k].shape != mapped[k].shape for k in mapped):
+        got = {k: tuple(v.shape) for k, v in sd.items()}
+        want = {k: tuple(v.shape) for k, v in mapped.items()}
+        raise UserMistake(f"the reference's torch weights {got} do not fit the layer {want}")
+    return sd
+
+
+def foreign_layer(layer: Any, input_size: int | None = None, reference: Any = None):
+    """The :class:`ForeignLayer` of a Keras layer (built here with ``input_size`` if needed).
+
+    ``reference``: the torch module (or state_dict) whose weights the layer is meant to hold;
+    then the torch side is that, not the mapping of the Keras weights, and a mistake made in
+    loading them (keras#8720: torch's r, z blocks copied into Keras' z, r) shows as a mismatch.
+    """
     import torch
 
     from . import ForeignLayer
@@ -318,6 +343,10 @@ def foreign_layer(layer: Any, input_size: int | None = None):
     run, gradients = _runner(layer, kind, rnns, getattr(torch, dtype))
     generic = dtype == "float64" and not _torch_native_loop(rnns[0])
     conventions = _conventions(kind, rnns, "float32" if generic else dtype)
+    if reference is not None:
+        sd = reference_state_dict(reference, sd)
+        conventions.append("torch side: the reference torch weights the callable returned "
+                           "(not the mapping of the Keras weights)")
     if generic:
         dtype = "float32"
         conventions.append("this layer runs Keras' generic cell loop, whose ops.matmul "
@@ -346,7 +375,8 @@ def _floatx(keras, dtype: str):
 def load(spec: str, *, input_size: int | None = None, dtype: str = "float64", **options):
     """``module:callable`` (a .py path or an importable module) → :class:`ForeignLayer`.
 
-    The callable takes no arguments and returns a Keras layer, or ``(layer, input_size)``.
+    The callable takes no arguments and returns a Keras layer, or ``(layer, input_size)``,
+    or either with the torch module (or state_dict) it is meant to equal appended.
     """
     keras = _keras()
     _, _, make = _import(spec)
@@ -358,9 +388,18 @@ def load(spec: str, *, input_size: int | None = None, dtype: str = "float64", **
         except Exception as exc:  # the user's code: one line
             first = (str(exc).splitlines() or [""])[0]
             raise UserMistake(f"{spec}() failed: {type(exc).__name__}: {first}") from exc
-        if isinstance(made, tuple) and len(made) == 2:
-            made, input_size = made
-        return foreign_layer(made, input_size)
+        reference = None
+        if isinstance(made, tuple):  # (layer, [input_size], [torch reference])
+            parts = list(made)
+            made = parts.pop(0)
+            if parts and isinstance(parts[0], int):
+                input_size = parts.pop(0)
+            if parts:
+                reference = parts.pop(0)
+            if parts:
+                raise UserMistake(f"{spec}() must return layer, (layer, input_size) or "
+                                  "(layer, input_size, torch_reference)")
+        return foreign_layer(made, input_size, reference)
 
 
 def _torch_to_keras(kind: str, sd: dict, sfx: str, reset_after: bool) -> list[np.ndarray]:
