@@ -3,7 +3,8 @@ unrolled over time with ``nn.RNN`` on JAX for CPU, as a :class:`ForeignLayer`.
 
 ``load("mycells.py:make_cell")`` calls the callable; it returns ``(cell, input_size)`` or
 ``(cell, input_size, params)`` (the cell's own ``params`` dict, as ``cell.init(...)["params"]``;
-without it the parameters are initialised with ``jax.random.key(seed)``). JAX runs on the CPU
+without it the parameters are initialised with ``jax.random.key(seed)``), optionally followed
+by the torch module (or state_dict) the params are meant to hold. JAX runs on the CPU
 (``JAX_PLATFORMS=cpu``) with ``jax_enable_x64``, and the parameters are cast to float64, so a
 cell whose ``dtype`` is None computes in float64.
 
@@ -32,6 +33,8 @@ from typing import Any
 import numpy as np
 
 from parity.kit.cli import UserMistake, _import
+
+from .keras import reference_state_dict
 
 REQUIRES = ("jax", "flax")
 _GATES = {"rnn_tanh": ("",), "rnn_relu": ("",), "lstm": ("i", "f", "g", "o"),
@@ -188,8 +191,13 @@ def _runner(cell: Any, kind: str, params: dict, jdtype):
     return run, gradients
 
 
-def foreign_layer(cell: Any, input_size: int, params: dict | None = None, *, seed: int = 0):
-    """The :class:`ForeignLayer` of a flax cell with ``params`` (or freshly initialised ones)."""
+def foreign_layer(cell: Any, input_size: int, params: dict | None = None, *, seed: int = 0,
+                  reference: Any = None):
+    """The :class:`ForeignLayer` of a flax cell with ``params`` (or freshly initialised ones).
+
+    ``reference``: the torch module (or state_dict) whose weights ``params`` are meant to hold;
+    then the torch side is that, not the mapping of the flax params.
+    """
     jax, _ = _jax()
     import jax.numpy as jnp
 
@@ -217,12 +225,17 @@ def foreign_layer(cell: Any, input_size: int, params: dict | None = None, *, see
         raise UserMistake(f"flax params have input size {params[ins[0]]['kernel'].shape[0]}, "
                           f"the callable says {input_size}")
     sd, missing = _state_dict(kind, cell, params)
+    conventions = _conventions(kind, cell, dtype)
+    if reference is not None:
+        sd = reference_state_dict(reference, sd)
+        conventions.append("torch side: the reference torch weights the callable returned "
+                           "(not the mapping of the flax params)")
     run, gradients = _runner(cell, kind, params, jdtype)
     native = {f"{k}.{n}": np.asarray(a) for k, v in params.items() for n, a in v.items()}
     return ForeignLayer(
         ecosystem="flax", cell=kind, input_size=input_size, hidden_size=int(cell.features),
         bidirectional=False, batch_first=False, state_dict=sd,
-        conventions=_conventions(kind, cell, dtype), missing=missing, run=run,
+        conventions=conventions, missing=missing, run=run,
         gradients=gradients, dtype=dtype, native=native)
 
 
@@ -238,10 +251,17 @@ def load(spec: str, *, seed: int = 0, **options):
     except Exception as exc:  # the user's code: one line
         first = (str(exc).splitlines() or [""])[0]
         raise UserMistake(f"{spec}() failed: {type(exc).__name__}: {first}") from exc
-    if not isinstance(made, tuple) or len(made) not in (2, 3):
-        raise UserMistake(f"{spec}() must return (cell, input_size) or (cell, input_size, "
-                          f"params), got {type(made).__name__}")
-    return foreign_layer(*made, seed=seed)
+    if not isinstance(made, tuple) or len(made) not in (2, 3, 4):
+        raise UserMistake(f"{spec}() must return (cell, input_size), optionally followed by "
+                          f"params and a torch reference, got {type(made).__name__}")
+    cell, input_size, *rest = made
+    params = reference = None
+    for part in rest:  # a torch module / state_dict has torch's names; params flax's
+        if hasattr(part, "state_dict") or (hasattr(part, "keys") and "weight_ih_l0" in part):
+            reference = part
+        else:
+            params = part
+    return foreign_layer(cell, input_size, params, seed=seed, reference=reference)
 
 
 def from_torch_state_dict(cell: str, state_dict: dict, **_):
