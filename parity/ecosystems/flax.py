@@ -147,9 +147,15 @@ def _runner(cell: Any, kind: str, params: dict, jdtype):
             return (c, h)  # flax's order: (c, h)
         return h
 
+    @jax.jit  # one trace per shape: nn.RNN's scan is otherwise re-traced on every call
     def forward(p, x, carry):
         carry, y = rnn.apply({"params": {"cell": p}}, x, initial_carry=carry)
         return carry, y
+
+    @jax.jit
+    def grad(p, x, carry, d):
+        return jax.grad(lambda p, x, carry: jnp.sum(forward(p, x, carry)[1] * d),
+                        argnums=(0, 1, 2))(p, x, carry)
 
     def run(x, h0=None, c0=None):
         x = jnp.asarray(x, dtype=jdtype)
@@ -165,11 +171,7 @@ def _runner(cell: Any, kind: str, params: dict, jdtype):
     def gradients(x, h0, c0, d_output):
         x = jnp.asarray(x, dtype=jdtype)
         d = jnp.asarray(d_output, dtype=jdtype)
-
-        def loss(p, x, carry):
-            return jnp.sum(forward(p, x, carry)[1] * d)
-
-        g_p, g_x, g_c = jax.grad(loss, argnums=(0, 1, 2))(params, x, carry_of(x, h0, c0))
+        g_p, g_x, g_c = grad(params, x, carry_of(x, h0, c0), d)
         out = {"d_input": np.asarray(g_x, dtype=np.float64)}
         if h0 is not None:
             h_c = g_c[1] if kind == "lstm" else g_c
