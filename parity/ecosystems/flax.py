@@ -271,6 +271,7 @@ def from_torch_state_dict(cell: str, state_dict: dict, **_):
     LSTM hi..ho bias = b_ih + b_hh, GRU ir/iz bias = b_i + b_h, SimpleCell i bias = b_ih + b_hh.
     """
     _, nn = _jax()
+    cell = {"elman": "rnn_tanh", "elman-relu": "rnn_relu"}.get(cell, cell)  # vector names
     if cell not in _GATES:
         raise UserMistake(f"unknown cell {cell!r}: one of {', '.join(_GATES)}")
     extra = sorted(n for n in state_dict if not n.endswith("_l0"))

@@ -428,6 +428,7 @@ def from_torch_state_dict(cell: str, state_dict: dict, *, reset_after: bool = Tr
     as one b_ih + b_hh; GRU (``reset_after=True``) as [b_ih, b_hh] with the blocks reordered.
     """
     keras = _keras()
+    cell = {"elman": "rnn_tanh", "elman-relu": "rnn_relu"}.get(cell, cell)  # vector names
     if cell not in _GATES:
         raise UserMistake(f"unknown cell {cell!r}: one of {', '.join(_GATES)}")
     extra = sorted(n for n in state_dict if "_l0" not in n or n.startswith("weight_hr"))
