@@ -111,13 +111,13 @@ def _conventions(kind: str, cell: Any, dtype: str) -> list[str]:
         lines += ["LSTM params ii/if/ig/io (input, no bias) and hi/hf/hg/ho (hidden, with "
                   "bias): gate order i,f,g,o as torch",
                   "input biases missing (google/flax#3746): b_ih zero on the torch side; "
-                  "b_hh holds b_ih + b_hh",
+                  "b_hh = flax's hidden biases (torch's b_ih + b_hh act as their sum)",
                   "LSTM carry is (c, h): c first (torch: (h, c))"]
     elif kind == "gru":
         lines += ["GRU params ir/iz/in (input, with bias), hr/hz (hidden, no bias), hn "
                   "(hidden, with bias): gate order r,z,n as torch",
-                  "recurrent biases b_hr, b_hz missing: zero on the torch side; b_ir, b_iz "
-                  "hold b_ih + b_hh",
+                  "recurrent biases b_hr, b_hz missing: zero on the torch side; b_ir, b_iz = "
+                  "flax's input biases (torch's pairs act as their sums)",
                   "GRU n = tanh(in(x) + r*hn(h)): reset applied after the hidden projection "
                   "(torch's form, linear_before_reset=1)",
                   "GRU update h = (1-z)*n + z*h_prev (torch: the same)"]
