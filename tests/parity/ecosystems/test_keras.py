@@ -202,3 +202,12 @@ def test_load_reads_a_module_file(tmp_path):
         "gru", 2, 5, "float64")
     assert max(compare(layer).values()) < 1e-9
     assert twin(layer).hidden_size == 5
+
+
+def test_a_reference_that_does_not_fit_is_one_line():
+    torch = pytest.importorskip("torch")
+    with K._floatx(keras, "float64"):
+        gru = keras.layers.GRU(4)
+    with pytest.raises(UserMistake) as exc:
+        K.foreign_layer(gru, 3, reference=torch.nn.LSTM(3, 4))
+    assert "do not fit the layer" in str(exc.value) and "\n" not in str(exc.value)
