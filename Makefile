@@ -10,7 +10,7 @@ SHARED_DATA ?= ../shared/data/surnames
 
 $(VENV)/.installed: setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,plot,progress,dev,notebooks,docs,keras,flax]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,plot,progress,dev,notebooks,docs,onnx,keras,flax]'
 	touch $@
 
 # The third-party surnames CSV, when it is not here yet: copied from ../shared if that

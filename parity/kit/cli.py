@@ -1,5 +1,7 @@
 """``python -m parity check`` and ``python -m parity vectors``.
 
+check --onnx FILE | --keras/--flax MODULE:CALLABLE   a layer of another ecosystem
+                       (parity.ecosystems: one table, the differing convention named)
 check MODULE:CALLABLE  a step function (its backward found as ``--backward NAME``, or
                        ``NAME_backward``, or ``…_forward`` → ``…_backward`` in the same
                        module) or a cell class (the stateful protocol); exit 0 when equal
@@ -82,12 +84,18 @@ def _find_backward(module, attr: str, name: str | None):
 
 
 def check_main(argv: list[str]) -> int:
+    from ..ecosystems.cli import foreign_main, wants_foreign
+
+    if wants_foreign(argv):  # --onnx FILE, --keras / --flax MODULE:CALLABLE
+        return foreign_main(argv)
     from .assertions import DEFAULT_EXAMPLES, find_cell_failure
     from .layouts import parse_layout
     from .stateful import find_object_failure
 
     ap = _Parser(prog="python -m parity check",
-                 description="check your step function or cell class against torch")
+                 description="check your step function or cell class against torch",
+                 epilog="a layer of another ecosystem: python -m parity check --onnx FILE | "
+                        "--keras MODULE:CALLABLE | --flax MODULE:CALLABLE")
     ap.add_argument("target", help="MODULE:CALLABLE (module name or path/to/file.py)")
     ap.add_argument("--cell", required=True, choices=list(CELLS))
     ap.add_argument("--layout", default="torch",

@@ -1,0 +1,170 @@
+"""Check a :class:`ForeignLayer` against its torch twin: outputs, states and gradients.
+
+The twin is ``torch.nn.RNN/LSTM/GRU`` in float64 holding ``layer.state_dict`` (the foreign
+weights mapped into torch's names under the ecosystem's documented conventions). Both run on
+the same random inputs, several shapes (T, B), with and without an initial state; the table
+has one row per quantity with the largest relative difference ``|foreign − torch| / max(1,
+|torch|)`` over all examples, against the parity policy's tolerance (float64 1e-9; a runtime
+computing in float32: 1e-4). On a mismatch :func:`parity.ecosystems.diagnose.name_convention`
+tries variant twins and names the convention that differs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..kit.diagnose import TOLERANCE
+from . import ForeignLayer
+from .diagnose import name_convention
+
+TWINS = {"rnn_tanh": "RNN", "rnn_relu": "RNN", "lstm": "LSTM", "gru": "GRU"}
+
+
+@dataclass
+class Row:
+    """One quantity: the largest relative difference over the examples."""
+
+    quantity: str
+    max_rel: float
+    tol: float
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.max_rel <= self.tol)
+
+
+@dataclass
+class ForeignReport:
+    """The table and verdict of one check (``text()`` for a person, ``to_dict()``)."""
+
+    layer: ForeignLayer
+    rows: list[Row]
+    examples: int
+    diagnosis: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.rows)
+
+    def text(self) -> str:
+        lay = self.layer
+        directions = "bidirectional" if lay.bidirectional else "one direction"
+        head = (f"{lay.ecosystem} {TWINS[lay.cell]} ({lay.cell}), input {lay.input_size}, "
+                f"hidden {lay.hidden_size}, {directions}, computed in {lay.dtype}; against "
+                f"torch.nn.{TWINS[lay.cell]} (float64) on {self.examples} examples")
+        lines = [head, "conventions:"] + [f"  {c}" for c in lay.conventions]
+        for m in lay.missing:
+            lines.append(f"  {m} missing: zero on the torch side, the subset that can match "
+                         "is checked")
+        if self.layer.gradients is None:
+            lines.append(f"  {lay.ecosystem} gives no gradients here: outputs and states only")
+        width = max(len(r.quantity) for r in self.rows)
+        lines.append(f"{'quantity':<{width}}  max rel diff  tolerance  ok")
+        for r in self.rows:
+            lines.append(f"{r.quantity:<{width}}  {r.max_rel:12.2e}  {r.tol:9.0e}  "
+                         f"{'yes' if r.passed else 'NO'}")
+        if self.passed:
+            lines.append(f"PASS: the {lay.ecosystem} layer equals torch.nn.{TWINS[lay.cell]}")
+        else:
+            bad = ", ".join(r.quantity for r in self.rows if not r.passed)
+            lines.append(f"FAIL ({bad}): " + ("; ".join(self.diagnosis) if self.diagnosis
+                                                else "no single convention explains it"))
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        lay = self.layer
+        return {"ecosystem": lay.ecosystem, "cell": lay.cell, "input_size": lay.input_size,
+                "hidden_size": lay.hidden_size, "bidirectional": lay.bidirectional,
+                "dtype": lay.dtype, "conventions": lay.conventions, "missing": lay.missing,
+                "examples": self.examples, "passed": self.passed, "diagnosis": self.diagnosis,
+                "rows": [{"quantity": r.quantity, "max_rel": r.max_rel, "tol": r.tol,
+                          "passed": r.passed} for r in self.rows]}
+
+
+def twin(layer: ForeignLayer, state_dict: dict | None = None):
+    """torch.nn.RNN / LSTM / GRU in float64 holding ``state_dict`` (default the layer's)."""
+    import torch
+
+    cls = getattr(torch.nn, TWINS[layer.cell])
+    kw = {"nonlinearity": layer.cell[4:]} if layer.cell.startswith("rnn_") else {}
+    m = cls(layer.input_size, layer.hidden_size, bidirectional=layer.bidirectional, **kw)
+    m = m.double()
+    sd = layer.state_dict if state_dict is None else state_dict
+    m.load_state_dict({k: torch.tensor(np.asarray(v, dtype=np.float64)) for k, v in sd.items()})
+    return m
+
+
+def _inputs(layer: ForeignLayer, rng: np.random.Generator, with_state: bool):
+    T, B = int(rng.integers(1, 7)), int(rng.integers(1, 4))
+    D, H = 2 if layer.bidirectional else 1, layer.hidden_size
+    x = rng.standard_normal((T, B, layer.input_size))
+    h0 = rng.standard_normal((D, B, H)) if with_state else None
+    c0 = rng.standard_normal((D, B, H)) if with_state and layer.cell == "lstm" else None
+    return x, h0, c0
+
+
+def torch_reference(m, layer: ForeignLayer, x, h0, c0, d_output=None) -> dict:
+    """The twin's output, h_n (c_n) and, with ``d_output``, the gradients of Σ out ⊙ d."""
+    import torch
+
+    xt = torch.tensor(x, requires_grad=True)
+    ht = None if h0 is None else torch.tensor(h0, requires_grad=True)
+    ct = None if c0 is None else torch.tensor(c0, requires_grad=True)
+    state = (ht, ct) if layer.cell == "lstm" and ht is not None else ht
+    out, s = m(xt, state)
+    ref = {"output": out, "h_n": s[0] if layer.cell == "lstm" else s}
+    if layer.cell == "lstm":
+        ref["c_n"] = s[1]
+    got = {k: v.detach().numpy() for k, v in ref.items()}
+    if d_output is not None:
+        m.zero_grad()
+        (out * torch.tensor(d_output)).sum().backward()
+        got["d_input"] = xt.grad.numpy()
+        if ht is not None:
+            got["d_h0"] = ht.grad.numpy()
+        if ct is not None:
+            got["d_c0"] = ct.grad.numpy()
+        for name, p in m.named_parameters():
+            got["d_" + name] = p.grad.numpy()
+    return got
+
+
+def relative(a, b) -> float:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return float("inf")
+    return float(np.max(np.abs(a - b) / np.maximum(1.0, np.abs(b)))) if a.size else 0.0
+
+
+def check_foreign(layer: ForeignLayer, *, examples: int = 4, seed: int = 0,
+                  tol: float | None = None) -> ForeignReport:
+    """Run ``layer`` and its torch twin on ``examples`` random cases (every other one with
+    an initial state) and compare every output, state and gradient the layer gives."""
+    tol = TOLERANCE[layer.dtype] if tol is None else float(tol)
+    rng = np.random.default_rng(seed)
+    m = twin(layer)
+    worst: dict[str, float] = {}
+    first = None
+    for k in range(max(1, int(examples))):
+        x, h0, c0 = _inputs(layer, rng, with_state=k % 2 == 0)
+        got = layer.run(x, h0, c0)
+        d = None
+        if layer.gradients is not None:
+            d = rng.standard_normal(np.shape(got["output"]))
+            got = {**got, **layer.gradients(x, h0, c0, d)}
+        ref = torch_reference(m, layer, x, h0, c0, d)
+        if first is None and h0 is not None:
+            first = (x, h0, c0, got)
+        for name, value in ref.items():
+            if name in got:
+                worst[name] = max(worst.get(name, 0.0), relative(got[name], value))
+    rows = [Row(name, err, tol) for name, err in worst.items()]
+    report = ForeignReport(layer, rows, max(1, int(examples)))
+    if not report.passed:
+        x, h0, c0, got = first if first is not None else (*_inputs(layer, rng, True), None)
+        if got is None:
+            got = layer.run(x, h0, c0)
+        report.diagnosis = name_convention(layer, x, h0, c0, got, tol)
+    return report

@@ -1,0 +1,298 @@
+r"""ONNX adapter: the ``RNN``, ``LSTM`` or ``GRU`` node of an ``.onnx`` file, run in
+onnxruntime, as a :class:`ForeignLayer`.
+
+``load("model.onnx")`` finds the file's one recurrent node (a model holding just that node,
+or a whole exported ``torch.nn`` RNN module with Transpose/Squeeze around it), reads its
+weights (initializers or Constant nodes) and attributes, and runs *that node* in
+onnxruntime, on its own: the ops around it are not part of the check. onnxruntime's CPU
+kernels for these ops compute in float32 only ("GRU operator does not support double
+yet"), so the check is float32 (tolerance 1e-4) and gives no gradients.
+
+ONNX's conventions (onnx/defs/rnn/defs.cc, operator docs), mapped to torch's names::
+
+    W  [D, G·H, I] = weight_ih (per direction)   R  [D, G·H, H] = weight_hh
+    B  [D, 2·G·H]  = [Wb, Rb] = [bias_ih, bias_hh]; absent: zeros
+    LSTM gate blocks i, o, f, c       torch i, f, g, o
+    GRU  gate blocks z, r, h          torch r, z, n
+    GRU linear_before_reset = 1       torch's r ⊙ (W_hn h + b_hn); the default 0 is
+                                      W_hn (r ⊙ h) + b_hn (Cho v3): no torch twin
+    direction forward | bidirectional (Y [T, D, B, H]) | reverse (run here on the
+                                      time-reversed sequence against a forward twin)
+    layout 0 (X [T, B, I]) | 1 (X [B, T, I]: batch_first)
+    activations RNN Tanh | Relu; LSTM Sigmoid, Tanh, Tanh; GRU Sigmoid, Tanh (others refused)
+
+Refused with one line, having no torch counterpart: peepholes (input P), ``input_forget=1``,
+``clip``, non-default activations or ``activation_alpha/beta``, more than one recurrent node.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..kit.cli import UserMistake
+
+REQUIRES = ("onnx", "onnxruntime")
+OPS = {"RNN": 1, "LSTM": 4, "GRU": 3}
+#: torch's block k is ONNX's block ORDER[op][k]
+ORDER = {"RNN": (0,), "LSTM": (0, 2, 3, 1), "GRU": (1, 0, 2)}
+DEFAULT_ACTIVATIONS = {"RNN": ["Tanh"], "LSTM": ["Sigmoid", "Tanh", "Tanh"],
+                       "GRU": ["Sigmoid", "Tanh"]}
+OPSET = 14
+
+
+def _attrs(node) -> dict:
+    from onnx import helper
+
+    out = {}
+    for a in node.attribute:
+        v = helper.get_attribute_value(a)
+        out[a.name] = [s.decode() if isinstance(s, bytes) else s for s in v] \
+            if isinstance(v, list) else (v.decode() if isinstance(v, bytes) else v)
+    return out
+
+
+def _constants(graph) -> dict[str, np.ndarray]:
+    """Every tensor the graph stores: initializers and Constant nodes' values."""
+    from onnx import numpy_helper
+
+    values = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    for n in graph.node:
+        if n.op_type == "Constant":
+            for a in n.attribute:
+                if a.name == "value":
+                    values[n.output[0]] = numpy_helper.to_array(a.t)
+    return values
+
+
+def _read(path: str):
+    import onnx
+
+    p = Path(path)
+    if not p.is_file():
+        raise UserMistake(f"python -m parity check --onnx: {path}: no such file")
+    try:
+        model = onnx.load(str(p))
+    except Exception as exc:  # a damaged or foreign file: one line
+        raise UserMistake(f"python -m parity check --onnx: {path}: not an ONNX model "
+                          f"({type(exc).__name__})") from None
+    nodes = [n for n in model.graph.node if n.op_type in OPS]
+    if not nodes:
+        ops = sorted({n.op_type for n in model.graph.node}) or ["none"]
+        raise UserMistake(f"python -m parity check --onnx: {path} holds no RNN, LSTM or GRU "
+                          f"node (its ops: {', '.join(ops[:8])})")
+    if len(nodes) > 1:
+        raise UserMistake(f"python -m parity check --onnx: {path} holds {len(nodes)} recurrent "
+                          "nodes (a stacked or multi-layer model); the check takes one")
+    return model, nodes[0]
+
+
+def _refuse(op: str, attrs: dict, inputs: list[str], path: str) -> None:
+    where = f"python -m parity check --onnx: {path}: {op}"
+    if op == "LSTM" and len(inputs) > 7 and inputs[7]:
+        raise UserMistake(f"{where} has peepholes (input P), which torch.nn.LSTM has not")
+    if attrs.get("input_forget", 0):
+        raise UserMistake(f"{where} input_forget=1 couples the input and forget gates; "
+                          "torch.nn.LSTM has no such option")
+    if "clip" in attrs:
+        raise UserMistake(f"{where} clip={attrs['clip']:g} bounds the pre-activations; "
+                          "torch.nn has no counterpart")
+    if "activation_alpha" in attrs or "activation_beta" in attrs:
+        raise UserMistake(f"{where} has activation_alpha/beta; torch's activations take none")
+    acts = attrs.get("activations")
+    if acts is not None:
+        D = 2 if attrs.get("direction", "forward") == "bidirectional" else 1
+        per = len(DEFAULT_ACTIVATIONS[op])
+        first = acts[:per]
+        if acts != first * (len(acts) // per) or len(acts) not in (per, per * D):
+            raise UserMistake(f"{where} activations {acts}: different per direction")
+        ok = DEFAULT_ACTIVATIONS[op] if op != "RNN" else [["Tanh"], ["Relu"]]
+        if (op == "RNN" and first not in ok) or (op != "RNN" and first != ok):
+            raise UserMistake(f"{where} activations {first}: torch.nn.{op} computes "
+                              f"{', '.join(DEFAULT_ACTIVATIONS[op])}"
+                              + (" (or Relu)" if op == "RNN" else ""))
+
+
+def _state_dict(op: str, W, R, B, H: int, D: int) -> dict[str, np.ndarray]:
+    G = OPS[op]
+    rows = np.concatenate([np.arange(k * H, (k + 1) * H) for k in ORDER[op]])
+    sd = {}
+    for d in range(D):
+        sfx = "_l0" + ("_reverse" if d == 1 else "")
+        sd["weight_ih" + sfx] = np.asarray(W[d], np.float64)[rows]
+        sd["weight_hh" + sfx] = np.asarray(R[d], np.float64)[rows]
+        b = np.zeros(2 * G * H) if B is None else np.asarray(B[d], np.float64)
+        sd["bias_ih" + sfx], sd["bias_hh" + sfx] = b[:G * H][rows], b[G * H:][rows]
+    return sd
+
+
+def _conventions(op: str, attrs: dict, has_B: bool, graph_nodes: int) -> list[str]:
+    lines = ["onnxruntime CPU, float32 (its RNN/LSTM/GRU kernels have no float64); "
+             "the recurrent node run on its own, outputs only (no gradients)"]
+    if graph_nodes > 1:
+        lines.append(f"the model's other {graph_nodes - 1} node(s) (Transpose, Squeeze, ...) "
+                     "are not part of the check")
+    lines.append(f"W [D, {OPS[op]}H, I], R [D, {OPS[op]}H, H] = weight_ih, weight_hh; "
+                 "B = [Wb, Rb] = [bias_ih, bias_hh]" + ("" if has_B else " (absent: zeros)"))
+    if op == "LSTM":
+        lines.append("LSTM gate order i,o,f,c (torch: i,f,g,o): blocks reordered")
+    if op == "GRU":
+        lines.append("GRU gate order z,r,h (torch: r,z,n): blocks reordered")
+        lbr = attrs.get("linear_before_reset", 0)
+        lines.append(f"GRU linear_before_reset={lbr}" + (": torch's form, r ⊙ (W_hn h + b_hn)"
+                     if lbr else ": reset before the hidden projection, W_hn (r ⊙ h) (Cho v3); "
+                     "torch applies it after: no torch twin"))
+    direction = attrs.get("direction", "forward")
+    lines.append(f"direction={direction}" + (
+        ": no single-direction torch twin; run on the time-reversed sequence, outputs "
+        "reversed back, against a forward torch layer" if direction == "reverse" else ""))
+    lines.append(f"layout={attrs.get('layout', 0)}" + (
+        " (batch first): onnxruntime has no kernel for it; run as layout=0 on the "
+        "transposed X, Y and states, which is all the spec's layout=1 changes"
+        if attrs.get("layout", 0) else " (time first)"))
+    acts = attrs.get("activations", DEFAULT_ACTIVATIONS[op])
+    lines.append(f"activations {', '.join(acts[:len(DEFAULT_ACTIVATIONS[op])])}")
+    return lines
+
+
+def _one_node_model(op: str, attrs: dict, W, R, B):
+    """The recurrent node alone, its weights as float32 initializers, X/h0/c0 as inputs."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    f = np.float32
+    inits = [numpy_helper.from_array(np.asarray(W, f), "W"),
+             numpy_helper.from_array(np.asarray(R, f), "R")]
+    if B is not None:
+        inits.append(numpy_helper.from_array(np.asarray(B, f), "B"))
+    ins = ["X", "W", "R", "B" if B is not None else "", "", "initial_h"]
+    if op == "LSTM":
+        ins.append("initial_c")
+    node = helper.make_node(op, ins, ["Y", "Y_h"] + (["Y_c"] if op == "LSTM" else []),
+                            **attrs)
+    vi = helper.make_tensor_value_info
+    dims = [None, None, None]  # any (T, B, ·): ranks only
+    graph = helper.make_graph(
+        [node], "recurrent", [vi(n, TensorProto.FLOAT, dims) for n in
+                              ["X", "initial_h"] + (["initial_c"] if op == "LSTM" else [])],
+        [vi(n, TensorProto.FLOAT, [None] * (4 if n == "Y" else 3)) for n in node.output],
+        inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+
+
+def _runner(model, op: str, D: int, H: int, reverse: bool, batch_first: bool):
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(model.SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+
+    def run(x, h0=None, c0=None):
+        T, B, _ = x.shape
+        xs = x[::-1] if reverse else x
+        feed = {"X": np.ascontiguousarray(xs.transpose(1, 0, 2) if batch_first else xs,
+                                          np.float32),
+                "initial_h": np.zeros((D, B, H), np.float32) if h0 is None else
+                np.asarray(h0, np.float32)}
+        if op == "LSTM":
+            feed["initial_c"] = np.zeros((D, B, H), np.float32) if c0 is None else \
+                np.asarray(c0, np.float32)
+        if batch_first:
+            feed["initial_h"] = feed["initial_h"].transpose(1, 0, 2).copy()
+            if op == "LSTM":
+                feed["initial_c"] = feed["initial_c"].transpose(1, 0, 2).copy()
+        outs = session.run(None, feed)
+        Y = outs[0] if not batch_first else outs[0].transpose(1, 2, 0, 3)  # → [T, D, B, H]
+        Y = Y[::-1] if reverse else Y
+        got = {"output": np.ascontiguousarray(Y.transpose(0, 2, 1, 3)).reshape(T, B, D * H)}
+        states = [o.transpose(1, 0, 2) if batch_first else o for o in outs[1:]]
+        got["h_n"] = states[0]
+        if op == "LSTM":
+            got["c_n"] = states[1]
+        return {k: np.asarray(v, np.float64) for k, v in got.items()}
+
+    return run
+
+
+def foreign_layer(model, node, path: str = "the model"):
+    """The :class:`ForeignLayer` of ``node`` (an RNN/LSTM/GRU NodeProto of ``model``)."""
+    from . import ForeignLayer
+
+    op, attrs, inputs = node.op_type, _attrs(node), list(node.input)
+    _refuse(op, attrs, inputs, path)
+    values = _constants(model.graph)
+    missing = [n for n in inputs[1:3] if n not in values]
+    if missing:
+        raise UserMistake(f"python -m parity check --onnx: {path}: {op} weight {missing[0]} is "
+                          "computed in the graph, not stored; the check needs W and R stored")
+    W, R = values[inputs[1]], values[inputs[2]]
+    B = values.get(inputs[3]) if len(inputs) > 3 and inputs[3] else None
+    D, H = W.shape[0], int(attrs.get("hidden_size", R.shape[-1]))
+    direction = attrs.get("direction", "forward")
+    if W.ndim != 3 or R.shape != (D, OPS[op] * H, H) or W.shape[1] != OPS[op] * H:
+        raise UserMistake(f"python -m parity check --onnx: {path}: {op} W {W.shape} / R "
+                          f"{R.shape} do not fit hidden_size {H}")
+    acts = attrs.get("activations", DEFAULT_ACTIVATIONS[op])
+    cell = {"LSTM": "lstm", "GRU": "gru"}.get(op, "rnn_relu" if acts[0] == "Relu" else "rnn_tanh")
+    # layout=1 only transposes X, Y and the states (the spec), and onnxruntime's CPU
+    # kernels refuse it ("Batchwise recurrent operations (layout == 1) are not supported"):
+    # the node is run with layout=0 on the transposed arrays
+    run_attrs = {k: v for k, v in attrs.items()
+                 if (k != "activations" or op == "RNN") and k != "layout"}
+    layout = bool(attrs.get("layout", 0))
+    one = _one_node_model(op, run_attrs, W, R, B)
+    return ForeignLayer(
+        ecosystem="onnx", cell=cell, input_size=int(W.shape[2]), hidden_size=H,
+        bidirectional=direction == "bidirectional", batch_first=layout,
+        state_dict=_state_dict(op, W, R, B, H, D),
+        conventions=_conventions(op, attrs, B is not None, len(model.graph.node)),
+        missing=[], run=_runner(one, op, D, H, direction == "reverse", False),
+        gradients=None, dtype="float32",
+        native={"W": W, "R": R, "B": B, "attributes": attrs})
+
+
+def load(spec: str, *, reference=None, **options):
+    """An ``.onnx`` file's recurrent node → :class:`ForeignLayer`.
+
+    ``reference``: the torch module (or state_dict) the model was exported from or is meant
+    to equal. Without it the torch side holds the node's own weights read under ONNX's
+    conventions, which checks the node's attributes (linear_before_reset, direction, ...)
+    but cannot see weights written in the wrong layout; with it, the torch side is the
+    reference's weights, so a block written in the wrong place shows and is named.
+    """
+    from .keras import reference_state_dict
+
+    model, node = _read(spec)
+    layer = foreign_layer(model, node, spec)
+    if reference is not None:
+        layer.state_dict = reference_state_dict(reference, layer.state_dict)
+        nonlinearity = getattr(reference, "nonlinearity", None)  # torch.nn.RNN's
+        if layer.cell.startswith("rnn_") and nonlinearity in ("tanh", "relu"):
+            layer.cell = "rnn_" + nonlinearity  # the twin computes what the reference does
+        layer.conventions.append("torch side: the reference torch weights (--torch), not the "
+                                 "node's weights read under ONNX's conventions")
+    return layer
+
+
+def from_torch_state_dict(cell: str, state_dict: dict, *, bidirectional: bool = False, **_):
+    """A one-node ONNX model holding torch's weights in ONNX's conventions (the golden
+    vectors load through it): blocks reordered, linear_before_reset=1 for the GRU."""
+    import onnx
+
+    op = {"lstm": "LSTM", "gru": "GRU"}.get(cell, "RNN")
+    inverse = np.argsort(ORDER[op])
+    sfxs = ["_l0", "_l0_reverse"][: 2 if bidirectional else 1]
+    H = state_dict["weight_hh_l0"].shape[1]
+    rows = np.concatenate([np.arange(k * H, (k + 1) * H) for k in inverse])
+    W = np.stack([np.asarray(state_dict["weight_ih" + s])[rows] for s in sfxs])
+    R = np.stack([np.asarray(state_dict["weight_hh" + s])[rows] for s in sfxs])
+    B = np.stack([np.concatenate([np.asarray(state_dict.get("bias_ih" + s, np.zeros(len(rows)))),
+                                  np.asarray(state_dict.get("bias_hh" + s, np.zeros(len(rows))))
+                                  ])[np.concatenate([rows, rows + len(rows)])] for s in sfxs])
+    attrs = {"hidden_size": H, "direction": "bidirectional" if bidirectional else "forward"}
+    if op == "GRU":
+        attrs["linear_before_reset"] = 1
+    if cell == "rnn_relu":
+        attrs["activations"] = ["Relu"] * len(sfxs)
+    model = _one_node_model(op, attrs, W, R, B)
+    onnx.checker.check_model(model)
+    return foreign_layer(model, model.graph.node[0], "vectors")
