@@ -17,7 +17,7 @@ import numpy as np
 
 from ..kit.diagnose import TOLERANCE
 from . import ForeignLayer
-from .diagnose import name_convention
+from .diagnose import name_convention, relative
 
 TWINS = {"rnn_tanh": "RNN", "rnn_relu": "RNN", "lstm": "LSTM", "gru": "GRU"}
 
@@ -129,13 +129,6 @@ def torch_reference(m, layer: ForeignLayer, x, h0, c0, d_output=None) -> dict:
         for name, p in m.named_parameters():
             got["d_" + name] = p.grad.numpy()
     return got
-
-
-def relative(a, b) -> float:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if a.shape != b.shape:
-        return float("inf")
-    return float(np.max(np.abs(a - b) / np.maximum(1.0, np.abs(b)))) if a.size else 0.0
 
 
 def check_foreign(layer: ForeignLayer, *, examples: int = 4, seed: int = 0,

@@ -35,6 +35,14 @@ BLOCKS = {"lstm": "ifgo", "gru": "rzn", "rnn_tanh": "h", "rnn_relu": "h"}
 CHO_NAMES = {"onnx": "linear_before_reset=0", "keras": "reset_after=False"}
 
 
+def relative(a, b) -> float:
+    """Largest ``|a − b| / max(1, |b|)`` (inf for different shapes; 0 for empty arrays)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return float("inf")
+    return float(np.max(np.abs(a - b) / np.maximum(1.0, np.abs(b)))) if a.size else 0.0
+
+
 def _sigmoid(a: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-a))
 
@@ -136,8 +144,6 @@ def variants(layer: ForeignLayer):
 def name_convention(layer: ForeignLayer, x, h0, c0, got: dict, tol: float) -> list[str]:
     """The variants whose outputs reproduce the foreign ``got`` (output, h_n, c_n);
     a plain sentence when the outputs equal torch's and only gradients differ."""
-    from .check import relative
-
     match = max(10 * tol, 1e-7)
     plain = forward(layer, {k: np.asarray(v, dtype=np.float64)
                             for k, v in layer.state_dict.items()}, x, h0, c0)
