@@ -6,6 +6,7 @@ or any float32 row by more than 1e-4.
 Subcommands (the parity kit, ``docs/test-your-own-rnn.md``)::
 
     python -m parity check MODULE:CALLABLE --cell lstm --layout concat [--examples N]
+    python -m parity check --onnx FILE [--torch M:F] | --keras M:F | --flax M:F
     python -m parity vectors --out DIR [--cells ...] [--seed S]
     python -m parity grade DIR [--only NAME] [--json]   (the exercises, README "Grading")
 """
@@ -28,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
         from .grade.cli import main as grade_main
 
         return grade_main(argv[1:])
+    if argv and argv[0] == "check":
+        from .ecosystems.cli import main as foreign_main
+        from .ecosystems.cli import wants_foreign
+
+        if wants_foreign(argv[1:]):  # --onnx FILE, --keras / --flax MODULE:CALLABLE
+            return foreign_main(argv[1:])
     if argv and argv[0] in SUBCOMMANDS:
         from .kit.cli import main as kit_main
 

@@ -84,10 +84,6 @@ def _find_backward(module, attr: str, name: str | None):
 
 
 def check_main(argv: list[str]) -> int:
-    from ..ecosystems.cli import foreign_main, wants_foreign
-
-    if wants_foreign(argv):  # --onnx FILE, --keras / --flax MODULE:CALLABLE
-        return foreign_main(argv)
     from .assertions import DEFAULT_EXAMPLES, find_cell_failure
     from .layouts import parse_layout
     from .stateful import find_object_failure
