@@ -30,6 +30,7 @@ from scratchrnn import gating as ref_gating
 from scratchrnn.exercises.manifest import Exercise
 
 from ..kit.cells import cell_kind
+from .honesty import CallWatch
 
 #: the extra argument each kit cell passes (last, positionally) to a forward: its variant
 VARIANT_ARGUMENT: dict[str, tuple[str, str] | None] = {
@@ -54,6 +55,8 @@ class Recorder:
 
     exc: BaseException | None = None
     calls: int = field(default=0)
+    #: watches each call for code of scratchrnn, parity or torch (parity.grade.honesty)
+    watch: CallWatch = field(default_factory=CallWatch)
 
     def reset(self) -> None:
         self.exc = None
@@ -61,7 +64,7 @@ class Recorder:
     def call(self, fn: Callable, *args):
         self.calls += 1
         try:
-            return fn(*args)
+            return self.watch.run(fn, *args)
         except Exception as exc:
             self.exc = exc
             raise

@@ -23,6 +23,7 @@ from ..kit.cells import cell_kind
 from . import adapters
 from .adapters import FORWARD_NAMES, STEP_BACKWARD_SOURCES, Recorder, ReturnMistake
 from .hints import hint_for, hints_for_blocks
+from .honesty import CallWatch, file_refusal, function_refusal, runtime_refusal
 from .loader import (
     CappedText,
     exception_line,
@@ -217,9 +218,11 @@ def _from_exception(exercise: Exercise, module: ModuleType, variant: str, rec: R
 
 
 def grade_variant(exercise: Exercise, module: ModuleType, variant: str, *,
-                  cases: int | None = None, examples: int = 0, seed: int = 0) -> _Verdict:
-    """Grade ``exercise`` of ``module`` on the kit cell ``variant``."""
-    rec = Recorder()
+                  cases: int | None = None, examples: int = 0, seed: int = 0,
+                  watch: CallWatch | None = None) -> _Verdict:
+    """Grade ``exercise`` of ``module`` on the kit cell ``variant`` (``watch`` notes a call
+    into scratchrnn, parity or torch made by the student's code)."""
+    rec = Recorder(watch=watch or CallWatch())
     forward, backward = adapters.build(exercise, variant, module, rec)
     names = (exercise.name, None)
 
@@ -298,11 +301,15 @@ def grade_function(module: ModuleType, name: str, *, cases: int | None = None,
         result.status = "not written"
         result.message = f"cannot run yet: {exercise.forward} is missing"
         return result
-    sink = CappedText()
+    refusal = function_refusal(fn, name, module.__file__)
+    if refusal:
+        result.status, result.message = "refused", refusal
+        return result
+    sink, watch = CappedText(), CallWatch.for_module(module)
     with quiet_student(sink):
         for variant in exercise.variants:
             verdict = grade_variant(exercise, module, variant, cases=cases,
-                                    examples=examples, seed=seed)
+                                    examples=examples, seed=seed, watch=watch)
             result.variants.append(verdict.variant)
             for dep in verdict.depends_on:
                 if dep not in result.depends_on:
@@ -310,6 +317,10 @@ def grade_function(module: ModuleType, name: str, *, cases: int | None = None,
             if verdict.variant.status == "not written":
                 break  # the other variants would say the same
     result.printed = sink.text()
+    refusal = runtime_refusal(watch, name)
+    if refusal:
+        result.status, result.message, result.hints = "refused", refusal, []
+        return result
     result.status = _status(result.variants)
     bad = [v for v in result.variants if not v.passed]
     for v in bad:
@@ -371,6 +382,11 @@ def grade(directory: str, only: str | None = None, *, cases: int | None = None,
             status.status = "missing"
             results += [_blank(exercise_set, e, "missing", f"{exercise_set.file} is missing")
                         for e in exercises]
+            continue
+        refusal = file_refusal(path)
+        if refusal:  # refused before its code runs
+            status.status, status.error = "refused", refusal
+            results += [_blank(exercise_set, e, "refused", refusal) for e in exercises]
             continue
         module, error = load_exercise_file(path)
         if module is None:

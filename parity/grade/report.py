@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 from ..kit.diagnose import Diagnosis
 
-STATUSES = ("passed", "failed", "not written", "error", "missing")
-MARK = {"passed": "✓", "failed": "✗", "error": "✗", "not written": "–", "missing": "–"}
+STATUSES = ("passed", "failed", "not written", "error", "missing", "refused")
+MARK = {"passed": "✓", "failed": "✗", "error": "✗", "not written": "–", "missing": "–",
+        "refused": "✗"}
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ class FunctionResult:
             runs = sum(v.cases_run for v in self.variants)
             return [f"{head} " + "  ".join(f"{v.variant} ✓" for v in self.variants)
                     + f"   ({runs} cases)"]
-        if self.status in ("not written", "missing") or not self.variants:
+        if self.status in ("not written", "missing", "refused") or not self.variants:
             out = [f"{head} {self.message}"]
             if self.traceback:
                 out += ["      " + s for s in self.traceback.splitlines()]
@@ -153,7 +154,7 @@ class SetStatus:
     stem: str
     file: str
     title: str
-    status: str  # "graded" | "missing" | "import error"
+    status: str  # "graded" | "missing" | "import error" | "refused"
     path: str
     error: str | None = None
 
@@ -179,7 +180,8 @@ class GradeReport:
 
     def summary(self) -> str:
         c = self.counts
-        rest = [f"{c[s]} {s}" for s in ("failed", "error", "not written", "missing") if c[s]]
+        rest = [f"{c[s]} {s}" for s in ("failed", "error", "not written", "missing",
+                                          "refused") if c[s]]
         return (f"{c['passed']} of {len(self.results)} functions pass"
                 + (f" ({', '.join(rest)})" if rest else ""))
 
@@ -192,6 +194,9 @@ class GradeReport:
             if s.status == "missing":
                 out.append(f"{s.file} — {s.title}: missing ({s.path} does not exist; "
                            f"{len(results)} function(s) not graded)")
+                continue
+            if s.status == "refused":
+                out.append(f"{s.file} — {s.title}: {s.error}")
                 continue
             if s.status == "import error":
                 out.append(f"{s.file} — {s.title}: cannot be imported, so none of its "

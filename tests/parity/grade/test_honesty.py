@@ -1,0 +1,115 @@
+"""A graded function must be the student's own (issue 24, item 1): every route to the
+reference — an import in the file, aliased or by name, a function taken from scratchrnn
+and wrapped, a call into it at grading time — is refused with one line, and an honest
+solution still passes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from parity.grade import grade
+from tests.conftest import needs_torch, run_cli
+
+pytestmark = needs_torch
+
+NAME = "lstm_step_backward"
+FILE = "ex3_lstm.py"
+PREFIX = "graded functions must be your own"
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("honest")
+    code, out, err = run_cli(["exercises", "init", str(d), "--solutions"])
+    assert code == 0, out + err
+    return d
+
+
+@pytest.fixture
+def student(reference, tmp_path) -> Path:
+    return Path(shutil.copytree(reference, tmp_path / "student"))
+
+
+def _append(student: Path, text: str) -> None:
+    path = student / FILE
+    path.write_text(path.read_text(encoding="utf-8") + "\n" + text + "\n", encoding="utf-8")
+
+
+def _result(student: Path):
+    report = grade(str(student), only=NAME, cases=2)
+    [r] = [r for r in report.results if r.name == NAME]
+    return report, r
+
+
+def test_an_honest_solution_passes(student):
+    _, r = _result(student)
+    assert r.status == "passed", r.message
+
+
+@pytest.mark.parametrize("code,named", [
+    ("from scratchrnn.cells import lstm_step_backward  # noqa", "imports scratchrnn.cells"),
+    ("import scratchrnn.cells as c\nlstm_step_backward = c.lstm_step_backward",
+     "imports scratchrnn.cells"),
+    ("import importlib\nlstm_step_backward = importlib.import_module("
+     "'scratchrnn.cells').lstm_step_backward", "imports scratchrnn.cells"),
+    ("lstm_step_backward = __import__('scratchrnn.cells', fromlist=['x']).lstm_step_backward",
+     "imports scratchrnn.cells"),
+    ("import torch", "imports torch"),
+    ("exec('from scratchrnn.cells import lstm_step_backward')", "calls exec()"),
+])
+def test_the_file_is_refused_before_it_runs(student, code, named):
+    _append(student, code)
+    report, r = _result(student)
+    assert r.status == "refused"
+    assert r.message.startswith(PREFIX) and named in r.message and "\n" not in r.message
+    assert named in report.text()
+    assert not report.passed
+
+
+@pytest.mark.parametrize("code", [
+    # a module-level lookup the static check cannot see
+    "import sys\nlstm_step_backward = sys.modules['scratchrnn.cells'].lstm_step_backward",
+    # wrapped so that it looks defined here
+    "import functools, sys\n_ref = sys.modules['scratchrnn.cells'].lstm_step_backward\n"
+    "lstm_step_backward = functools.wraps(_ref)(lambda *a: _ref(*a))",
+    "import functools, sys\nlstm_step_backward = functools.partial("
+    "sys.modules['scratchrnn.cells'].lstm_step_backward)",
+])
+def test_a_function_from_elsewhere_is_refused_naming_its_module(student, code):
+    _append(student, code)
+    _, r = _result(student)
+    assert r.status == "refused"
+    assert r.message == f"{PREFIX}: {NAME} comes from scratchrnn.cells"
+
+
+@pytest.mark.parametrize("code", [
+    "import sys\n\ndef lstm_step_backward(dh_t, dc_t, cache, W_hh):\n"
+    "    return sys.modules['scratchrnn.cells'].lstm_step_backward(dh_t, dc_t, cache, W_hh)",
+    "import gc\n\ndef lstm_step_backward(dh_t, dc_t, cache, W_hh):\n"
+    "    ref = next(o for o in gc.get_objects() if getattr(o, '__name__', '') == "
+    "'lstm_step_backward' and getattr(o, '__module__', '') == 'scratchrnn.cells')\n"
+    "    return ref(dh_t, dc_t, cache, W_hh)",
+])
+def test_a_call_into_the_reference_while_graded_is_refused(student, code):
+    _append(student, code)
+    _, r = _result(student)
+    assert r.status == "refused"
+    assert r.message == (f"{PREFIX}: {NAME} calls scratchrnn.cells.lstm_step_backward "
+                         "while it is graded")
+
+
+def test_the_command_prints_the_refusal_and_fails(student):
+    _append(student, "from scratchrnn.cells import lstm_step_backward  # noqa")
+    import contextlib
+    import io
+
+    from parity.__main__ import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["grade", str(student), "--only", NAME])
+    assert code == 1
+    assert f"{FILE} — " in out.getvalue() and "imports scratchrnn.cells (line" in out.getvalue()
