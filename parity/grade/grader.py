@@ -33,6 +33,7 @@ from .loader import (
     quiet_student,
     student_traceback,
 )
+from .mistakes import name_mistakes
 from .report import FunctionResult, GradedQuantity, GradeReport, SetStatus, VariantResult
 
 DEFAULT_EXAMPLES = 20  # hypothesis cases per variant after the fixed ones (the command's)
@@ -258,10 +259,13 @@ def grade_variant(exercise: Exercise, module: ModuleType, variant: str, *,
         outputs_ok = all(q.passed for q in quantities if q.kind == "output")
         forward_state = "correct (the reference's)" if exercise.level == "step" else \
             ("correct" if outputs_ok else "wrong")
+    summary = _summary(exercise, variant, quantities, forward_state, spec.describe())
+    mistakes = name_mistakes(exercise, variant, d)  # what the numbers say happened
+    if mistakes:
+        summary = "; ".join(mistakes) + "; " + summary
     return _Verdict(VariantResult(
         variant=variant, status="failed", case=spec.describe(), cases_run=runs,
-        quantities=quantities, diagnosis=d, forward=forward_state,
-        summary=_summary(exercise, variant, quantities, forward_state, spec.describe()),
+        quantities=quantities, diagnosis=d, forward=forward_state, summary=summary,
         hints=_hints(exercise, variant, quantities)))
 
 

@@ -176,7 +176,7 @@ def check_cell(forward: Callable, backward: Callable | None, spec: CellSpec,
         d.error = describe_exception(exc)
     full = diagnose(ours, ref, cell=cell, dtype=dtype, tol=tol,
                     grad_tol=gradient_tolerance(cell), user_names=L.user_names(cell))
-    d.quantities = full.quantities
+    d.quantities, d.arrays = full.quantities, full.arrays
     d.notes = notes
     if d.error is None and any(q.kind == "output" and not q.passed for q in d.quantities):
         _probe_swapped_blocks(forward, case, L, d, tol)

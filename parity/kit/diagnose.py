@@ -19,7 +19,7 @@ a stacked tensor, passed), usable by a program (``to_dict()``) or a person
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -100,6 +100,9 @@ class Diagnosis:
     error: str | None = None  # an exception raised by the user's code
     rebuild: str = ""  # Python lines that rebuild the case
     notes: list[str] = field(default_factory=list)
+    #: the compared arrays, {"ours": {...}, "ref": {...}} (not in to_dict): what the grader
+    #: reads to name a mistake from the numbers (parity.grade.mistakes)
+    arrays: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def passed(self) -> bool:
@@ -110,7 +113,8 @@ class Diagnosis:
         return [q for q in self.quantities if not q.passed]
 
     def to_dict(self) -> dict:
-        d = asdict(self)
+        d = asdict(replace(self, arrays={}))
+        d.pop("arrays")
         d["passed"] = self.passed
         for q in d["quantities"]:
             q["max_rel_diff"] = None if np.isnan(q["max_rel_diff"]) else q["max_rel_diff"]
@@ -220,4 +224,4 @@ def diagnose(ours: dict, ref: dict, *, cell: str, dtype: object, tol: float | No
                                         tol=gt if kind == "gradient" else t,
                                         user_name=names.get(name)))
     return Diagnosis(cell=cell, case=dict(case or {}), quantities=results, reference=reference,
-                     layout=layout, rebuild=rebuild)
+                     layout=layout, rebuild=rebuild, arrays={"ours": ours, "ref": ref})

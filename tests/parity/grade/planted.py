@@ -1,0 +1,28 @@
+"""The planted-mistake corpus: a one-place edit of a reference solution, the function it
+breaks, and what the grader's first line must name (tests/parity/grade/test_mistakes.py;
+``python scripts/planted_mistakes.py`` prints the docs' table from it)."""
+
+from __future__ import annotations
+
+#: (what a student did, file, function, old text, new text, the words the first line names)
+PLANTED = [
+    ("σ′ sign flipped in the forget gate", "ex3_lstm.py", "lstm_step_backward",
+     "            df_t * f_t * (1 - f_t),", "            -df_t * f_t * (1 - f_t),",
+     "sign flipped in df_t"),
+    ("g and o blocks written in the wrong order", "ex3_lstm.py", "lstm_step_backward",
+     "            dg_t * (1 - g_t * g_t),\n            do_t * o_t * (1 - o_t),",
+     "            do_t * o_t * (1 - o_t),\n            dg_t * (1 - g_t * g_t),",
+     "blocks g and o swapped in dgx_t"),
+    ("tanh′ taken as 2(1 − g²)", "ex3_lstm.py", "lstm_step_backward",
+     "            dg_t * (1 - g_t * g_t),", "            2 * dg_t * (1 - g_t * g_t),",
+     "a factor of 2 too large in block g of dgx_t"),
+    ("a stray ½ on the input gate", "ex3_lstm.py", "lstm_step_backward",
+     "            di_t * i_t * (1 - i_t),", "            0.5 * di_t * i_t * (1 - i_t),",
+     "a factor of ½ (half the gradient) in block i of dgx_t"),
+    ("the output gate's term left out", "ex3_lstm.py", "lstm_step_backward",
+     "    do_t = dm_t * tanh_c_t\n", "    do_t = 0 * dm_t\n",
+     "block o of dgx_t is zero: its term is missing"),
+    ("dW_hh as h_prevᵀ dA instead of dAᵀ h_prev", "ex1_elman.py", "elman_cell_backward",
+     '"weight_hh": dgh.T @ hh_in', '"weight_hh": hh_in.T @ dgh',
+     "d_weight_hh is the reference's transpose"),
+]
