@@ -9,8 +9,6 @@ the loss is cross-entropy weighted by 1/count of each nationality in the train s
 
 from __future__ import annotations
 
-import unicodedata
-import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -20,7 +18,7 @@ import numpy as np
 from .activations import softmax
 from .backend import BackendFactory, LabTask, LossSpec, spec_loss
 from .config import ClassifierConfig, to_dict
-from .data import SurnameDataset, SurnameVectorizer, unknown_characters
+from .data import SurnameDataset, SurnameVectorizer, typed_surnames
 from .losses import accuracy
 from .metrics import classification_report
 from .models import SurnameClassifier
@@ -127,11 +125,7 @@ def predict(model_dir: str | Path, surnames: list[str], topk: int = 3) -> list[d
     if topk < 1:
         raise ValueError(f"--topk must be at least 1, got {topk}")
     model, vec, _ = load_model(model_dir)
-    surnames = [unicodedata.normalize("NFC", s) for s in surnames]  # as the data is read
-    unknown = unknown_characters(vec, surnames)
-    if unknown:
-        warnings.warn(f"characters not in the vocabulary, read as <UNK>: {unknown}",
-                      stacklevel=2)
+    surnames = typed_surnames(vec, surnames, "read")  # NFC; unknown characters: a warning
     out = []
     for surname in surnames:
         x, length = vec.vectorize_classification(surname)

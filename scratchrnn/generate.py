@@ -13,8 +13,6 @@ h0). Training shares the loop of lab 1; this module adds sampling and scoring:
 from __future__ import annotations
 
 import math
-import unicodedata
-import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -24,7 +22,7 @@ import numpy as np
 from .activations import log_softmax
 from .backend import BackendFactory, LabTask, LossSpec, spec_loss
 from .config import GeneratorConfig, to_dict
-from .data import SurnameDataset, SurnameVectorizer, unknown_characters
+from .data import SurnameDataset, SurnameVectorizer, typed_surnames
 from .losses import accuracy
 from .models import SurnameGenerator
 from .rng import as_generator
@@ -233,11 +231,7 @@ def score(model_dir: str | Path, surnames: list[str], nationality: str | None = 
     """Per surname: log P (total and per character), and for a conditioned model without a
     nationality given, P(surname | n) for every nationality and the posterior over them."""
     model, vec, hp = load_model(model_dir)
-    surnames = [unicodedata.normalize("NFC", s) for s in surnames]  # as the data is read
-    unknown = unknown_characters(vec, surnames)
-    if unknown:
-        warnings.warn(f"characters not in the vocabulary, scored as <UNK>: {unknown}",
-                      stacklevel=2)
+    surnames = typed_surnames(vec, surnames, "scored")  # NFC; unknown characters: a warning
     results = []
     if model.conditioned and nationality is None:
         per_nat = log_probability_by_nationality(model, vec, surnames)

@@ -15,7 +15,7 @@ import importlib.util
 import json
 import time
 
-from ..kit.cli import UserMistake
+from ..kit.cli import UserMistake, guarded
 
 FLAGS = ("--onnx", "--keras", "--flax")
 
@@ -93,20 +93,7 @@ def foreign_main(argv: list[str]) -> int:
     return 0 if report.passed else 1
 
 
+
 def main(argv: list[str]) -> int:
     """:func:`foreign_main`; a :class:`UserMistake` is one stderr line and exit status 2."""
-    import sys
-    import warnings
-
-    from .._torch import import_torch
-
-    warnings.filterwarnings("ignore", message="LSTM with projections is not supported")
-    try:
-        import_torch().set_num_threads(1)  # tiny tensors: one thread is fastest
-        return foreign_main(argv)
-    except UserMistake as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    except ImportError as exc:
-        print(f"python -m parity check: {exc}", file=sys.stderr)
-        return 2
+    return guarded(foreign_main, argv, "python -m parity check")

@@ -176,6 +176,12 @@ COMMANDS = {"check": check_main, "vectors": vectors_main}
 
 def main(command: str, argv: list[str]) -> int:
     """Run a subcommand; a :class:`UserMistake` is one stderr line and exit status 2."""
+    return guarded(COMMANDS[command], argv, f"python -m parity {command}")
+
+
+def guarded(run, argv: list[str], prog: str) -> int:
+    """``run(argv)`` with torch on one thread; a :class:`UserMistake` or a missing import
+    is one stderr line and exit status 2."""
     import warnings
 
     warnings.filterwarnings("ignore", message="LSTM with projections is not supported")
@@ -183,10 +189,10 @@ def main(command: str, argv: list[str]) -> int:
 
     try:
         import_torch().set_num_threads(1)  # tiny tensors: one thread is fastest
-        return COMMANDS[command](argv)
+        return run(argv)
     except UserMistake as exc:
         print(str(exc), file=sys.stderr)
         return 2
     except ImportError as exc:
-        print(f"python -m parity {command}: {exc}", file=sys.stderr)
+        print(f"{prog}: {exc}", file=sys.stderr)
         return 2

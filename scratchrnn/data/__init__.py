@@ -48,7 +48,7 @@ from .surnames_csv import (
     load_surnames,
     split_records,
 )
-from .vectorizer import SurnameVectorizer, encode_surname, unknown_characters
+from .vectorizer import SurnameVectorizer, encode_surname, typed_surnames, unknown_characters
 from .vocabulary import SequenceVocabulary, UnknownTokenError, Vocabulary
 
 __all__ = [
@@ -59,6 +59,7 @@ __all__ = [
     "DataWarning",
     "UnknownTokenError",
     "ambiguous_surnames",
+    "typed_surnames",
     "unknown_characters",
     "SurnameRecord",
     "find_data_file",

@@ -7,6 +7,7 @@ Every place that turns a surname into indices (the dataset, ``classify predict``
 from __future__ import annotations
 
 import unicodedata
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ from ..checks import check_positive_int
 from .surnames_csv import SurnameRecord
 from .vocabulary import SequenceVocabulary, UnknownTokenError, Vocabulary
 
-__all__ = ["SurnameVectorizer", "encode_surname", "unknown_characters"]
+__all__ = ["SurnameVectorizer", "encode_surname", "typed_surnames", "unknown_characters"]
 
 
 class SurnameVectorizer:
@@ -231,3 +232,16 @@ def unknown_characters(vocab: SurnameVectorizer | SequenceVocabulary,
     return ", ".join(repr(ch) if ch.isprintable() and not unicodedata.combining(ch)
                      else f"U+{ord(ch):04X} ({unicodedata.name(ch, 'unnamed')})"
                      for ch in unknown)
+
+
+def typed_surnames(vocab: SurnameVectorizer | SequenceVocabulary, surnames: Iterable[str],
+                   verb: str = "read") -> list[str]:
+    """Surnames typed by a user (``classify predict``, ``generate score``) in NFC, as the
+    data is read; one warning naming the characters the vocabulary lacks (``verb`` says
+    what becomes of them: "read" / "scored" as <UNK>)."""
+    surnames = [unicodedata.normalize("NFC", s) for s in surnames]
+    unknown = unknown_characters(vocab, surnames)
+    if unknown:
+        warnings.warn(f"characters not in the vocabulary, {verb} as <UNK>: {unknown}",
+                      stacklevel=3)
+    return surnames

@@ -19,7 +19,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scratchrnn import classify, generate
 from scratchrnn.checkpoint import CheckpointError, load_checkpoint
 from scratchrnn.fileio import (
     UnsafeFileError,
@@ -40,26 +39,12 @@ from .kit import (
     read_meta,
     run,
     run_process,
-    synthetic_csv,
     write_members,
     write_meta,
     write_meta_text,
 )
 
 PROBE = settings(suppress_health_check=list(HealthCheck), deadline=None)
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict[str, Path]:
-    """A tiny classifier and a tiny conditioned generator, one epoch each."""
-    root = tmp_path_factory.mktemp("runs")
-    csv = synthetic_csv(root)
-    quiet = dict(progress=False, log=lambda msg: None)
-    classify.train(data=str(csv), out=root / "clf", hidden=4, embedding=4, epochs=1,
-                   batch_size=8, **quiet)
-    generate.train(data=str(csv), out=root / "gen", hidden=4, embedding=4, epochs=1,
-                   batch_size=8, conditioned=True, **quiet)
-    return {"csv": csv, "clf": root / "clf", "gen": root / "gen"}
 
 
 def commands(kind: str, model: Path, csv: Path) -> list[list[str]]:

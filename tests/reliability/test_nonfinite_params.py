@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scratchrnn import classify, generate
 from scratchrnn.checkpoint import CheckpointError, load_checkpoint
 from scratchrnn.recurrent import LSTM
 
@@ -19,21 +18,8 @@ from .kit import (
     npy_bytes,
     read_members,
     run,
-    synthetic_csv,
     write_members,
 )
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("nonfinite")
-    csv = synthetic_csv(root)
-    quiet = dict(progress=False, log=lambda msg: None)
-    classify.train(data=str(csv), out=root / "clf", hidden=4, embedding=4, epochs=1,
-                   batch_size=8, **quiet)
-    generate.train(data=str(csv), out=root / "gen", hidden=4, embedding=4, epochs=1,
-                   batch_size=8, conditioned=True, **quiet)
-    return {"csv": csv, "clf": root / "clf", "gen": root / "gen"}
 
 
 def _poison(npz: Path, bad: float, member_part: str = "weight_hh") -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from parity.grade import grade
-from tests.conftest import needs_torch, run_cli
+from tests.conftest import needs_torch
 
 pytestmark = needs_torch
 
@@ -20,17 +20,9 @@ FILE = "ex3_lstm.py"
 PREFIX = "graded functions must be your own"
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("honest")
-    code, out, err = run_cli(["exercises", "init", str(d), "--solutions"])
-    assert code == 0, out + err
-    return d
-
-
 @pytest.fixture
-def student(reference, tmp_path) -> Path:
-    return Path(shutil.copytree(reference, tmp_path / "student"))
+def student(solutions, tmp_path) -> Path:
+    return Path(shutil.copytree(solutions, tmp_path / "student"))
 
 
 def _append(student: Path, text: str) -> None:

@@ -12,19 +12,11 @@ import pytest
 
 from parity.grade import grade
 from parity.grade.mistakes import block_mistakes
-from tests.conftest import needs_torch, run_cli
+from tests.conftest import needs_torch
 
 from .planted import PLANTED
 
 pytestmark = needs_torch
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("planted")
-    code, out, err = run_cli(["exercises", "init", str(d), "--solutions"])
-    assert code == 0, out + err
-    return d
 
 
 def first_line(report, name: str) -> str:
@@ -35,9 +27,9 @@ def first_line(report, name: str) -> str:
 
 
 @pytest.mark.parametrize("what,file,name,old,new,named", PLANTED, ids=[p[0] for p in PLANTED])
-def test_each_planted_mistake_is_named_first(reference, tmp_path, what, file, name, old, new,
+def test_each_planted_mistake_is_named_first(solutions, tmp_path, what, file, name, old, new,
                                              named):
-    student = Path(shutil.copytree(reference, tmp_path / "s"))
+    student = Path(shutil.copytree(solutions, tmp_path / "s"))
     path = student / file
     text = path.read_text(encoding="utf-8")
     assert text.count(old) == 1, (what, old)
@@ -48,8 +40,8 @@ def test_each_planted_mistake_is_named_first(reference, tmp_path, what, file, na
     assert named in first_line(report, name), report.text()
 
 
-def test_the_reference_names_no_mistake(reference):
-    report = grade(str(reference), only="lstm_step_backward")
+def test_the_reference_names_no_mistake(solutions):
+    report = grade(str(solutions), only="lstm_step_backward")
     assert report.passed and "sign flipped" not in report.text()
 
 
