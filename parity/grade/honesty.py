@@ -134,13 +134,15 @@ class CallWatch:
         if self.found is not None:
             return
         if event == "call":
+            if _protocol(frame.f_code.co_name):
+                return
             f = frame.f_code.co_filename
             bad = self._cache.get(f)
             if bad is None:
                 bad = self._cache[f] = _forbidden_code(f)
             if bad:
                 self.found = f"{frame.f_globals.get('__name__', '?')}.{frame.f_code.co_name}"
-        elif event == "c_call":
+        elif event == "c_call" and not _protocol(getattr(arg, "__name__", "")):
             module = getattr(arg, "__module__", None) or \
                 type(getattr(arg, "__self__", None)).__module__
             if _root(module) in FORBIDDEN:
@@ -160,6 +162,13 @@ class CallWatch:
             return fn(*args)
         finally:
             sys.setprofile(previous)
+
+
+def _protocol(name: str) -> bool:
+    """A dunder other than ``__call__``: Python's own protocol (``getattr`` reaching a torch
+    object's ``__getattribute__`` while a student walks ``gc.get_objects()``), not a call the
+    student wrote; the call that follows it is the one to name."""
+    return name.startswith("__") and name.endswith("__") and name != "__call__"
 
 
 def runtime_refusal(watch: CallWatch, name: str) -> str | None:

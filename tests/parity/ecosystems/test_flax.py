@@ -132,3 +132,14 @@ def test_load_reads_a_module_file(tmp_path):
     f.write_text("def make():\n    return 3\n")
     with pytest.raises(UserMistake, match=r"must return \(cell, input_size\)"):
         F.load(f"{f}:make")
+
+
+@pytest.mark.filterwarnings("ignore:LSTM with projections")  # torch writing the vectors
+def test_the_vectors_hook_checks_the_golden_vectors_in_flax(tmp_path):
+    from parity.ecosystems import load_vectors_into
+    from parity.kit.vectors import write_vectors
+
+    write_vectors(str(tmp_path), cells=["elman", "lstm", "gru"])
+    rows = [r for r in load_vectors_into("flax", str(tmp_path)) if "skipped" not in r]
+    assert {r["name"] for r in rows} >= {"elman-tanh-float64", "lstm-float64", "gru-float64"}
+    assert all(r["ok"] for r in rows), rows

@@ -211,3 +211,14 @@ def test_a_reference_that_does_not_fit_is_one_line():
     with pytest.raises(UserMistake) as exc:
         K.foreign_layer(gru, 3, reference=torch.nn.LSTM(3, 4))
     assert "do not fit the layer" in str(exc.value) and "\n" not in str(exc.value)
+
+
+@pytest.mark.filterwarnings("ignore:LSTM with projections")  # torch writing the vectors
+def test_the_vectors_hook_checks_the_golden_vectors_in_keras(tmp_path):
+    from parity.ecosystems import load_vectors_into
+    from parity.kit.vectors import write_vectors
+
+    write_vectors(str(tmp_path), cells=["elman", "lstm", "gru"])
+    rows = [r for r in load_vectors_into("keras", str(tmp_path)) if "skipped" not in r]
+    assert {r["name"] for r in rows} >= {"elman-tanh-float64", "lstm-float64", "gru-float64"}
+    assert all(r["ok"] for r in rows), rows
