@@ -7,7 +7,7 @@ Subcommands (the parity kit, ``docs/test-your-own-rnn.md``)::
 
     python -m parity check MODULE:CALLABLE --cell lstm --layout concat [--examples N]
     python -m parity check --onnx FILE [--torch M:F] | --keras M:F | --flax M:F
-    python -m parity vectors --out DIR [--cells ...] [--seed S]
+    python -m parity vectors --out DIR [--cells ...] [--seed S] [--check-in onnx keras flax]
     python -m parity grade DIR [--only NAME] [--json]   (the exercises, README "Grading")
 """
 
@@ -35,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
 
         if wants_foreign(argv[1:]):  # --onnx FILE, --keras / --flax MODULE:CALLABLE
             return foreign_main(argv[1:])
+    if argv and argv[0] == "vectors" and any(a.startswith("--check-in") for a in argv):
+        from .ecosystems.cli import main_vectors
+
+        return main_vectors(argv[1:])
     if argv and argv[0] in SUBCOMMANDS:
         from .kit.cli import main as kit_main
 

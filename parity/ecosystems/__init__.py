@@ -96,8 +96,12 @@ def load_vectors_into(ecosystem: str, vector_dir: str, **options) -> list[dict]:
         why = None
         if cell is None:
             why = f"cell {opts.get('cell')!r} has no foreign counterpart"
-        elif opts.get("num_layers", 1) != 1 or opts.get("proj_size") or opts.get("lengths"):
-            why = "several layers, projections or variable lengths"
+        else:
+            why = "; ".join(w for w, held in (
+                (f"{opts.get('num_layers')} layers", opts.get("num_layers", 1) != 1),
+                ("an LSTM projection", bool(opts.get("proj_size"))),
+                ("variable lengths", bool(opts.get("lengths")))) if held) or None
+            why = why and why + " (this check loads one layer over full sequences)"
         row = {"name": name, "cell": cell, "dtype": opts.get("dtype", "float64")}
         if why:
             rows.append({**row, "skipped": why})

@@ -10,8 +10,6 @@ a damaged model, a missing extra, a convention torch has no counterpart for).
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
 import time
 
@@ -44,15 +42,16 @@ def _reference(spec: str):
 
 def load_layer(ecosystem: str, spec: str, **options):
     """The adapter's ForeignLayer for ``spec``; a missing extra is one line."""
-    from . import ADAPTERS
+    return _adapter(ecosystem, "check --" + ecosystem).load(spec, **options)
 
-    module = ADAPTERS[ecosystem]
-    for name in ("onnx", "onnxruntime") if ecosystem == "onnx" else (
-            ("keras",) if ecosystem == "keras" else ("jax", "flax")):
-        if importlib.util.find_spec(name) is None:
-            raise UserMistake(f"python -m parity check --{ecosystem}: {name} is not installed; "
-                              f"install the extra: pip install '.[{ecosystem}]'")
-    return importlib.import_module(module).load(spec, **options)
+
+def _adapter(ecosystem: str, command: str):
+    from . import MissingExtra, load_adapter
+
+    try:
+        return load_adapter(ecosystem)
+    except MissingExtra as exc:
+        raise UserMistake(f"python -m parity {command}: {exc}") from None
 
 
 def foreign_main(argv: list[str]) -> int:
@@ -94,6 +93,42 @@ def foreign_main(argv: list[str]) -> int:
 
 
 
+def vectors_main(argv: list[str]) -> int:
+    """``python -m parity vectors --out DIR --check-in onnx keras flax``: write the golden
+    vectors, then load each into every runtime named (its ``from_torch_state_dict``) and print
+    one table per runtime: exit 0 when every vector a runtime can hold matches, 1 otherwise."""
+    from ..kit.cli import vectors_parser, write_vectors_for
+    from . import ADAPTERS, load_vectors_into
+
+    ap = vectors_parser()
+    ap.add_argument("--check-in", nargs="+", choices=list(ADAPTERS), required=True,
+                    metavar="RUNTIME", help=f"check the vectors in: {', '.join(ADAPTERS)}")
+    args = ap.parse_args(argv)
+    for ecosystem in args.check_in:  # every extra present before anything is written
+        _adapter(ecosystem, "vectors --check-in")
+    write_vectors_for(args)
+    failed = []
+    for ecosystem in args.check_in:
+        rows = load_vectors_into(ecosystem, args.out)
+        print(f"\n{ecosystem}: {sum('ok' in r for r in rows)} of {len(rows)} vectors held")
+        print(f"{'vector':44s} {'runtime':8s} {'max rel diff':>12s} {'tolerance':>9s}  ok")
+        for r in rows:
+            if "skipped" in r:
+                print(f"{r['name']:44s} skipped: {r['skipped']}")
+            else:
+                print(f"{r['name']:44s} {r['runtime_dtype']:8s} {r['max_rel']:12.2e} "
+                      f"{r['tol']:9.0e}  {'yes' if r['ok'] else 'NO'}")
+        failed += [f"{ecosystem}:{r['name']}" for r in rows if r.get("ok") is False]
+    print("\nPASS: every vector each runtime holds matches torch's" if not failed else
+          f"\nFAIL: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
 def main(argv: list[str]) -> int:
     """:func:`foreign_main`; a :class:`UserMistake` is one stderr line and exit status 2."""
     return guarded(foreign_main, argv, "python -m parity check")
+
+
+def main_vectors(argv: list[str]) -> int:
+    """:func:`vectors_main`, guarded as every subcommand is."""
+    return guarded(vectors_main, argv, "python -m parity vectors")

@@ -155,19 +155,29 @@ def check_main(argv: list[str]) -> int:
     return 0 if d is None else 1
 
 
-def vectors_main(argv: list[str]) -> int:
-    from .vectors import write_vectors
-
+def vectors_parser() -> argparse.ArgumentParser:
+    """The ``vectors`` command line (``parity.ecosystems.cli`` adds ``--check-in`` to it)."""
     ap = _Parser(prog="python -m parity vectors",
                  description="golden vectors (npz + manifest.json) for other languages")
     ap.add_argument("--out", required=True, help="directory to write")
     ap.add_argument("--cells", nargs="+", choices=["elman", "elman-relu", "lstm", "gru",
                                                     "gru-slide"])
     ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
+    return ap
+
+
+def write_vectors_for(args) -> dict:
+    """Write the vectors ``args`` (of :func:`vectors_parser`) ask for and say so."""
+    from .vectors import write_vectors
+
     manifest = write_vectors(args.out, cells=args.cells, seed=args.seed)
     print(f"wrote {len(manifest['configs'])} configurations to {args.out} "
           f"(manifest.json + one .npz each)")
+    return manifest
+
+
+def vectors_main(argv: list[str]) -> int:
+    write_vectors_for(vectors_parser().parse_args(argv))
     return 0
 
 

@@ -1,0 +1,68 @@
+"""``python -m parity vectors --out DIR --check-in RUNTIME...``: the golden vectors, loaded into
+each runtime through its adapter's ``from_torch_state_dict``, match torch's outputs; a vector
+that a runtime disagrees with fails naming it; a missing extra is one line before anything is
+written."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch", reason="torch is not installed")
+
+import parity.ecosystems as E  # noqa: E402
+from parity.__main__ import main  # noqa: E402
+
+RUNTIMES = {"onnx": "onnxruntime", "keras": "keras", "flax": "flax"}
+CELLS = ["--cells", "elman", "lstm", "gru"]
+
+
+@pytest.fixture(params=sorted(RUNTIMES))
+def runtime(request):
+    if importlib.util.find_spec(RUNTIMES[request.param]) is None:  # keras: no import here,
+        pytest.skip(f"{RUNTIMES[request.param]} is not installed "  # its backend is chosen
+                    f"(pip install -e '.[{request.param}]')")        # by the adapter
+    return request.param
+
+
+@pytest.mark.filterwarnings("ignore:LSTM with projections")  # torch writing the vectors
+def test_every_vector_a_runtime_holds_matches(runtime, tmp_path, capsys):
+    assert main(["vectors", "--out", str(tmp_path), *CELLS, "--check-in", runtime]) == 0
+    out = capsys.readouterr().out
+    held = [ln.split() for ln in out.splitlines() if ln.endswith(("yes", "NO"))]
+    assert {row[0] for row in held} >= {"elman-tanh-float64", "lstm-float64", "gru-float64"}
+    assert all(row[-1] == "yes" and float(row[2]) <= float(row[3]) for row in held), out
+    assert "skipped: 2 layers" in out and out.rstrip().endswith("matches torch's")
+
+
+@pytest.mark.filterwarnings("ignore:LSTM with projections")
+def test_a_vector_the_runtime_disagrees_with_fails_naming_it(runtime, tmp_path, capsys,
+                                                             monkeypatch):
+    real = np.load
+
+    def tampered(path, *a, **k):  # the vector's expected output, moved by 1 %
+        arrays = dict(real(path, *a, **k))
+        if str(path).endswith("gru-float64.npz"):
+            arrays["output"] = arrays["output"] * 1.01
+        return arrays
+
+    monkeypatch.setattr(E.np, "load", tampered)
+    assert main(["vectors", "--out", str(tmp_path), *CELLS, "--check-in", runtime]) == 1
+    out = capsys.readouterr().out
+    assert out.rstrip().splitlines()[-1] == f"FAIL: {runtime}:gru-float64"
+
+
+def test_a_missing_extra_is_one_line_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(E._REQUIRES, "flax", ("no_such_module_for_this_test",))
+    out = tmp_path / "vectors"
+    assert main(["vectors", "--out", str(out), "--check-in", "flax"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install '.[flax]'" in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("argv", [["--check-in", "tf"], ["--check-in"], ["--check-in", "onnx"]])
+def test_a_wrong_command_line_is_one_line(argv, tmp_path, capsys):
+    out = [] if argv == ["--check-in", "onnx"] else ["--out", str(tmp_path)]
+    assert main(["vectors", *out, *argv]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
