@@ -71,7 +71,8 @@ def _read(path: str):
 
     p = Path(path)
     if not p.is_file():
-        raise UserMistake(f"python -m parity check --onnx: {path}: no such file")
+        what = "a folder, not an .onnx file" if p.is_dir() else "no such file"
+        raise UserMistake(f"python -m parity check --onnx: {path}: {what}")
     try:
         model = onnx.load(str(p))
     except Exception as exc:  # a damaged or foreign file: one line

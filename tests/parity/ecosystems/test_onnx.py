@@ -198,7 +198,8 @@ def test_no_torch_counterpart_is_one_line_exit_2(tmp_path, capsys, make, words):
 
 @pytest.mark.parametrize("content,words", [
     (None, "no such file"), (b"\x08\x07garbage" * 10, "not an ONNX model"),
-    ("no-rnn", "holds no RNN, LSTM or GRU node"),
+    ("no-rnn", "holds no RNN, LSTM or GRU node"), ("folder", "a folder, not an .onnx file"),
+    (b"", "holds no RNN, LSTM or GRU node"),
 ])
 def test_a_bad_file_is_one_line_exit_2(tmp_path, capsys, content, words):
     path = tmp_path / "bad.onnx"
@@ -207,6 +208,8 @@ def test_a_bad_file_is_one_line_exit_2(tmp_path, capsys, content, words):
                               [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1])],
                               [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1])])
         onnx.save(helper.make_model(g), str(path))
+    elif content == "folder":
+        path.mkdir()
     elif content is not None:
         path.write_bytes(content)
     code = main(["check", "--onnx", str(path)])

@@ -26,7 +26,8 @@ def runtime(request):
 
 
 @pytest.mark.filterwarnings("ignore:LSTM with projections")  # torch writing the vectors
-def test_every_vector_a_runtime_holds_matches(runtime, tmp_path, capsys):
+def test_every_vector_a_runtime_holds_matches_and_a_tampered_one_fails(runtime, tmp_path,
+                                                                       capsys, monkeypatch):
     assert main(["vectors", "--out", str(tmp_path), *CELLS, "--check-in", runtime]) == 0
     out = capsys.readouterr().out
     held = [ln.split() for ln in out.splitlines() if ln.endswith(("yes", "NO"))]
@@ -34,10 +35,6 @@ def test_every_vector_a_runtime_holds_matches(runtime, tmp_path, capsys):
     assert all(row[-1] == "yes" and float(row[2]) <= float(row[3]) for row in held), out
     assert "skipped: 2 layers" in out and out.rstrip().endswith("matches torch's")
 
-
-@pytest.mark.filterwarnings("ignore:LSTM with projections")
-def test_a_vector_the_runtime_disagrees_with_fails_naming_it(runtime, tmp_path, capsys,
-                                                             monkeypatch):
     real = np.load
 
     def tampered(path, *a, **k):  # the vector's expected output, moved by 1 %
@@ -48,8 +45,7 @@ def test_a_vector_the_runtime_disagrees_with_fails_naming_it(runtime, tmp_path, 
 
     monkeypatch.setattr(E.np, "load", tampered)
     assert main(["vectors", "--out", str(tmp_path), *CELLS, "--check-in", runtime]) == 1
-    out = capsys.readouterr().out
-    assert out.rstrip().splitlines()[-1] == f"FAIL: {runtime}:gru-float64"
+    assert capsys.readouterr().out.rstrip().splitlines()[-1] == f"FAIL: {runtime}:gru-float64"
 
 
 def test_a_missing_extra_is_one_line_and_writes_nothing(tmp_path, capsys, monkeypatch):
