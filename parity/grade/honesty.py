@@ -127,25 +127,35 @@ class CallWatch:
 
     def __init__(self, enabled: bool = True) -> None:
         self.found: str | None = None
+        self.touched: str | None = None  # a protocol dunder of the library's, e.g. a property
         self.enabled = enabled
         self._cache: dict[str, bool] = {}
 
+    def _forbidden(self, filename: str) -> bool:
+        bad = self._cache.get(filename)
+        if bad is None:
+            bad = self._cache[filename] = _forbidden_code(filename)
+        return bad
+
     def _hook(self, frame, event, arg):
+        # Only a crossing counts: library code entered from code that is not the library's
+        # (the student's frame, or a C builtin such as map() called from it). What torch runs
+        # inside itself (a property reaching torch.cuda) is not the student's call to name.
         if self.found is not None:
             return
         if event == "call":
-            if _protocol(frame.f_code.co_name):
-                return
-            f = frame.f_code.co_filename
-            bad = self._cache.get(f)
-            if bad is None:
-                bad = self._cache[f] = _forbidden_code(f)
-            if bad:
-                self.found = f"{frame.f_globals.get('__name__', '?')}.{frame.f_code.co_name}"
+            caller = frame.f_back
+            if (self._forbidden(frame.f_code.co_filename)
+                    and not (caller and self._forbidden(caller.f_code.co_filename))):
+                name = f"{frame.f_globals.get('__name__', '?')}.{frame.f_code.co_name}"
+                if not _protocol(frame.f_code.co_name):
+                    self.found = name
+                elif self.touched is None:  # named only if nothing else is found
+                    self.touched = name
         elif event == "c_call" and not _protocol(getattr(arg, "__name__", "")):
             module = getattr(arg, "__module__", None) or \
                 type(getattr(arg, "__self__", None)).__module__
-            if _root(module) in FORBIDDEN:
+            if _root(module) in FORBIDDEN and not self._forbidden(frame.f_code.co_filename):
                 self.found = f"{module}.{getattr(arg, '__name__', '?')}"
 
     @classmethod
@@ -172,6 +182,7 @@ def _protocol(name: str) -> bool:
 
 
 def runtime_refusal(watch: CallWatch, name: str) -> str | None:
-    if watch.found is None:
+    found = watch.found or watch.touched
+    if found is None:
         return None
-    return f"{PREFIX}: {name} calls {watch.found} while it is graded"
+    return f"{PREFIX}: {name} calls {found} while it is graded"

@@ -81,8 +81,8 @@ def test_a_function_from_elsewhere_is_refused_naming_its_module(student, code):
     "import sys\n\ndef lstm_step_backward(dh_t, dc_t, cache, W_hh):\n"
     "    return sys.modules['scratchrnn.cells'].lstm_step_backward(dh_t, dc_t, cache, W_hh)",
     "import gc\n\ndef lstm_step_backward(dh_t, dc_t, cache, W_hh):\n"
-    "    ref = next(o for o in gc.get_objects() if getattr(o, '__name__', '') == "
-    "'lstm_step_backward' and getattr(o, '__module__', '') == 'scratchrnn.cells')\n"
+    "    ref = next(o for o in gc.get_objects() if type(o).__name__ == 'function' and "
+    "o.__name__ == 'lstm_step_backward' and o.__module__ == 'scratchrnn.cells')\n"
     "    return ref(dh_t, dc_t, cache, W_hh)",
 ])
 def test_a_call_into_the_reference_while_graded_is_refused(student, code):
@@ -105,3 +105,43 @@ def test_the_command_prints_the_refusal_and_fails(student):
         code = main(["grade", str(student), "--only", NAME])
     assert code == 1
     assert f"{FILE} — " in out.getvalue() and "imports scratchrnn.cells (line" in out.getvalue()
+
+
+def test_the_watch_names_the_call_the_student_made_not_what_the_library_did_inside(
+        tmp_path, monkeypatch):
+    """A gc walk reaches library objects through Python's protocols (a property named
+    ``__name__``) before it finds the reference; the reference is the call to name, the
+    library's inner calls never are, and a walk that fails before it gets there is still
+    named by the protocol it crossed."""
+    import importlib.util
+
+    from parity.grade import honesty
+
+    lib = tmp_path / "fakelib.py"
+    lib.write_text("def inner():\n    return 1\n\n"
+                   "class Lazy:\n    @property\n    def __name__(self):\n        return inner()\n\n"
+                   "def reference(x):\n    return inner() + x\n")
+    spec = importlib.util.spec_from_file_location("fakelib", lib)
+    fakelib = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fakelib)
+    monkeypatch.setattr(honesty, "_forbidden_code", lambda f: f == str(lib))
+
+    def cheat(x):
+        getattr(fakelib.Lazy(), "__name__")
+        return fakelib.reference(x)
+
+    def failing_cheat(x):
+        getattr(fakelib.Lazy(), "__name__")
+        raise RuntimeError("the walk broke")
+
+    watch = honesty.CallWatch()
+    assert watch.run(cheat, 1) == 2
+    assert honesty.runtime_refusal(watch, "f") == f"{PREFIX}: f calls fakelib.reference " \
+                                                  "while it is graded"
+    watch = honesty.CallWatch()
+    with pytest.raises(RuntimeError):
+        watch.run(failing_cheat, 1)
+    assert honesty.runtime_refusal(watch, "f").endswith("calls fakelib.__name__ while it is "
+                                                        "graded")
+    watch = honesty.CallWatch()
+    assert watch.run(lambda x: x + 1, 1) == 2 and honesty.runtime_refusal(watch, "f") is None
