@@ -127,11 +127,11 @@ def test_the_watch_names_the_call_the_student_made_not_what_the_library_did_insi
     monkeypatch.setattr(honesty, "_forbidden_code", lambda f: f == str(lib))
 
     def cheat(x):
-        getattr(fakelib.Lazy(), "__name__")
+        _ = fakelib.Lazy().__name__  # a property of the library
         return fakelib.reference(x)
 
     def failing_cheat(x):
-        getattr(fakelib.Lazy(), "__name__")
+        _ = fakelib.Lazy().__name__  # a property of the library
         raise RuntimeError("the walk broke")
 
     watch = honesty.CallWatch()
