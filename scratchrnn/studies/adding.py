@@ -262,10 +262,13 @@ def compare(
             if progress is not None:
                 progress(results[-1])
         return results
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     done: dict[tuple[str, int], AddingResult] = {}
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # spawned, not forked: a fork of a process with threads (torch's, JAX's) can deadlock
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
         futures = [pool.submit(train_fn, cell, T, cfg) for cell, T in jobs]
         for fut in as_completed(futures):
             r = fut.result()
