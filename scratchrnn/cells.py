@@ -315,6 +315,7 @@ def _param_grads(
     return grads
 
 
+# The cells mirror torch's RNNCell / LSTMCell / GRUCell one by one: alike signatures, own steps.
 def elman_cell_forward(
     x: np.ndarray,
     h_prev: np.ndarray,

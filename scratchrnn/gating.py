@@ -52,6 +52,7 @@ def _check_gating(gating: str) -> str:
     return gating
 
 
+# The contract of the cells' steps (cells.py); the gating progression's own equations.
 def gated_step_forward(
     gx_t: np.ndarray,
     h_prev: np.ndarray,

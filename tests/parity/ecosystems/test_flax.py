@@ -11,7 +11,7 @@ pytest.importorskip("torch", reason="torch is not installed")
 from parity.ecosystems import flax as F  # noqa: E402
 from parity.kit.cli import UserMistake  # noqa: E402
 
-from .twin import CELL_OF_VECTOR, compare, loadable_vectors  # noqa: E402
+from .twin import compare, each_loadable_vector, golden_vector_errors  # noqa: E402
 
 jax, nn = F._jax()
 BIAS = {"bias_init": nn.initializers.normal(1.0)}  # non-zero biases: the mapping shows
@@ -94,22 +94,10 @@ def test_from_torch_state_dict_folds_the_biases_exactly(cell):
     assert np.max(np.abs(layer.run(x)["output"] - want)) < 1e-9
 
 
-@pytest.mark.parametrize("name,spec,arrays", list(loadable_vectors()),
-                         ids=lambda v: v if isinstance(v, str) else "")
+@each_loadable_vector
 def test_golden_vectors_load(name, spec, arrays):
-    sd = {k[6:]: v.astype(np.float64) for k, v in arrays.items() if k.startswith("param.")}
-    layer = F.from_torch_state_dict(CELL_OF_VECTOR[spec.cell], sd)
-    x = arrays["input"].astype(np.float64)
-    x = x.transpose(1, 0, 2) if spec.batch_first else x
-    h0, c0 = arrays.get("h0"), arrays.get("c0")
-    got = layer.run(x, h0, c0)
-    tol = 1e-9 if spec.dtype == "float64" else 1e-4
-    for key in ("output", "h_n", "c_n"):
-        if key in arrays:
-            want = arrays[key]
-            if key == "output" and spec.batch_first:
-                want = want.transpose(1, 0, 2)
-            assert np.max(np.abs(got[key] - want)) < tol, (name, key)
+    errors, tol = golden_vector_errors(F, spec, arrays)
+    assert max(errors.values()) < tol, (name, errors)
 
 
 @pytest.mark.parametrize("factory,words", [
