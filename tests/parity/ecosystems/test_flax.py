@@ -11,7 +11,7 @@ pytest.importorskip("torch", reason="torch is not installed")
 from parity.ecosystems import flax as F  # noqa: E402
 from parity.kit.cli import UserMistake  # noqa: E402
 
-from .twin import compare, each_loadable_vector, golden_vector_errors  # noqa: E402
+from .twin import checked_vector_rows, compare, each_loadable_vector, golden_vector_errors  # noqa: E402
 
 jax, nn = F._jax()
 BIAS = {"bias_init": nn.initializers.normal(1.0)}  # non-zero biases: the mapping shows
@@ -124,10 +124,6 @@ def test_load_reads_a_module_file(tmp_path):
 
 @pytest.mark.filterwarnings("ignore:LSTM with projections")  # torch writing the vectors
 def test_the_vectors_hook_checks_the_golden_vectors_in_flax(tmp_path):
-    from parity.ecosystems import load_vectors_into
-    from parity.kit.vectors import write_vectors
-
-    write_vectors(str(tmp_path), cells=["elman", "lstm", "gru"])
-    rows = [r for r in load_vectors_into("flax", str(tmp_path)) if "skipped" not in r]
+    rows = checked_vector_rows("flax", tmp_path)
     assert {r["name"] for r in rows} >= {"elman-tanh-float64", "lstm-float64", "gru-float64"}
     assert all(r["ok"] for r in rows), rows

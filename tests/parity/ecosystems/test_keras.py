@@ -17,7 +17,7 @@ if importlib.util.find_spec("keras") is None or importlib.util.find_spec("torch"
 from parity.ecosystems import keras as K  # noqa: E402
 from parity.kit.cli import UserMistake  # noqa: E402
 
-from .twin import compare, each_loadable_vector, golden_vector_errors, twin  # noqa: E402
+from .twin import checked_vector_rows, compare, each_loadable_vector, golden_vector_errors, twin  # noqa: E402
 
 keras = K._keras()
 RANDOM_BIAS = {"bias_initializer": "random_normal"}
@@ -201,10 +201,6 @@ def test_a_reference_that_does_not_fit_is_one_line():
 
 @pytest.mark.filterwarnings("ignore:LSTM with projections")  # torch writing the vectors
 def test_the_vectors_hook_checks_the_golden_vectors_in_keras(tmp_path):
-    from parity.ecosystems import load_vectors_into
-    from parity.kit.vectors import write_vectors
-
-    write_vectors(str(tmp_path), cells=["elman", "lstm", "gru"])
-    rows = [r for r in load_vectors_into("keras", str(tmp_path)) if "skipped" not in r]
+    rows = checked_vector_rows("keras", tmp_path)
     assert {r["name"] for r in rows} >= {"elman-tanh-float64", "lstm-float64", "gru-float64"}
     assert all(r["ok"] for r in rows), rows

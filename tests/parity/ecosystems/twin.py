@@ -92,3 +92,13 @@ def golden_vector_errors(adapter, spec, arrays) -> tuple[dict[str, float], float
               for key in ("output", "h_n", "c_n") if key in arrays}
     tol = 1e-9 if spec.dtype == "float64" and layer.dtype == "float64" else 1e-4
     return errors, tol
+
+
+def checked_vector_rows(ecosystem: str, vector_dir) -> list[dict]:
+    """The rows of ``load_vectors_into(ecosystem, …)`` that were checked (not skipped), on
+    golden vectors freshly written to ``vector_dir`` for the three cells."""
+    from parity.ecosystems import load_vectors_into
+    from parity.kit.vectors import write_vectors
+
+    write_vectors(str(vector_dir), cells=["elman", "lstm", "gru"])
+    return [r for r in load_vectors_into(ecosystem, str(vector_dir)) if "skipped" not in r]
