@@ -31,6 +31,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .cells import hidden_projection
+from .checks import check_choice
 from .functional import sigmoid
 from .recurrent import Recurrent
 
@@ -47,9 +48,7 @@ class GatedCache(NamedTuple):
 
 
 def _check_gating(gating: str) -> str:
-    if gating not in GATINGS:
-        raise ValueError(f"gating must be one of {', '.join(map(repr, GATINGS))}, got {gating!r}")
-    return gating
+    return check_choice("gating", gating, GATINGS)
 
 
 # The contract of the cells' steps (cells.py); the gating progression's own equations.
