@@ -135,6 +135,7 @@ class GatedRNN(Recurrent):
 
     mode = "GATED_NONE"
     gates = 1
+    cell_steps, variant = (gated_step_forward, gated_step_backward), "gating"
 
     def __init__(
         self,
@@ -155,13 +156,6 @@ class GatedRNN(Recurrent):
         self.gates = GATE_BLOCKS[gating]
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, 0, dtype, rng, reference)
-
-    def step_forward(self, gx_t, h_prev, c_prev, W_hh, b_hh, W_hr):
-        h_t, cache = gated_step_forward(gx_t, h_prev, W_hh, b_hh, self.gating)
-        return h_t, None, cache
-
-    def step_backward(self, dh_t, dc_t, cache, W_hh, W_hr):
-        return (*gated_step_backward(dh_t, cache, W_hh), None)
 
     def __repr__(self) -> str:
         return (f"GatedRNN({self.input_size}, {self.hidden_size}, gating={self.gating!r}, "

@@ -116,16 +116,24 @@ class Recurrent(Module):
                     self.add_param(name + suffix, value)
 
     # -- the cell interface: what a subclass supplies -----------------------------
+    #: a cell whose state is h alone (RNN, GRU, GatedRNN) names its step pair here,
+    #: ``forward(gx_t, h_prev, W_hh, b_hh, option)`` and ``backward(dh_t, cache, W_hh)``, and
+    #: in :attr:`variant` the attribute holding that option (``nonlinearity``, ``form`` …)
+    cell_steps: tuple = ()
+    variant: str = ""
+
     def step_forward(self, gx_t: np.ndarray, h_prev: np.ndarray, c_prev: np.ndarray | None,
                      W_hh: np.ndarray, b_hh: np.ndarray | None, W_hr: np.ndarray | None):
         """One step of the cell from gx_t = x_t W_ih^T + b_ih (B, G·H) and h_prev (B, P)
-        (c_prev (B, H) for LSTM, else None). Returns (h_t, c_t or None, step cache)."""
-        raise NotImplementedError
+        (c_prev (B, H) for LSTM, else None). Returns (h_t, c_t or None, step cache).
+        Here: the one-state cell of :attr:`cell_steps` (the LSTM has its own)."""
+        h_t, cache = self.cell_steps[0](gx_t, h_prev, W_hh, b_hh, getattr(self, self.variant))
+        return h_t, None, cache
 
     def step_backward(self, dh_t: np.ndarray, dc_t: np.ndarray | None, cache: object,
                       W_hh: np.ndarray, W_hr: np.ndarray | None):
         """Backward of :meth:`step_forward`: (dgx_t, dgh_t (B, G·H), dh_prev, dc_prev or None)."""
-        raise NotImplementedError
+        return (*self.cell_steps[1](dh_t, cache, W_hh), None)
 
     def fast_path(self) -> tuple | None:
         """(forward, backward, extra forward arguments) of :mod:`scratchrnn.fastpath`, or None."""
