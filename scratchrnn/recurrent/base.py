@@ -4,9 +4,10 @@ r"""The recurrent contract: :class:`Recurrent`, the base of every sequence modul
 stacks the layers and directions, applies dropout between layers and runs the backward
 through them; one layer in one direction is :mod:`scratchrnn.recurrent.unroll`'s.
 Subclasses (:class:`~scratchrnn.recurrent.RNN`, ``LSTM``, ``GRU``,
-:class:`~scratchrnn.gating.GatedRNN`) supply only the cell: :meth:`Recurrent.step_forward`,
-:meth:`Recurrent.step_backward`, and optionally :meth:`Recurrent.fast_path` and
-:meth:`Recurrent.weight_hh_grad`.
+:class:`~scratchrnn.gating.GatedRNN`) supply only the cell: a cell whose state is h alone
+names its step pair (:attr:`Recurrent.cell_steps`, :attr:`Recurrent.variant`), the LSTM
+writes :meth:`Recurrent.step_forward` and :meth:`Recurrent.step_backward`; optionally
+:meth:`Recurrent.fast_path` and :meth:`Recurrent.weight_hh_grad`.
 
 Every module shares one signature (``hx`` is torch's: one array, or the pair
 ``(h, c)`` for the LSTM, whose class sets ``has_cell_state``)::
