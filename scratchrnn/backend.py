@@ -193,6 +193,7 @@ class NumpyBackend:
         self.optimizer = Adam(model, lr=lr)
         self.rng = model_generator(model)  # the dropout masks
 
+    # Backend's modes and lr, as TorchBackend has them (alike by the contract, own optimizer)
     def train(self) -> None:
         self.model.train()
 

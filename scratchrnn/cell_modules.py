@@ -25,13 +25,15 @@ from .cells import (
     lstm_cell_backward,
     lstm_cell_forward,
 )
-from .checks import check_array, check_float_dtype, check_positive_int
+from .checks import check_array, check_choice, check_float_dtype, check_positive_int
 from .module import Module
 from .rng import as_generator
 
 
 class _CellBase(Module):
     gates = 1
+    #: Elman and GRU: the cell's one variant argument, handed to its ``_cell_forward``
+    variant = ""
 
     def __init__(self, input_size, hidden_size, bias, dtype, rng) -> None:
         super().__init__()
@@ -75,6 +77,14 @@ class _CellBase(Module):
             "bias_hh": p.get("bias_hh"),
         }
 
+    def forward(self, x: np.ndarray, hx: np.ndarray | None = None):
+        """h' (B, H) or (H,) and the cache, from input (B, I) or (I,) and hx (zeros if None)
+        (Elman and GRU; LSTM has its own)."""
+        x, h, unbatched = self._check(x, hx)
+        options = {self.variant: getattr(self, self.variant)}
+        h_t, cache = self._cell_forward(x, h, **self._weights(), **options)
+        return (h_t[0] if unbatched else h_t), (cache, unbatched)
+
     def backward(self, d_h: np.ndarray, cache: tuple[CellCache, bool]):
         """(d_input, d_h_prev, d_params) from d_h' (Elman and GRU; LSTM has its own)."""
         cell_cache, unbatched = cache
@@ -97,28 +107,16 @@ class RNNCell(_CellBase):
     input (B, I) or (I,); hx (B, H) or (H,), zeros if None; returns h' of hx's shape.
     """
 
-    gates = 1
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        bias: bool = True,
-        nonlinearity: str = "tanh",
-        dtype: object = np.float32,
-        rng: int | np.random.Generator | None = None,
-    ) -> None:
-        if nonlinearity not in NONLINEARITIES:
-            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        self.nonlinearity = nonlinearity
-        super().__init__(input_size, hidden_size, bias, dtype, rng)
-
-    def forward(self, x: np.ndarray, hx: np.ndarray | None = None):
-        x, h, unbatched = self._check(x, hx)
-        h_t, cache = elman_cell_forward(x, h, **self._weights(), nonlinearity=self.nonlinearity)
-        return (h_t[0] if unbatched else h_t), (cache, unbatched)
-
+    # torch.nn.RNNCell's arguments; the rest is _CellBase's, so GRUCell reads alike
+    gates, variant = 1, "nonlinearity"
+    _cell_forward = staticmethod(elman_cell_forward)
     _cell_backward = staticmethod(elman_cell_backward)
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh", dtype: object = np.float32,
+                 rng: int | np.random.Generator | None = None) -> None:
+        self.nonlinearity = check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
+        super().__init__(input_size, hidden_size, bias, dtype, rng)
 
 
 class GRUCell(_CellBase):
@@ -127,28 +125,15 @@ class GRUCell(_CellBase):
     See :func:`scratchrnn.cells.gru_step_forward` for both sets of equations.
     """
 
-    gates = 3
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        bias: bool = True,
-        form: str = "torch",
-        dtype: object = np.float32,
-        rng: int | np.random.Generator | None = None,
-    ) -> None:
-        if form not in GRU_FORMS:
-            raise ValueError(f"form must be 'torch' or 'slide', got {form!r}")
-        self.form = form
-        super().__init__(input_size, hidden_size, bias, dtype, rng)
-
-    def forward(self, x: np.ndarray, hx: np.ndarray | None = None):
-        x, h, unbatched = self._check(x, hx)
-        h_t, cache = gru_cell_forward(x, h, **self._weights(), form=self.form)
-        return (h_t[0] if unbatched else h_t), (cache, unbatched)
-
+    gates, variant = 3, "form"
+    _cell_forward = staticmethod(gru_cell_forward)
     _cell_backward = staticmethod(gru_cell_backward)
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 form: str = "torch", dtype: object = np.float32,
+                 rng: int | np.random.Generator | None = None) -> None:
+        self.form = check_choice("form", form, GRU_FORMS)
+        super().__init__(input_size, hidden_size, bias, dtype, rng)
 
 
 class LSTMCell(_CellBase):
@@ -160,14 +145,8 @@ class LSTMCell(_CellBase):
 
     gates = 4
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        bias: bool = True,
-        dtype: object = np.float32,
-        rng: int | np.random.Generator | None = None,
-    ) -> None:
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 dtype: object = np.float32, rng: int | np.random.Generator | None = None) -> None:
         super().__init__(input_size, hidden_size, bias, dtype, rng)
 
     def forward(self, x: np.ndarray, hx: tuple[np.ndarray, np.ndarray] | None = None):
@@ -203,14 +182,8 @@ class ElmanRNN(Module):
     in the child ``rnn_cell`` (``rnn_cell.weight_ih`` …), as in the book's module.
     """
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        batch_first: bool = False,
-        dtype: object = np.float32,
-        rng: int | np.random.Generator | None = None,
-    ) -> None:
+    def __init__(self, input_size: int, hidden_size: int, batch_first: bool = False,
+                 dtype: object = np.float32, rng: int | np.random.Generator | None = None) -> None:
         super().__init__()
         self.rnn_cell = self.add_module("rnn_cell", RNNCell(input_size, hidden_size, dtype=dtype,
                                                              rng=rng))

@@ -8,7 +8,7 @@ with a message that names the argument and what it should have been.
                (float32/float64, any shape), check_int_array, check_same_shape, all_finite
     dtypes     check_float_dtype
     scalars    check_positive_int, check_nonnegative_int, check_real, check_nonnegative,
-               check_bool
+               check_bool, check_choice
     internal   library_arrays (a context in which the finiteness passes are skipped)
 
 Finiteness costs a pass over the array, which on a lab's sequence batch is a few per
@@ -35,6 +35,7 @@ __all__ = [
     "library_arrays",
     "check_array",
     "check_bool",
+    "check_choice",
     "check_float_dtype",
     "check_float_input",
     "check_int_array",
@@ -178,6 +179,16 @@ def check_bool(name: str, value: object) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be a bool, got {value!r}")
     return bool(value)
+
+
+def check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
+    """``value`` must be one of ``choices``: a cell's variant (``nonlinearity``, ``form``,
+    ``gating``); the message quotes them ("'tanh' or 'relu'", "one of 'a', 'b', 'c'")."""
+    if value not in choices:
+        quoted = [repr(c) for c in choices]
+        allowed = " or ".join(quoted) if len(quoted) == 2 else "one of " + ", ".join(quoted)
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return value
 
 
 def _fmt(shape: tuple[int | None, ...]) -> str:

@@ -189,6 +189,7 @@ class AddingConfig:
     ``eval_every`` updates; "solved" below ``threshold``.
     """
 
+    # each config declares its own fields and defaults (written once): alike only in shape
     cells: tuple[str, ...] | None = None
     lengths: tuple[int, ...] = (10, 25, 50, 100)
     updates: int = 1500

@@ -31,6 +31,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .cells import hidden_projection
+from .checks import check_choice
 from .functional import sigmoid
 from .recurrent import Recurrent
 
@@ -47,11 +48,10 @@ class GatedCache(NamedTuple):
 
 
 def _check_gating(gating: str) -> str:
-    if gating not in GATINGS:
-        raise ValueError(f"gating must be one of {', '.join(map(repr, GATINGS))}, got {gating!r}")
-    return gating
+    return check_choice("gating", gating, GATINGS)
 
 
+# The contract of the cells' steps (cells.py); the gating progression's own equations.
 def gated_step_forward(
     gx_t: np.ndarray,
     h_prev: np.ndarray,
@@ -135,33 +135,17 @@ class GatedRNN(Recurrent):
 
     mode = "GATED_NONE"
     gates = 1
+    cell_steps, variant = (gated_step_forward, gated_step_backward), "gating"
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        gating: str = "none",
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        dtype: object = np.float32,
-        rng: int | np.random.Generator | None = None,
-        reference: bool = False,
-    ) -> None:
+    def __init__(self, input_size: int, hidden_size: int, gating: str = "none", num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, dtype: object = np.float32,
+                 rng: int | np.random.Generator | None = None, reference: bool = False) -> None:
         self.gating = _check_gating(gating)
         self.mode = "GATED_" + gating.upper()
         self.gates = GATE_BLOCKS[gating]
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, 0, dtype, rng, reference)
-
-    def step_forward(self, gx_t, h_prev, c_prev, W_hh, b_hh, W_hr):
-        h_t, cache = gated_step_forward(gx_t, h_prev, W_hh, b_hh, self.gating)
-        return h_t, None, cache
-
-    def step_backward(self, dh_t, dc_t, cache, W_hh, W_hr):
-        return (*gated_step_backward(dh_t, cache, W_hh), None)
 
     def __repr__(self) -> str:
         return (f"GatedRNN({self.input_size}, {self.hidden_size}, gating={self.gating!r}, "

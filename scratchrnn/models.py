@@ -70,6 +70,16 @@ def make_rnn(
     raise ValueError(f"cell must be one of {', '.join(CELLS)}, got {cell!r}")
 
 
+class LabModel(Module):
+    """What both lab models share: the cell by name (``cell``) and the recurrent layer's
+    hidden size (``hidden_size``), kept for the backends, the checkpoints and the masks."""
+
+    def __init__(self, cell: str, hidden_size: int) -> None:
+        super().__init__()
+        self.cell = cell
+        self.hidden_size = hidden_size
+
+
 class ClassifierCache(NamedTuple):
     emb: tuple
     rnn: object
@@ -82,7 +92,7 @@ class ClassifierCache(NamedTuple):
     fc2: tuple
 
 
-class SurnameClassifier(Module):
+class SurnameClassifier(LabModel):
     """The book's SurnameClassifier, with a choice of cell, layers and directions.
 
     forward(x_in (B, T) int, lengths (B,)) → (logits (B, num_classes), cache)
@@ -93,27 +103,13 @@ class SurnameClassifier(Module):
     the reverse direction's final state (its output at t = 0), so ``fc1`` takes D·H.
     """
 
-    def __init__(
-        self,
-        embedding_size: int,
-        num_embeddings: int,
-        num_classes: int,
-        rnn_hidden_size: int,
-        cell: str = "elman",
-        num_layers: int = 1,
-        bidirectional: bool = False,
-        padding_idx: int = 0,
-        dropout_p: float = 0.5,
-        forget_bias: float = 0.0,
-        dtype: object = np.float32,
-        rng: int | np.random.Generator | None = None,
-        reference: bool = False,
-    ) -> None:
-        super().__init__()
-        gen = as_generator(rng)
-        dt = check_float_dtype(dtype)
-        self.cell = cell
-        self.hidden_size = rnn_hidden_size
+    def __init__(self, embedding_size: int, num_embeddings: int, num_classes: int,
+                 rnn_hidden_size: int, cell: str = "elman", num_layers: int = 1,
+                 bidirectional: bool = False, padding_idx: int = 0, dropout_p: float = 0.5,
+                 forget_bias: float = 0.0, dtype: object = np.float32,
+                 rng: int | np.random.Generator | None = None, reference: bool = False) -> None:
+        super().__init__(cell, rnn_hidden_size)
+        gen, dt = as_generator(rng), check_float_dtype(dtype)  # one of each for every layer
         self.num_directions = 2 if bidirectional else 1
         self.emb = self.add_module(
             "emb", Embedding(num_embeddings, embedding_size, padding_idx, dt, rng=gen))
@@ -192,7 +188,7 @@ class GeneratorCache(NamedTuple):
     fc: tuple
 
 
-class SurnameGenerator(Module):
+class SurnameGenerator(LabModel):
     """The book's SurnameGenerationModel: a character language model.
 
     forward(x_in (B, T) int, nationality_index (B,) int or None) → (logits (B, T, V), cache)
@@ -204,25 +200,12 @@ class SurnameGenerator(Module):
     causal, so running over the padding changes no counted output.
     """
 
-    def __init__(
-        self,
-        char_embedding_size: int,
-        char_vocab_size: int,
-        rnn_hidden_size: int,
-        cell: str = "gru",
-        num_nationalities: int | None = None,
-        num_layers: int = 1,
-        padding_idx: int = 0,
-        dropout_p: float = 0.5,
-        dtype: object = np.float32,
-        rng: int | np.random.Generator | None = None,
-        reference: bool = False,
-    ) -> None:
-        super().__init__()
-        gen = as_generator(rng)
-        dt = check_float_dtype(dtype)
-        self.cell = cell
-        self.hidden_size = rnn_hidden_size
+    def __init__(self, char_embedding_size: int, char_vocab_size: int, rnn_hidden_size: int,
+                 cell: str = "gru", num_nationalities: int | None = None, num_layers: int = 1,
+                 padding_idx: int = 0, dropout_p: float = 0.5, dtype: object = np.float32,
+                 rng: int | np.random.Generator | None = None, reference: bool = False) -> None:
+        super().__init__(cell, rnn_hidden_size)
+        gen, dt = as_generator(rng), check_float_dtype(dtype)  # one of each for every layer
         self.num_layers = num_layers
         self.conditioned = num_nationalities is not None
         self.char_emb = self.add_module(

@@ -1,4 +1,5 @@
-"""scratchrnn.checks.all_finite: the one-pass finiteness test equals np.isfinite(x).all()."""
+"""scratchrnn.checks.all_finite: the one-pass finiteness test equals np.isfinite(x).all();
+check_choice: a variant is accepted exactly when it is one of the choices."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scratchrnn.checks import all_finite, check_array
+from scratchrnn.checks import all_finite, check_array, check_choice
 
 
 @given(dtype=st.sampled_from([np.float32, np.float64]),
@@ -81,3 +82,20 @@ def test_models_still_refuse_a_non_finite_gradient_at_their_entry(kind):
     with pytest.raises(ValueError, match="d_logits contains NaN or infinite"):
         m.backward(d, cache)
     assert all(not g.any() for g in m.gradients())
+
+
+@given(choices=st.lists(st.text(min_size=1, max_size=6), min_size=2, max_size=4, unique=True),
+       value=st.text(max_size=6))
+def test_check_choice_accepts_exactly_the_choices_and_names_them(choices, value):
+    """Every cell variant (nonlinearity, form, gating) is checked here: a choice comes back
+    as is; anything else is one line naming the argument, every choice and the value."""
+    choices = tuple(choices)
+    if value in choices:
+        assert check_choice("form", value, choices) is value
+        return
+    with pytest.raises(ValueError) as exc:
+        check_choice("form", value, choices)
+    message = str(exc.value)
+    assert message.startswith("form must be ") and message.endswith(f"got {value!r}")
+    assert all(repr(c) in message for c in choices)
+    assert ("one of" in message) == (len(choices) > 2)

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+# A table of prose, one hint a key: its rows are alike in shape, with nothing to share.
 HINTS: dict[tuple[str, str, str | None], str] = {
     # ---------------------------------------------------------------- forward
     ("elman", "forward", None):

@@ -98,6 +98,7 @@ class SeqSpec:
     """A sequence module's options and sizes: every option torch.nn.RNN/LSTM/GRU has
     (dropout excepted), plus whether h0 (and c0) are given and lengths vary."""
 
+    # declarations alike in shape to scratchrnn.config's dataclasses, nothing shared
     cell: str = "lstm"
     num_layers: int = 1
     bidirectional: bool = False

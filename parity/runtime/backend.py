@@ -54,6 +54,7 @@ class TorchBackend:
             logits.reshape(-1, logits.shape[-1]), y.reshape(-1), weight=self.weight,
             ignore_index=self.task.loss.ignore_index)
 
+    # Backend's modes and lr, as NumpyBackend has them (alike by the contract, own optimizer)
     def train(self) -> None:
         self.net.train()
 

@@ -4,9 +4,10 @@ r"""The recurrent contract: :class:`Recurrent`, the base of every sequence modul
 stacks the layers and directions, applies dropout between layers and runs the backward
 through them; one layer in one direction is :mod:`scratchrnn.recurrent.unroll`'s.
 Subclasses (:class:`~scratchrnn.recurrent.RNN`, ``LSTM``, ``GRU``,
-:class:`~scratchrnn.gating.GatedRNN`) supply only the cell: :meth:`Recurrent.step_forward`,
-:meth:`Recurrent.step_backward`, and optionally :meth:`Recurrent.fast_path` and
-:meth:`Recurrent.weight_hh_grad`.
+:class:`~scratchrnn.gating.GatedRNN`) supply only the cell: a cell whose state is h alone
+names its step pair (:attr:`Recurrent.cell_steps`, :attr:`Recurrent.variant`), the LSTM
+writes :meth:`Recurrent.step_forward` and :meth:`Recurrent.step_backward`; optionally
+:meth:`Recurrent.fast_path` and :meth:`Recurrent.weight_hh_grad`.
 
 Every module shares one signature (``hx`` is torch's: one array, or the pair
 ``(h, c)`` for the LSTM, whose class sets ``has_cell_state``)::
@@ -59,20 +60,10 @@ class Recurrent(Module):
     gates: int = 1  # stacked blocks in weight_ih / weight_hh: 1 Elman, 4 LSTM, 3 GRU
     has_cell_state: bool = False  # True: the state is the pair (h, c), as torch.nn.LSTM's
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        proj_size: int = 0,
-        dtype: object = np.float32,
-        rng: int | np.random.Generator | None = None,
-        reference: bool = False,
-    ) -> None:
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, dtype: object = np.float32,
+                 rng: int | np.random.Generator | None = None, reference: bool = False) -> None:
         super().__init__()
         self.input_size = check_positive_int("input_size", input_size)
         self.hidden_size = check_positive_int("hidden_size", hidden_size)
@@ -116,16 +107,24 @@ class Recurrent(Module):
                     self.add_param(name + suffix, value)
 
     # -- the cell interface: what a subclass supplies -----------------------------
+    #: a cell whose state is h alone (RNN, GRU, GatedRNN) names its step pair here,
+    #: ``forward(gx_t, h_prev, W_hh, b_hh, option)`` and ``backward(dh_t, cache, W_hh)``, and
+    #: in :attr:`variant` the attribute holding that option (``nonlinearity``, ``form`` …)
+    cell_steps: tuple = ()
+    variant: str = ""
+
     def step_forward(self, gx_t: np.ndarray, h_prev: np.ndarray, c_prev: np.ndarray | None,
                      W_hh: np.ndarray, b_hh: np.ndarray | None, W_hr: np.ndarray | None):
         """One step of the cell from gx_t = x_t W_ih^T + b_ih (B, G·H) and h_prev (B, P)
-        (c_prev (B, H) for LSTM, else None). Returns (h_t, c_t or None, step cache)."""
-        raise NotImplementedError
+        (c_prev (B, H) for LSTM, else None). Returns (h_t, c_t or None, step cache).
+        Here: the one-state cell of :attr:`cell_steps` (the LSTM has its own)."""
+        h_t, cache = self.cell_steps[0](gx_t, h_prev, W_hh, b_hh, getattr(self, self.variant))
+        return h_t, None, cache
 
     def step_backward(self, dh_t: np.ndarray, dc_t: np.ndarray | None, cache: object,
                       W_hh: np.ndarray, W_hr: np.ndarray | None):
         """Backward of :meth:`step_forward`: (dgx_t, dgh_t (B, G·H), dh_prev, dc_prev or None)."""
-        raise NotImplementedError
+        return (*self.cell_steps[1](dh_t, cache, W_hh), None)
 
     def fast_path(self) -> tuple | None:
         """(forward, backward, extra forward arguments) of :mod:`scratchrnn.fastpath`, or None."""

@@ -22,6 +22,7 @@ from ..cells import (
     lstm_step_backward,
     lstm_step_forward,
 )
+from ..checks import check_choice
 from .base import Recurrent
 
 
@@ -40,35 +41,17 @@ class RNN(Recurrent):
     """
 
     mode = "RNN_TANH"
+    cell_steps, variant = (elman_step_forward, elman_step_backward), "nonlinearity"
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        nonlinearity: str = "tanh",
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        proj_size: int = 0,
-        dtype: object = np.float32,
-        rng: int | np.random.Generator | None = None,
-        reference: bool = False,
-    ) -> None:
-        if nonlinearity not in NONLINEARITIES:
-            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        self.nonlinearity = nonlinearity
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 dtype: object = np.float32, rng: int | np.random.Generator | None = None,
+                 reference: bool = False) -> None:
+        self.nonlinearity = check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
         self.mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, proj_size, dtype, rng, reference)
-
-    def step_forward(self, gx_t, h_prev, c_prev, W_hh, b_hh, W_hr):
-        h_t, cache = elman_step_forward(gx_t, h_prev, W_hh, b_hh, self.nonlinearity)
-        return h_t, None, cache
-
-    def step_backward(self, dh_t, dc_t, cache, W_hh, W_hr):
-        return (*elman_step_backward(dh_t, cache, W_hh), None)
 
     def fast_path(self):
         return fastpath.elman_forward, fastpath.elman_backward, (self.nonlinearity,)
@@ -96,34 +79,15 @@ class GRU(Recurrent):
 
     mode = "GRU"
     gates = 3
+    cell_steps, variant = (gru_step_forward, gru_step_backward), "form"
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        form: str = "torch",
-        proj_size: int = 0,
-        dtype: object = np.float32,
-        rng: int | np.random.Generator | None = None,
-        reference: bool = False,
-    ) -> None:
-        if form not in GRU_FORMS:
-            raise ValueError(f"form must be 'torch' or 'slide', got {form!r}")
-        self.form = form
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 form: str = "torch", proj_size: int = 0, dtype: object = np.float32,
+                 rng: int | np.random.Generator | None = None, reference: bool = False) -> None:
+        self.form = check_choice("form", form, GRU_FORMS)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, proj_size, dtype, rng, reference)
-
-    def step_forward(self, gx_t, h_prev, c_prev, W_hh, b_hh, W_hr):
-        h_t, cache = gru_step_forward(gx_t, h_prev, W_hh, b_hh, self.form)
-        return h_t, None, cache
-
-    def step_backward(self, dh_t, dc_t, cache, W_hh, W_hr):
-        return (*gru_step_backward(dh_t, cache, W_hh), None)
 
     def fast_path(self):
         if self.form != "torch":

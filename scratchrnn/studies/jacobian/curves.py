@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ...cells import NONLINEARITIES
+from ...checks import check_choice
 from ...config import JacobianConfig
 from ...gating import GatedRNN
 from ...recurrent import GRU, LSTM, RNN, Recurrent
@@ -177,8 +179,7 @@ def radius_sweep(config: JacobianConfig | None = None, nonlinearity: str = "tanh
                  **overrides) -> list[JacobianCurve]:
     """Elman (tanh or relu) with W_hh rescaled to spectral radius ρ, for each ρ of
     ``config.rhos``."""
-    if nonlinearity not in ("tanh", "relu"):
-        raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+    check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
     cfg = replace(config or JacobianConfig(), **overrides)
     return [cell_curve(f"elman-{nonlinearity}", cfg, rho=float(r)) for r in cfg.rhos]
 

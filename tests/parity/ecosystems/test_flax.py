@@ -11,7 +11,7 @@ pytest.importorskip("torch", reason="torch is not installed")
 from parity.ecosystems import flax as F  # noqa: E402
 from parity.kit.cli import UserMistake  # noqa: E402
 
-from .twin import CELL_OF_VECTOR, compare, loadable_vectors  # noqa: E402
+from .twin import checked_vector_rows, compare, each_loadable_vector, golden_vector_errors  # noqa: E402
 
 jax, nn = F._jax()
 BIAS = {"bias_init": nn.initializers.normal(1.0)}  # non-zero biases: the mapping shows
@@ -94,22 +94,10 @@ def test_from_torch_state_dict_folds_the_biases_exactly(cell):
     assert np.max(np.abs(layer.run(x)["output"] - want)) < 1e-9
 
 
-@pytest.mark.parametrize("name,spec,arrays", list(loadable_vectors()),
-                         ids=lambda v: v if isinstance(v, str) else "")
+@each_loadable_vector
 def test_golden_vectors_load(name, spec, arrays):
-    sd = {k[6:]: v.astype(np.float64) for k, v in arrays.items() if k.startswith("param.")}
-    layer = F.from_torch_state_dict(CELL_OF_VECTOR[spec.cell], sd)
-    x = arrays["input"].astype(np.float64)
-    x = x.transpose(1, 0, 2) if spec.batch_first else x
-    h0, c0 = arrays.get("h0"), arrays.get("c0")
-    got = layer.run(x, h0, c0)
-    tol = 1e-9 if spec.dtype == "float64" else 1e-4
-    for key in ("output", "h_n", "c_n"):
-        if key in arrays:
-            want = arrays[key]
-            if key == "output" and spec.batch_first:
-                want = want.transpose(1, 0, 2)
-            assert np.max(np.abs(got[key] - want)) < tol, (name, key)
+    errors, tol = golden_vector_errors(F, spec, arrays)
+    assert max(errors.values()) < tol, (name, errors)
 
 
 @pytest.mark.parametrize("factory,words", [
@@ -136,10 +124,6 @@ def test_load_reads_a_module_file(tmp_path):
 
 @pytest.mark.filterwarnings("ignore:LSTM with projections")  # torch writing the vectors
 def test_the_vectors_hook_checks_the_golden_vectors_in_flax(tmp_path):
-    from parity.ecosystems import load_vectors_into
-    from parity.kit.vectors import write_vectors
-
-    write_vectors(str(tmp_path), cells=["elman", "lstm", "gru"])
-    rows = [r for r in load_vectors_into("flax", str(tmp_path)) if "skipped" not in r]
+    rows = checked_vector_rows("flax", tmp_path)
     assert {r["name"] for r in rows} >= {"elman-tanh-float64", "lstm-float64", "gru-float64"}
     assert all(r["ok"] for r in rows), rows

@@ -17,7 +17,7 @@ if importlib.util.find_spec("keras") is None or importlib.util.find_spec("torch"
 from parity.ecosystems import keras as K  # noqa: E402
 from parity.kit.cli import UserMistake  # noqa: E402
 
-from .twin import CELL_OF_VECTOR, compare, loadable_vectors, twin  # noqa: E402
+from .twin import checked_vector_rows, compare, each_loadable_vector, golden_vector_errors, twin  # noqa: E402
 
 keras = K._keras()
 RANDOM_BIAS = {"bias_initializer": "random_normal"}
@@ -149,24 +149,10 @@ def test_from_torch_state_dict_holds_torch_weights(cell, bidirectional):
     assert np.max(np.abs(got - want)) < (1e-9 if layer.dtype == "float64" else 1e-5)
 
 
-@pytest.mark.parametrize("name,spec,arrays", list(loadable_vectors()),
-                         ids=lambda v: v if isinstance(v, str) else "")
+@each_loadable_vector
 def test_golden_vectors_load(name, spec, arrays):
-    sd = {k[6:]: v.astype(np.float64) for k, v in arrays.items() if k.startswith("param.")}
-    layer = K.from_torch_state_dict(CELL_OF_VECTOR[spec.cell], sd)
-    x = arrays["input"].astype(np.float64)
-    if spec.batch_first:
-        x = x.transpose(1, 0, 2)
-    h0 = arrays.get("h0")
-    c0 = arrays.get("c0")
-    got = layer.run(x, None if h0 is None else h0.astype(np.float64),
-                    None if c0 is None else c0.astype(np.float64))
-    tol = 1e-9 if spec.dtype == "float64" and layer.dtype == "float64" else 1e-4
-    for key in ("output", "h_n", "c_n"):
-        if key in arrays:
-            want = arrays[key] if not (key == "output" and spec.batch_first) else \
-                arrays[key].transpose(1, 0, 2)
-            assert np.max(np.abs(got[key] - want)) < tol, (name, key)
+    errors, tol = golden_vector_errors(K, spec, arrays)
+    assert max(errors.values()) < tol, (name, errors)
 
 
 @pytest.mark.parametrize("factory,words", [
@@ -215,10 +201,6 @@ def test_a_reference_that_does_not_fit_is_one_line():
 
 @pytest.mark.filterwarnings("ignore:LSTM with projections")  # torch writing the vectors
 def test_the_vectors_hook_checks_the_golden_vectors_in_keras(tmp_path):
-    from parity.ecosystems import load_vectors_into
-    from parity.kit.vectors import write_vectors
-
-    write_vectors(str(tmp_path), cells=["elman", "lstm", "gru"])
-    rows = [r for r in load_vectors_into("keras", str(tmp_path)) if "skipped" not in r]
+    rows = checked_vector_rows("keras", tmp_path)
     assert {r["name"] for r in rows} >= {"elman-tanh-float64", "lstm-float64", "gru-float64"}
     assert all(r["ok"] for r in rows), rows

@@ -24,7 +24,7 @@ from parity.ecosystems import onnx as ox  # noqa: E402
 from parity.ecosystems.check import check_foreign  # noqa: E402
 from parity.kit.cli import UserMistake  # noqa: E402
 
-from .twin import CELL_OF_VECTOR, loadable_vectors  # noqa: E402
+from .twin import each_loadable_vector, golden_vector_errors  # noqa: E402
 
 I, H = 3, 4
 OP = {"rnn_tanh": "RNN", "rnn_relu": "RNN", "lstm": "LSTM", "gru": "GRU"}
@@ -248,21 +248,10 @@ def test_a_torch_export_passes_against_its_module(tmp_path, capsys, cell):
     assert "are not part of the check" in out and "torch side: the reference" in out
 
 
-@pytest.mark.parametrize("name,spec,arrays", list(loadable_vectors()),
-                         ids=lambda v: v if isinstance(v, str) else "")
+@each_loadable_vector
 def test_golden_vectors_load(name, spec, arrays):
-    sd = {k[6:]: v.astype(np.float64) for k, v in arrays.items() if k.startswith("param.")}
-    layer = ox.from_torch_state_dict(CELL_OF_VECTOR[spec.cell], sd)
-    x = arrays["input"].astype(np.float64)
-    if spec.batch_first:
-        x = x.transpose(1, 0, 2)
-    h0, c0 = arrays.get("h0"), arrays.get("c0")
-    got = layer.run(x, h0, c0)
-    for key in ("output", "h_n", "c_n"):
-        if key in arrays:
-            want = arrays[key].transpose(1, 0, 2) if key == "output" and spec.batch_first \
-                else arrays[key]
-            assert np.max(np.abs(got[key] - want) / np.maximum(1, np.abs(want))) < 1e-4, key
+    errors, tol = golden_vector_errors(ox, spec, arrays)
+    assert max(errors.values()) < tol, (name, errors)
 
 
 def test_from_torch_state_dict_refuses_nothing_torch_can_hold():

@@ -4,6 +4,7 @@ mapping tests compare against it without the shared checker (parity.ecosystems.c
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from parity.kit.vectors import vector_arrays, vector_specs
@@ -68,3 +69,36 @@ def loadable_vectors(cells=("elman", "elman-relu", "lstm", "gru")):
         if (spec.cell in cells and spec.num_layers == 1 and not spec.lengths
                 and not spec.bidirectional and not spec.proj_size):
             yield name, spec, vector_arrays(spec)
+
+
+#: parametrises a test over :func:`loadable_vectors` as (name, spec, arrays)
+each_loadable_vector = pytest.mark.parametrize(
+    "name,spec,arrays", list(loadable_vectors()), ids=lambda v: v if isinstance(v, str) else "")
+
+
+def golden_vector_errors(adapter, spec, arrays) -> tuple[dict[str, float], float]:
+    """One golden vector through ``adapter.from_torch_state_dict`` and the layer's ``run``:
+    the relative error of output, h_n and c_n against torch's (keys as the vector's), and
+    the tolerance (1e-9 where the vector and the runtime are float64, else 1e-4)."""
+    sd = {k[len("param."):]: v.astype(np.float64) for k, v in arrays.items()
+          if k.startswith("param.")}
+    layer = adapter.from_torch_state_dict(CELL_OF_VECTOR[spec.cell], sd)
+    x, h0, c0 = (None if arrays.get(k) is None else arrays[k].astype(np.float64)
+                 for k in ("input", "h0", "c0"))
+    to_time_major = (1, 0, 2) if spec.batch_first else (0, 1, 2)
+    got = layer.run(x.transpose(to_time_major), h0, c0)
+    errors = {key: _rel(got[key], arrays[key].transpose(to_time_major) if key == "output"
+                        else arrays[key])
+              for key in ("output", "h_n", "c_n") if key in arrays}
+    tol = 1e-9 if spec.dtype == "float64" and layer.dtype == "float64" else 1e-4
+    return errors, tol
+
+
+def checked_vector_rows(ecosystem: str, vector_dir) -> list[dict]:
+    """The rows of ``load_vectors_into(ecosystem, …)`` that were checked (not skipped), on
+    golden vectors freshly written to ``vector_dir`` for the three cells."""
+    from parity.ecosystems import load_vectors_into
+    from parity.kit.vectors import write_vectors
+
+    write_vectors(str(vector_dir), cells=["elman", "lstm", "gru"])
+    return [r for r in load_vectors_into(ecosystem, str(vector_dir)) if "skipped" not in r]

@@ -36,6 +36,14 @@ def _result(student: Path):
     return report, r
 
 
+def _refusal(student: Path, code: str):
+    """Grade the student's file with ``code`` appended; the function must be refused."""
+    _append(student, code)
+    report, r = _result(student)
+    assert r.status == "refused"
+    return report, r
+
+
 def test_an_honest_solution_passes(student):
     _, r = _result(student)
     assert r.status == "passed", r.message
@@ -53,9 +61,7 @@ def test_an_honest_solution_passes(student):
     ("exec('from scratchrnn.cells import lstm_step_backward')", "calls exec()"),
 ])
 def test_the_file_is_refused_before_it_runs(student, code, named):
-    _append(student, code)
-    report, r = _result(student)
-    assert r.status == "refused"
+    report, r = _refusal(student, code)
     assert r.message.startswith(PREFIX) and named in r.message and "\n" not in r.message
     assert named in report.text()
     assert not report.passed
@@ -71,9 +77,7 @@ def test_the_file_is_refused_before_it_runs(student, code, named):
     "sys.modules['scratchrnn.cells'].lstm_step_backward)",
 ])
 def test_a_function_from_elsewhere_is_refused_naming_its_module(student, code):
-    _append(student, code)
-    _, r = _result(student)
-    assert r.status == "refused"
+    _, r = _refusal(student, code)
     assert r.message == f"{PREFIX}: {NAME} comes from scratchrnn.cells"
 
 
@@ -86,9 +90,7 @@ def test_a_function_from_elsewhere_is_refused_naming_its_module(student, code):
     "    return ref(dh_t, dc_t, cache, W_hh)",
 ])
 def test_a_call_into_the_reference_while_graded_is_refused(student, code):
-    _append(student, code)
-    _, r = _result(student)
-    assert r.status == "refused"
+    _, r = _refusal(student, code)
     assert r.message == (f"{PREFIX}: {NAME} calls scratchrnn.cells.lstm_step_backward "
                          "while it is graded")
 

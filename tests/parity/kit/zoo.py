@@ -247,6 +247,7 @@ def lstm_concat_forward(x, state, p):
     return (o * np.tanh(c2), c2), (hx, c, i, f, g, o, c2, p)
 
 
+# Alike in shape to lstm_slide_backward on purpose: each zoo cell is written whole, its own way.
 def lstm_concat_backward(d_state, cache):
     dh, dc = d_state
     hx, c, i, f, g, o, c2, p = cache
