@@ -145,8 +145,14 @@ class LSTMCell(_CellBase):
 
     gates = 4
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 dtype: object = np.float32, rng: int | np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        dtype: object = np.float32,
+        rng: int | np.random.Generator | None = None,
+    ) -> None:
         super().__init__(input_size, hidden_size, bias, dtype, rng)
 
     def forward(self, x: np.ndarray, hx: tuple[np.ndarray, np.ndarray] | None = None):
@@ -182,8 +188,14 @@ class ElmanRNN(Module):
     in the child ``rnn_cell`` (``rnn_cell.weight_ih`` …), as in the book's module.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, batch_first: bool = False,
-                 dtype: object = np.float32, rng: int | np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        batch_first: bool = False,
+        dtype: object = np.float32,
+        rng: int | np.random.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.rnn_cell = self.add_module("rnn_cell", RNNCell(input_size, hidden_size, dtype=dtype,
                                                              rng=rng))

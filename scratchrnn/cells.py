@@ -316,10 +316,15 @@ def _param_grads(
 
 
 # The cells mirror torch's RNNCell / LSTMCell / GRUCell one by one: alike signatures, own steps.
-def elman_cell_forward(x: np.ndarray, h_prev: np.ndarray, weight_ih: np.ndarray,
-                       weight_hh: np.ndarray, bias_ih: np.ndarray | None = None,
-                       bias_hh: np.ndarray | None = None,
-                       nonlinearity: str = "tanh") -> tuple[np.ndarray, CellCache]:
+def elman_cell_forward(
+    x: np.ndarray,
+    h_prev: np.ndarray,
+    weight_ih: np.ndarray,
+    weight_hh: np.ndarray,
+    bias_ih: np.ndarray | None = None,
+    bias_hh: np.ndarray | None = None,
+    nonlinearity: str = "tanh",
+) -> tuple[np.ndarray, CellCache]:
     """torch.nn.RNNCell: h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh). x (B, I), h (B, H)."""
     h_t, step = elman_step_forward(
         _input_projection(x, weight_ih, bias_ih), h_prev, weight_hh, bias_hh, nonlinearity
@@ -335,9 +340,14 @@ def elman_cell_backward(dh_t: np.ndarray, cache: CellCache) -> dict[str, np.ndar
     return {"x": dgx @ p["weight_ih"], "h_prev": dh_prev, **grads}
 
 
-def lstm_cell_forward(x: np.ndarray, h_prev: np.ndarray, c_prev: np.ndarray, weight_ih: np.ndarray,
-                      weight_hh: np.ndarray, bias_ih: np.ndarray | None = None,
-                      bias_hh: np.ndarray | None = None,
+def lstm_cell_forward(
+    x: np.ndarray,
+    h_prev: np.ndarray,
+    c_prev: np.ndarray,
+    weight_ih: np.ndarray,
+    weight_hh: np.ndarray,
+    bias_ih: np.ndarray | None = None,
+    bias_hh: np.ndarray | None = None,
 ) -> tuple[tuple[np.ndarray, np.ndarray], CellCache]:
     """torch.nn.LSTMCell: returns (h', c'). x (B, I), h (B, H), c (B, H)."""
     h_t, c_t, step = lstm_step_forward(
@@ -356,10 +366,15 @@ def lstm_cell_backward(
     return {"x": dgx @ p["weight_ih"], "h_prev": dh_prev, "c_prev": dc_prev, **grads}
 
 
-def gru_cell_forward(x: np.ndarray, h_prev: np.ndarray, weight_ih: np.ndarray,
-                     weight_hh: np.ndarray, bias_ih: np.ndarray | None = None,
-                     bias_hh: np.ndarray | None = None,
-                     form: str = "torch") -> tuple[np.ndarray, CellCache]:
+def gru_cell_forward(
+    x: np.ndarray,
+    h_prev: np.ndarray,
+    weight_ih: np.ndarray,
+    weight_hh: np.ndarray,
+    bias_ih: np.ndarray | None = None,
+    bias_hh: np.ndarray | None = None,
+    form: str = "torch",
+) -> tuple[np.ndarray, CellCache]:
     """torch.nn.GRUCell (``form="torch"``) or the slide's GRU (``form="slide"``)."""
     h_t, step = gru_step_forward(
         _input_projection(x, weight_ih, bias_ih), h_prev, weight_hh, bias_hh, form

@@ -137,10 +137,20 @@ class GatedRNN(Recurrent):
     gates = 1
     cell_steps, variant = (gated_step_forward, gated_step_backward), "gating"
 
-    def __init__(self, input_size: int, hidden_size: int, gating: str = "none", num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, dtype: object = np.float32,
-                 rng: int | np.random.Generator | None = None, reference: bool = False) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        gating: str = "none",
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        dtype: object = np.float32,
+        rng: int | np.random.Generator | None = None,
+        reference: bool = False,
+    ) -> None:
         self.gating = _check_gating(gating)
         self.mode = "GATED_" + gating.upper()
         self.gates = GATE_BLOCKS[gating]

@@ -103,11 +103,22 @@ class SurnameClassifier(LabModel):
     the reverse direction's final state (its output at t = 0), so ``fc1`` takes D·H.
     """
 
-    def __init__(self, embedding_size: int, num_embeddings: int, num_classes: int,
-                 rnn_hidden_size: int, cell: str = "elman", num_layers: int = 1,
-                 bidirectional: bool = False, padding_idx: int = 0, dropout_p: float = 0.5,
-                 forget_bias: float = 0.0, dtype: object = np.float32,
-                 rng: int | np.random.Generator | None = None, reference: bool = False) -> None:
+    def __init__(
+        self,
+        embedding_size: int,
+        num_embeddings: int,
+        num_classes: int,
+        rnn_hidden_size: int,
+        cell: str = "elman",
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        padding_idx: int = 0,
+        dropout_p: float = 0.5,
+        forget_bias: float = 0.0,
+        dtype: object = np.float32,
+        rng: int | np.random.Generator | None = None,
+        reference: bool = False,
+    ) -> None:
         super().__init__(cell, rnn_hidden_size)
         gen, dt = as_generator(rng), check_float_dtype(dtype)  # one of each for every layer
         self.num_directions = 2 if bidirectional else 1
@@ -200,10 +211,20 @@ class SurnameGenerator(LabModel):
     causal, so running over the padding changes no counted output.
     """
 
-    def __init__(self, char_embedding_size: int, char_vocab_size: int, rnn_hidden_size: int,
-                 cell: str = "gru", num_nationalities: int | None = None, num_layers: int = 1,
-                 padding_idx: int = 0, dropout_p: float = 0.5, dtype: object = np.float32,
-                 rng: int | np.random.Generator | None = None, reference: bool = False) -> None:
+    def __init__(
+        self,
+        char_embedding_size: int,
+        char_vocab_size: int,
+        rnn_hidden_size: int,
+        cell: str = "gru",
+        num_nationalities: int | None = None,
+        num_layers: int = 1,
+        padding_idx: int = 0,
+        dropout_p: float = 0.5,
+        dtype: object = np.float32,
+        rng: int | np.random.Generator | None = None,
+        reference: bool = False,
+    ) -> None:
         super().__init__(cell, rnn_hidden_size)
         gen, dt = as_generator(rng), check_float_dtype(dtype)  # one of each for every layer
         self.num_layers = num_layers

@@ -43,11 +43,21 @@ class RNN(Recurrent):
     mode = "RNN_TANH"
     cell_steps, variant = (elman_step_forward, elman_step_backward), "nonlinearity"
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
-                 dtype: object = np.float32, rng: int | np.random.Generator | None = None,
-                 reference: bool = False) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        dtype: object = np.float32,
+        rng: int | np.random.Generator | None = None,
+        reference: bool = False,
+    ) -> None:
         self.nonlinearity = check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
         self.mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
@@ -81,10 +91,21 @@ class GRU(Recurrent):
     gates = 3
     cell_steps, variant = (gru_step_forward, gru_step_backward), "form"
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 form: str = "torch", proj_size: int = 0, dtype: object = np.float32,
-                 rng: int | np.random.Generator | None = None, reference: bool = False) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        form: str = "torch",
+        proj_size: int = 0,
+        dtype: object = np.float32,
+        rng: int | np.random.Generator | None = None,
+        reference: bool = False,
+    ) -> None:
         self.form = check_choice("form", form, GRU_FORMS)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, proj_size, dtype, rng, reference)

@@ -113,8 +113,14 @@ class AddingModel(Module):
     :data:`scratchrnn.studies.CELLS` (``irnn``: ReLU Elman with W_hh = I, zero biases).
     """
 
-    def __init__(self, cell: str, hidden_size: int = 32, dtype: object = np.float32,
-                 rng: int | np.random.Generator | None = None, reference: bool = False) -> None:
+    def __init__(
+        self,
+        cell: str,
+        hidden_size: int = 32,
+        dtype: object = np.float32,
+        rng: int | np.random.Generator | None = None,
+        reference: bool = False,
+    ) -> None:
         super().__init__()
         gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         self.cell = cell
