@@ -113,7 +113,7 @@ if plt is not None:
                   [f"{x}/{y}" if x != y else x for x, y in zip(scored[a][0], scored[b][0],
                                                                  strict=True)])
     ax.set(ylabel=r"$\log P(w_t \mid w_{<t})$", title="the language-model slide, word by word")
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     plt.show()
 
