@@ -10,7 +10,7 @@ Run (from the repository root; the surnames part reads data/surnames/):
     .venv/bin/python examples/06_language_model.py
     SCRATCHRNN_EPOCHS=2 .venv/bin/python examples/06_language_model.py
 
-The word model trains in a second or two; SCRATCHRNN_EPOCHS bounds the surname
+The word model trains in a few seconds; SCRATCHRNN_EPOCHS bounds the surname
 generator's training (as in 04), whose model goes to runs/examples/06_language_model/.
 """
 

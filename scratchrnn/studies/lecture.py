@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import NamedTuple
 
 CELL_CHOICES = ("elman", "lstm", "gru")
@@ -45,7 +46,7 @@ def example_settings(root: Path, name: str, cell: str = "gru") -> ExampleSetting
                            int(raw), chosen)
 
 
-def pyplot():
+def pyplot() -> ModuleType | None:
     """matplotlib.pyplot as the caller's backend has it (inline in a notebook), or None
     with one line saying the plot is skipped (``pip install -e '.[plot]'`` adds it)."""
     try:
