@@ -27,6 +27,7 @@ import numpy as np
 from scratchrnn.cell_modules import ElmanRNN
 from scratchrnn.cells import elman_step_forward
 from scratchrnn.gradcheck import assert_gradients_close, max_relative_error
+from scratchrnn.studies.lecture import pyplot
 
 rng = np.random.default_rng(0)
 np.set_printoptions(precision=4, suppress=True)
@@ -165,11 +166,7 @@ for k in (0, 1, 2, 5, 10, 20, 30, 49):
 # factor at every step back. (The plot needs matplotlib: `pip install -e '.[plot]'`.)
 
 # %%
-try:
-    import matplotlib.pyplot as plt
-except ImportError:
-    plt = None
-    print("\nmatplotlib is not installed: skipping the plot")
+plt = pyplot()
 
 if plt is not None:
     fig, ax = plt.subplots(figsize=(5, 3))

@@ -9,9 +9,9 @@ Run (from the repository root; needs data/surnames/surnames_with_splits.csv):
     .venv/bin/python examples/02_surname_classification.py
     SCRATCHRNN_EPOCHS=2 SCRATCHRNN_CELL=gru .venv/bin/python examples/02_surname_classification.py
 
-SCRATCHRNN_EPOCHS (default 100, with early stopping after 5 epochs without a better
-validation loss), SCRATCHRNN_CELL (elman | lstm | gru, default elman). The model and
-metrics go to runs/examples/02_surname_classification/.
+Training runs up to SCRATCHRNN_EPOCHS epochs (default 100; it stops early after 5 epochs
+without a better validation loss) with the cell SCRATCHRNN_CELL (elman, the default, lstm
+or gru), and keeps the model and its metrics in runs/examples/02_surname_classification/.
 """
 
 # %% [markdown]
@@ -19,7 +19,6 @@ metrics go to runs/examples/02_surname_classification/.
 # Run from a checkout: make the repository root importable even without `pip install -e .`.
 
 # %%
-import os
 import sys
 from pathlib import Path
 
@@ -32,11 +31,9 @@ import numpy as np
 from scratchrnn import classify
 from scratchrnn.data import SurnameDataset
 from scratchrnn.models import SurnameClassifier
+from scratchrnn.studies.lecture import example_settings, pyplot
 
-DATA = ROOT / "data" / "surnames"
-OUT = ROOT / "runs" / "examples" / "02_surname_classification"
-EPOCHS = int(os.environ.get("SCRATCHRNN_EPOCHS", "100"))
-CELL = os.environ.get("SCRATCHRNN_CELL", "elman")
+DATA, OUT, EPOCHS, CELL = example_settings(ROOT, "02_surname_classification", cell="elman")
 
 # %% [markdown]
 # ## The data
@@ -108,11 +105,7 @@ print("recall per class:", ", ".join(f"{k} {v:.0f}%" for k, v in
 # matplotlib: `pip install -e '.[plot]'`).
 
 # %%
-try:
-    import matplotlib.pyplot as plt
-except ImportError:
-    plt = None
-    print("\nmatplotlib is not installed: skipping the plot")
+plt = pyplot()
 
 if plt is not None:
     cm = np.array(metrics["confusion_matrix"], dtype=float)  # C[true, predicted]

@@ -10,9 +10,9 @@ Run (from the repository root; needs data/surnames/surnames_with_splits.csv):
     .venv/bin/python examples/04_surname_generation.py
     SCRATCHRNN_EPOCHS=2 .venv/bin/python examples/04_surname_generation.py
 
-SCRATCHRNN_EPOCHS (default 100, with early stopping after 5 epochs without a better
-validation loss), SCRATCHRNN_CELL (gru | lstm | elman, default gru, the book's choice).
-The model and metrics go to runs/examples/04_surname_generation/.
+The settings are those of every lab example (`scratchrnn.studies.lecture`): the epoch
+budget SCRATCHRNN_EPOCHS, and SCRATCHRNN_CELL, here the book's GRU unless told otherwise.
+Its model and metrics: runs/examples/04_surname_generation/.
 """
 
 # %% [markdown]
@@ -20,7 +20,6 @@ The model and metrics go to runs/examples/04_surname_generation/.
 # Run from a checkout: make the repository root importable even without `pip install -e .`.
 
 # %%
-import os
 import sys
 from pathlib import Path
 
@@ -29,12 +28,11 @@ ROOT = (Path(__file__).parent if "__file__" in globals() else Path.cwd()).resolv
 sys.path.insert(0, str(ROOT))
 
 from scratchrnn import generate
+from scratchrnn.checkpoint import load_checkpoint
 from scratchrnn.data import SurnameDataset
+from scratchrnn.studies.lecture import example_settings, pyplot
 
-DATA = ROOT / "data" / "surnames"
-OUT = ROOT / "runs" / "examples" / "04_surname_generation"
-EPOCHS = int(os.environ.get("SCRATCHRNN_EPOCHS", "100"))
-CELL = os.environ.get("SCRATCHRNN_CELL", "gru")
+DATA, OUT, EPOCHS, CELL = example_settings(ROOT, "04_surname_generation", cell="gru")
 
 # %% [markdown]
 # ## Input and target: the same surname, shifted by one
@@ -51,16 +49,16 @@ print("to:  ", " ".join(voc.lookup_index(int(i)) for i in y_to if i != voc.mask_
 
 # %% [markdown]
 # ## Training
-# Embedding(32) → GRU(32) → dropout → Linear(32, |V|) at every step; the loss is the
-# mean cross-entropy over the real (non-<MASK>) positions, i.e. −log P per character.
+# Embedding(32) → GRU(32) → dropout → Linear(32, |V|) at every step (the lab's defaults,
+# the book's sizes, batches of 128); the loss is the mean cross-entropy over the real
+# (non-<MASK>) positions, i.e. −log P per character.
 
 # %%
 print(f"\ntraining the unconditioned {CELL} generator for up to {EPOCHS} epochs -> "
       f"{OUT.relative_to(ROOT)}")
 # overwrite: a rerun (with another SCRATCHRNN_EPOCHS, say) replaces this example's last run
-metrics = generate.train(data=DATA, out=OUT, cell=CELL, conditioned=False, embedding=32,
-                         hidden=32, batch_size=128, epochs=EPOCHS, progress=False, log=print,
-                         overwrite=True)
+metrics = generate.train(data=DATA, out=OUT, cell=CELL, conditioned=False, epochs=EPOCHS,
+                         progress=False, log=print, overwrite=True)
 print(f"test loss {metrics['test_loss']:.3f} nats/char (perplexity "
       f"{metrics['test_perplexity']:.1f}), next-character accuracy {metrics['test_acc']:.1f}%")
 
@@ -84,6 +82,37 @@ for temperature in (0.5, 1.0, 1.5):
 
 # %%
 print()
-for r in generate.score(OUT, ["Smith", "Nakamura", "Ivanov", "Kowalski", "Xqzwv"]):
+scores = generate.score(OUT, ["Smith", "Nakamura", "Ivanov", "Kowalski", "Xqzwv"])
+for r in scores:
     print(f"  {r['surname']:<9} log P = {r['log_prob']:7.2f}   "
           f"per char {r['log_prob_per_char']:.2f}")
+
+# %% [markdown]
+# ## The loss curve, and the scores as bars
+# Every epoch's mean training and validation loss (nats per character) from the run's
+# last checkpoint (`last.npz`, its `train_state` history); the best epoch's model is the
+# one saved as `model.npz` and used above. Then log P per character of the scored
+# surnames: the made-up "Xqzwv" is far less likely per character than the real names.
+# (Needs matplotlib: `pip install -e '.[plot]'`.)
+
+# %%
+history = load_checkpoint(OUT / "last.npz").extra["train_state"]["history"]
+print("\nepoch  train loss  val loss")
+for row in history:
+    print(f"  {row['epoch']:3d}   {row['train_loss']:8.3f}  {row['val_loss']:8.3f}")
+
+plt = pyplot()
+if plt is not None:
+    fig, (ax_loss, ax_score) = plt.subplots(1, 2, figsize=(9, 3.2))
+    epochs = [row["epoch"] for row in history]
+    ax_loss.plot(epochs, [row["train_loss"] for row in history], marker=".", label="train")
+    ax_loss.plot(epochs, [row["val_loss"] for row in history], marker=".", label="val")
+    ax_loss.axvline(metrics["best_epoch"], color="gray", lw=0.8, ls="--", label="best")
+    ax_loss.set(xlabel="epoch", ylabel="loss (nats/char)",
+                title=f"{CELL} generator: loss per epoch")
+    ax_loss.legend()
+    ax_loss.grid(True, alpha=0.3)
+    ax_score.bar([r["surname"] for r in scores], [r["log_prob_per_char"] for r in scores])
+    ax_score.set(ylabel="log P per character", title="log P(surname) / (length + 1)")
+    fig.tight_layout()
+    plt.show()

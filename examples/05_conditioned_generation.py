@@ -11,9 +11,8 @@ Run (from the repository root; needs data/surnames/surnames_with_splits.csv):
     .venv/bin/python examples/05_conditioned_generation.py
     SCRATCHRNN_EPOCHS=2 .venv/bin/python examples/05_conditioned_generation.py
 
-SCRATCHRNN_EPOCHS (default 100, with early stopping after 5 epochs without a better
-validation loss), SCRATCHRNN_CELL (gru | lstm | elman, default gru). The model and
-metrics go to runs/examples/05_conditioned_generation/.
+SCRATCHRNN_EPOCHS and SCRATCHRNN_CELL as in 04 (default: up to 100 epochs of a GRU); the
+run is kept in runs/examples/05_conditioned_generation/.
 """
 
 # %% [markdown]
@@ -21,7 +20,6 @@ metrics go to runs/examples/05_conditioned_generation/.
 # Run from a checkout: make the repository root importable even without `pip install -e .`.
 
 # %%
-import os
 import sys
 from pathlib import Path
 
@@ -32,11 +30,9 @@ sys.path.insert(0, str(ROOT))
 import numpy as np
 
 from scratchrnn import generate
+from scratchrnn.studies.lecture import example_settings, pyplot
 
-DATA = ROOT / "data" / "surnames"
-OUT = ROOT / "runs" / "examples" / "05_conditioned_generation"
-EPOCHS = int(os.environ.get("SCRATCHRNN_EPOCHS", "100"))
-CELL = os.environ.get("SCRATCHRNN_CELL", "gru")
+DATA, OUT, EPOCHS, CELL = example_settings(ROOT, "05_conditioned_generation", cell="gru")
 
 # %% [markdown]
 # ## Training
@@ -48,9 +44,8 @@ CELL = os.environ.get("SCRATCHRNN_CELL", "gru")
 print(f"training the conditioned {CELL} generator for up to {EPOCHS} epochs -> "
       f"{OUT.relative_to(ROOT)}")
 # overwrite: a rerun (with another SCRATCHRNN_EPOCHS, say) replaces this example's last run
-metrics = generate.train(data=DATA, out=OUT, cell=CELL, conditioned=True, embedding=32,
-                         hidden=32, batch_size=128, epochs=EPOCHS, progress=False, log=print,
-                         overwrite=True)
+metrics = generate.train(data=DATA, out=OUT, cell=CELL, conditioned=True, epochs=EPOCHS,
+                         progress=False, log=print, overwrite=True)
 print(f"test loss {metrics['test_loss']:.3f} nats/char (perplexity "
       f"{metrics['test_perplexity']:.1f}); generative classifier test accuracy "
       f"{metrics['generative_classifier_test_acc']:.1f}%")
@@ -97,11 +92,7 @@ for surname, p in zip(surnames, post, strict=True):
 # `pip install -e '.[plot]'`).
 
 # %%
-try:
-    import matplotlib.pyplot as plt
-except ImportError:
-    plt = None
-    print("\nmatplotlib is not installed: skipping the plot")
+plt = pyplot()
 
 if plt is not None:
     fig, ax = plt.subplots(figsize=(8, 3))

@@ -5,6 +5,12 @@ r"""Studies of the lecture's "Issues in ElmanRNN" and gating slides, made exact 
   Elman's W_hh, and for a trained surname model;
 * :mod:`scratchrnn.studies.adding` — long-term dependency: the adding problem
   (Hochreiter & Schmidhuber 1997; Le, Jaitly & Hinton 2015).
+* :mod:`scratchrnn.studies.wordlm` — the language-model slide, word by word:
+  log P(sentence) = Σ_t log P(w_t | w_<t) on a corpus written in code;
+* :mod:`scratchrnn.studies.sentiment` — the sentiment slide: a many-to-one RNN against a
+  bag of words on templated phrases with negation;
+* :mod:`scratchrnn.studies.lecture` — what the ``examples/`` scripts share (settings,
+  folders, the optional plot).
 
 The cells compared, by name (:data:`CELLS`)::
 
