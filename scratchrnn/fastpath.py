@@ -29,7 +29,11 @@ depend on the previous step done once per call, on whole-sequence arrays:
   where several gate blocks take the same factor (the LSTM's dC_t reaches i, f and g)
   one broadcast call writes them all;
 * ∂L/∂h_t accumulates in place: each step's ``dA_t W_hh`` is written straight into
-  the next step's gradient buffer.
+  the next step's gradient buffer;
+* the Elman's per-step products are ``np.dot(·, W, out=·)`` with a C-contiguous W
+  (W_hh^T copied once per call): OpenBLAS multiplies by the transposed view W_hh.T
+  ~1.5× slower at (64, 64), and ``np.dot`` calls BLAS ~0.4 µs sooner than the
+  ``matmul`` ufunc (``bench/run.py``'s per-call table).
 
 Elementwise work per step at batch B, hidden H (the matrix products aside; the
 forward's ``+ gx_t`` is counted with the gates):
@@ -185,12 +189,12 @@ def elman_forward(x, h0, W_ih, W_hh, b_ih, b_hh, nonlinearity, mask, reverse):
     A = _projections(x, W_ih, _bias_sum(b_ih, b_hh), None, 1)[0]  # (T, B, H)
     T, B, H = A.shape
     padded = None if mask is None else ~mask  # steps where a sequence has ended
-    W = W_hh.T
+    W = np.ascontiguousarray(W_hh.T)  # see the module docstring: not the transposed view
     S = np.empty((T + 1, B, H), dtype=A.dtype)
     S[0] = h0
     for k, t in enumerate(_order(T, reverse)):
         h = S[k + 1]
-        np.matmul(S[k], W, out=h)
+        np.dot(S[k], W, out=h)
         h += A[t]
         if nonlinearity == "tanh":
             np.tanh(h, out=h)
@@ -221,7 +225,7 @@ def elman_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
     dh0 = np.empty((B, H), dtype=S.dtype)
     for t, g, dh_prev, d_out_prev in _steps_back(order, G, d_out, dh0):
         np.multiply(g, D[t], out=dA[t])
-        np.matmul(dA[t], W_hh, out=dh_prev)
+        np.dot(dA[t], W_hh, out=dh_prev)
         if mask is not None:
             dh_prev += g * padded[t]  # padded step: the state passed straight through
         if d_out_prev is not None:
