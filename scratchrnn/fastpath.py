@@ -209,22 +209,23 @@ def elman_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
     S, mask, reverse = cache.S, cache.mask, cache.reverse
     T, B, H = S.shape[0] - 1, S.shape[1], S.shape[2]
     H_new = _time_ordered(S[1:], reverse)
-    # da_t = dh_t ⊙ D_t:  D = 1 − h_t² (tanh)  or  [h_t > 0] (ReLU);  0 at padded steps
+    # da_t = dh_t ⊙ D_t:  D = 1 − h_t² (tanh)  or  [h_t > 0] (ReLU);  0 at padded steps.
+    # dA holds D until each step multiplies its block by dh_t in place (one array, not two)
+    dA = np.empty((T, B, H), dtype=S.dtype)
     if cache.act[0] == "tanh":
-        D = np.multiply(H_new, H_new)
-        np.subtract(1, D, out=D)
+        np.multiply(H_new, H_new, out=dA)
+        np.subtract(1, dA, out=dA)
     else:
-        D = (H_new > 0).astype(S.dtype)
+        np.greater(H_new, 0, out=dA)
     padded = None if mask is None else (~mask).astype(S.dtype)
     if mask is not None:
-        D *= mask
+        dA *= mask
     order = _order(T, not reverse)  # the backward runs against the processing order
-    dA = np.empty((T, B, H), dtype=S.dtype)
     G = np.empty((T, B, H), dtype=S.dtype)  # ∂L/∂h_t, the total gradient at each state
     d_out = _first_gradient(d_out, dh_n, mask, order, G)
     dh0 = np.empty((B, H), dtype=S.dtype)
     for t, g, dh_prev, d_out_prev in _steps_back(order, G, d_out, dh0):
-        np.multiply(g, D[t], out=dA[t])
+        np.multiply(g, dA[t], out=dA[t])
         np.dot(dA[t], W_hh, out=dh_prev)
         if mask is not None:
             dh_prev += g * padded[t]  # padded step: the state passed straight through
