@@ -4,7 +4,9 @@ The same mathematics as the step functions of :mod:`scratchrnn.cells` (which sta
 the reference: ``tests/test_fastpath.py`` checks every path against them and torch),
 arranged for speed. At the labs' sizes (B = 64, H = 64) a NumPy call on one
 (B, H) block costs about as much in call overhead as in arithmetic, and ``tanh``
-costs about twice ``exp`` per element, so the rules are: few calls per step, no
+costs about twice ``exp`` per element (on the ``Haswell`` machine these rules were tuned
+on; on the ``SkylakeX`` one of docs/performance.md's latest table ``tanh`` takes ~0.85×
+``exp``, and the gates were not re-tuned for it), so the rules are: few calls per step, no
 allocation in the loop, ``exp`` for every gate, and all the work that does not
 depend on the previous step done once per call, on whole-sequence arrays:
 
