@@ -299,11 +299,14 @@ def _block_calls(shape, batch: int, hidden: int, reps: int) -> dict:
     b, out = a.copy(), np.empty_like(a)
     h = rng.standard_normal((batch, hidden)).astype(np.float32)
     W = rng.standard_normal((hidden, shape[1])).astype(np.float32)
+    W_T = np.ascontiguousarray(W.T).T  # the same values, as the transposed view W_hh.T
     calls = {"multiply": lambda: np.multiply(a, b, out=out),
              "exp": lambda: np.exp(a, out=out),
              "tanh": lambda: np.tanh(a, out=out),
              "reciprocal": lambda: np.reciprocal(a, out=out),
-             "matmul h W": lambda: np.matmul(h, W, out=out)}
+             "matmul h W": lambda: np.matmul(h, W, out=out),
+             "matmul h W (transposed view)": lambda: np.matmul(h, W_T, out=out),
+             "dot h W": lambda: np.dot(h, W, out=out)}
 
     def repeated(f):
         def run():

@@ -4,7 +4,9 @@ The same mathematics as the step functions of :mod:`scratchrnn.cells` (which sta
 the reference: ``tests/test_fastpath.py`` checks every path against them and torch),
 arranged for speed. At the labs' sizes (B = 64, H = 64) a NumPy call on one
 (B, H) block costs about as much in call overhead as in arithmetic, and ``tanh``
-costs about twice ``exp`` per element, so the rules are: few calls per step, no
+costs about twice ``exp`` per element (on the ``Haswell`` machine these rules were tuned
+on; on the ``SkylakeX`` one of docs/performance.md's latest table ``tanh`` takes ~0.85×
+``exp``, and the gates were not re-tuned for it), so the rules are: few calls per step, no
 allocation in the loop, ``exp`` for every gate, and all the work that does not
 depend on the previous step done once per call, on whole-sequence arrays:
 
@@ -29,7 +31,11 @@ depend on the previous step done once per call, on whole-sequence arrays:
   where several gate blocks take the same factor (the LSTM's dC_t reaches i, f and g)
   one broadcast call writes them all;
 * ∂L/∂h_t accumulates in place: each step's ``dA_t W_hh`` is written straight into
-  the next step's gradient buffer.
+  the next step's gradient buffer;
+* the Elman's per-step products are ``np.dot(·, W, out=·)`` with a C-contiguous W
+  (W_hh^T copied once per call): OpenBLAS multiplies by the transposed view W_hh.T
+  ~1.5× slower at (64, 64), and ``np.dot`` calls BLAS ~0.4 µs sooner than the
+  ``matmul`` ufunc (``bench/run.py``'s per-call table).
 
 Elementwise work per step at batch B, hidden H (the matrix products aside; the
 forward's ``+ gx_t`` is counted with the gates):
@@ -185,12 +191,12 @@ def elman_forward(x, h0, W_ih, W_hh, b_ih, b_hh, nonlinearity, mask, reverse):
     A = _projections(x, W_ih, _bias_sum(b_ih, b_hh), None, 1)[0]  # (T, B, H)
     T, B, H = A.shape
     padded = None if mask is None else ~mask  # steps where a sequence has ended
-    W = W_hh.T
+    W = np.ascontiguousarray(W_hh.T)  # see the module docstring: not the transposed view
     S = np.empty((T + 1, B, H), dtype=A.dtype)
     S[0] = h0
     for k, t in enumerate(_order(T, reverse)):
         h = S[k + 1]
-        np.matmul(S[k], W, out=h)
+        np.dot(S[k], W, out=h)
         h += A[t]
         if nonlinearity == "tanh":
             np.tanh(h, out=h)
@@ -205,23 +211,24 @@ def elman_backward(d_out, dh_n, dc_n, cache: FastCache, W_hh):
     S, mask, reverse = cache.S, cache.mask, cache.reverse
     T, B, H = S.shape[0] - 1, S.shape[1], S.shape[2]
     H_new = _time_ordered(S[1:], reverse)
-    # da_t = dh_t ⊙ D_t:  D = 1 − h_t² (tanh)  or  [h_t > 0] (ReLU);  0 at padded steps
+    # da_t = dh_t ⊙ D_t:  D = 1 − h_t² (tanh)  or  [h_t > 0] (ReLU);  0 at padded steps.
+    # dA holds D until each step multiplies its block by dh_t in place (one array, not two)
+    dA = np.empty((T, B, H), dtype=S.dtype)
     if cache.act[0] == "tanh":
-        D = np.multiply(H_new, H_new)
-        np.subtract(1, D, out=D)
+        np.multiply(H_new, H_new, out=dA)
+        np.subtract(1, dA, out=dA)
     else:
-        D = (H_new > 0).astype(S.dtype)
+        np.greater(H_new, 0, out=dA)
     padded = None if mask is None else (~mask).astype(S.dtype)
     if mask is not None:
-        D *= mask
+        dA *= mask
     order = _order(T, not reverse)  # the backward runs against the processing order
-    dA = np.empty((T, B, H), dtype=S.dtype)
     G = np.empty((T, B, H), dtype=S.dtype)  # ∂L/∂h_t, the total gradient at each state
     d_out = _first_gradient(d_out, dh_n, mask, order, G)
     dh0 = np.empty((B, H), dtype=S.dtype)
     for t, g, dh_prev, d_out_prev in _steps_back(order, G, d_out, dh0):
-        np.multiply(g, D[t], out=dA[t])
-        np.matmul(dA[t], W_hh, out=dh_prev)
+        np.multiply(g, dA[t], out=dA[t])
+        np.dot(dA[t], W_hh, out=dh_prev)
         if mask is not None:
             dh_prev += g * padded[t]  # padded step: the state passed straight through
         if d_out_prev is not None:
