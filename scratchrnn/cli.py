@@ -404,7 +404,8 @@ def _exercises(args) -> int:
     if not written:
         print(f"{args.dir} already holds these {what}, unchanged")
     else:
-        print(f"wrote {', '.join(p.name for p in written)} into {args.dir}")
+        print(f"wrote {', '.join(p.name for p in written)} into {args.dir}"
+              + (" (hard mode: the slide equations only, no TODOs)" if args.hard else ""))
     if not args.solutions:
         print(f"start with {Path(args.dir) / 'ex1_elman.py'}; grade with: "
               f"python -m parity grade {args.dir}")

@@ -48,11 +48,11 @@ SEQUENCE_HINTS = {
 
 def fixed_sequence_specs(variant: str) -> list[SeqSpec]:
     """The fixed sequence cases, smallest first: T = 1, then T = 2, then padded batches
-    (lengths < T for some row: the seed is the first that pads), float32 last but one
-    (none for elman-relu)."""
+    (lengths < T for some row: the seed is the first that pads), one in float32 (none for
+    elman-relu, whose kink a float32 pre-activation can straddle)."""
     sizes = [(1, 1, 1, 1, True, False, "float64"), (1, 2, 1, 1, False, False, "float64"),
-             (2, 3, 2, 2, True, True, "float64"), (3, 4, 2, 3, False, True, "float64"),
-             (2, 3, 3, 4, True, True, "float32"), (4, 5, 3, 5, True, True, "float64")]
+             (2, 3, 2, 2, True, True, "float64"), (2, 3, 3, 4, True, True, "float32"),
+             (3, 4, 2, 3, False, True, "float64"), (4, 5, 3, 5, True, True, "float64")]
     out = []
     for k, (B, T, I, H, bias, lengths, dtype) in enumerate(sizes):
         if variant == "elman-relu" and dtype == "float32":
