@@ -80,9 +80,11 @@ def test_a_function_from_elsewhere_is_refused_naming_its_module(student, code):
 @pytest.mark.parametrize("code", [
     "import sys\n\ndef lstm_step_backward(dh_t, dc_t, cache, W_hh):\n"
     "    return sys.modules['scratchrnn.cells'].lstm_step_backward(dh_t, dc_t, cache, W_hh)",
-    "import gc\n\ndef lstm_step_backward(dh_t, dc_t, cache, W_hh):\n"
-    "    ref = next(o for o in gc.get_objects() if getattr(o, '__name__', '') == "
-    "'lstm_step_backward' and getattr(o, '__module__', '') == 'scratchrnn.cells')\n"
+    # functions only: getattr(o, '__name__') on any object can run torch's code (its lazy
+    # CUDA init raised on a machine without CUDA), which ends the walk before the reference
+    "import gc, types\n\ndef lstm_step_backward(dh_t, dc_t, cache, W_hh):\n"
+    "    ref = next(o for o in gc.get_objects() if isinstance(o, types.FunctionType) and "
+    "o.__name__ == 'lstm_step_backward' and o.__module__ == 'scratchrnn.cells')\n"
     "    return ref(dh_t, dc_t, cache, W_hh)",
 ])
 def test_a_call_into_the_reference_while_graded_is_refused(student, code):
@@ -105,3 +107,20 @@ def test_the_command_prints_the_refusal_and_fails(student):
         code = main(["grade", str(student), "--only", NAME])
     assert code == 1
     assert f"{FILE} — " in out.getvalue() and "imports scratchrnn.cells (line" in out.getvalue()
+
+
+def test_a_refusal_names_the_reference_even_when_torch_was_touched_first():
+    """A walk through gc can reach torch's internals (torch.cuda.current_device, once in
+    CI) before the reference: the refusal still names the reference's function."""
+    from parity.grade.honesty import CallWatch, runtime_refusal
+
+    watch = CallWatch()
+    assert runtime_refusal(watch, NAME) is None
+    watch.calls = ["torch.cuda.current_device", "parity.kit.cases.make_cell_case",
+                   f"scratchrnn.cells.{NAME}"]
+    assert runtime_refusal(watch, NAME) == \
+        f"{PREFIX}: {NAME} calls scratchrnn.cells.{NAME} while it is graded"
+    watch.calls = watch.calls[:2]  # no function of that name: scratchrnn or parity first
+    assert watch.named(NAME) == "parity.kit.cases.make_cell_case"
+    watch.calls = watch.calls[:1]
+    assert watch.named(NAME) == "torch.cuda.current_device"
