@@ -154,52 +154,52 @@ HARD_DOCS: dict[str, str] = {
     "elman_step_backward": """\
 Backward of elman_step_forward: h_t = tanh(gx_t + h_{t-1} W_hh^T + b_hh)   (or ReLU).
 
-    dh_t (B, H);  cache: ElmanCache(h_prev, h_t, nonlinearity);  W_hh (H, H).
-    Returns (dgx_t, dgh_t, dh_prev), each (B, H).""",
+dh_t (B, H);  cache: ElmanCache(h_prev, h_t, nonlinearity);  W_hh (H, H).
+Returns (dgx_t, dgh_t, dh_prev), each (B, H).""",
     "elman_cell_backward": """\
 Backward of elman_cell_forward: h_t = tanh(x W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh).
 
-    dh_t (B, H);  cache: CellCache(x, step, params).
-    Returns {"x", "h_prev", "weight_ih", "weight_hh"[, "bias_ih", "bias_hh"]}: each the
-    shape of what it is the gradient of.""",
+dh_t (B, H);  cache: CellCache(x, step, params).
+Returns {"x", "h_prev", "weight_ih", "weight_hh"[, "bias_ih", "bias_hh"]}: each the
+shape of what it is the gradient of.""",
     "gated_step_backward": """\
 Backward of gated_step_forward (the gating's h_t equation in this file's docstring).
 
-    dh_t (B, H);  cache: GatedCache;  W_hh (G·H, H).
-    Returns (dgx_t, dgh_t, dh_prev): (B, G·H), (B, G·H), (B, H).""",
+dh_t (B, H);  cache: GatedCache;  W_hh (G·H, H).
+Returns (dgx_t, dgh_t, dh_prev): (B, G·H), (B, G·H), (B, H).""",
     "lstm_step_backward": """\
 Backward of lstm_step_forward: C_t = f_t ⊙ C_{t-1} + i_t ⊙ C̃_t, h_t = o_t ⊙ tanh(C_t)
 (× W_hr^T with a projection).
 
-    dh_t (B, P);  dc_t (B, H);  cache: LSTMCache;  W_hh (4H, P);  W_hr (P, H) or None.
-    Returns (dgx_t, dgh_t, dh_prev, dc_prev): (B, 4H) in the order i, f, g, o, (B, 4H),
-    (B, P), (B, H).""",
+dh_t (B, P);  dc_t (B, H);  cache: LSTMCache;  W_hh (4H, P);  W_hr (P, H) or None.
+Returns (dgx_t, dgh_t, dh_prev, dc_prev): (B, 4H) in the order i, f, g, o, (B, 4H),
+(B, P), (B, H).""",
     "lstm_cell_backward": """\
 Backward of lstm_cell_forward (torch.nn.LSTMCell).
 
-    dh_t, dc_t (B, H);  cache: CellCache(x, step, params).
-    Returns {"x", "h_prev", "c_prev", "weight_ih", "weight_hh"[, "bias_ih", "bias_hh"]}.""",
+dh_t, dc_t (B, H);  cache: CellCache(x, step, params).
+Returns {"x", "h_prev", "c_prev", "weight_ih", "weight_hh"[, "bias_ih", "bias_hh"]}.""",
     "gru_step_backward": """\
 Backward of gru_step_forward, in the form the cache names (torch's or the slide's).
 
-    dh_t (B, H);  cache: GRUCache;  W_hh (3H, H).
-    Returns (dgx_t, dgh_t, dh_prev): (B, 3H) in the order r, z, n, (B, 3H), (B, H);
-    dgh_t is the gradient at h_{t-1} W_hh^T + b_hh.""",
+dh_t (B, H);  cache: GRUCache;  W_hh (3H, H).
+Returns (dgx_t, dgh_t, dh_prev): (B, 3H) in the order r, z, n, (B, 3H), (B, H);
+dgh_t is the gradient at h_{t-1} W_hh^T + b_hh.""",
     "gru_cell_backward": """\
 Backward of gru_cell_forward (torch.nn.GRUCell, or the slide's GRU).
 
-    dh_t (B, H);  cache: CellCache(x, step, params).
-    Returns {"x", "h_prev", "weight_ih", "weight_hh"[, "bias_ih", "bias_hh"]}.""",
+dh_t (B, H);  cache: CellCache(x, step, params).
+Returns {"x", "h_prev", "weight_ih", "weight_hh"[, "bias_ih", "bias_hh"]}.""",
     "elman_sequence_backward": """\
 BPTT of elman_sequence_forward over t = T−1 … 0 (this file's docstring).
 
-    d_out (T, B, H);  dh_n (B, H);  steps: T ElmanCaches;  W_hh (H, H);
-    mask (T, B, 1) bool or None.
-    Returns (dGX, dGH, dh0): (T, B, H), (T, B, H), (B, H).""",
+d_out (T, B, H);  dh_n (B, H);  steps: T ElmanCaches;  W_hh (H, H);
+mask (T, B, 1) bool or None.
+Returns (dGX, dGH, dh0): (T, B, H), (T, B, H), (B, H).""",
     "lstm_sequence_backward": """\
 BPTT of lstm_sequence_forward over t = T−1 … 0 (this file's docstring).
 
-    d_out (T, B, H);  dh_n, dc_n (B, H);  steps: T LSTMCaches;  W_hh (4H, H);
-    mask (T, B, 1) bool or None.
-    Returns (dGX, dGH, dh0, dc0): (T, B, 4H), (T, B, 4H), (B, H), (B, H).""",
+d_out (T, B, H);  dh_n, dc_n (B, H);  steps: T LSTMCaches;  W_hh (4H, H);
+mask (T, B, 1) bool or None.
+Returns (dGX, dGH, dh0, dc0): (T, B, 4H), (T, B, 4H), (B, H), (B, H).""",
 }
