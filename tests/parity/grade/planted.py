@@ -4,15 +4,13 @@ breaks, and what the grader's first line must name (tests/parity/grade/test_mist
 
 from __future__ import annotations
 
-#: elman_sequence_backward's loop body, as the solutions have it
-ELMAN_MASKED = """\
-        if mask is not None:
-            dh_carry = np.where(mask[t], 0, dh)  # what a padded step passes through
-            dh_t = np.where(mask[t], dh_t, 0)
-        dGX[t], dGH[t], dh = elman_step_backward(dh_t, steps[t], W_hh)
-        if mask is not None:
-            dh = dh + dh_carry
-"""
+import inspect
+
+from scratchrnn.exercises.sequence import elman_sequence_backward
+
+#: elman_sequence_backward's loop body, as the solutions have it (read from the reference)
+_LOOP = inspect.getsource(elman_sequence_backward)
+ELMAN_MASKED = _LOOP[_LOOP.index("        if mask is not None:\n"):_LOOP.index("    return")]
 
 #: (what a student did, file, function, old text, new text, the words the first line names)
 PLANTED = [
