@@ -347,7 +347,8 @@ def render_readme(solutions: bool = False, folder: str = "DIR", hard: bool = Fal
 Every file starts with **given** code copied from the reference (a stable `sigmoid`,
 `hidden_projection`, the cache classes): keep it as it is. A backward is graded on the
 reference forward's cache, so a wrong forward cannot hide a right backward; a cell
-function calls your own steps.
+function calls your own steps. `ex5_sequence_bptt.py` gives the sequence forward and the
+step backwards too (the reference's), so that it grades your loop over t alone.
 
 Conventions: a *step* takes the input projection `gx_t = x_t W_ih^T + b_ih` and adds
 `gh_t = h_{{t-1}} W_hh^T + b_hh`; its backward returns `(dgx_t, dgh_t, dh_prev[, dc_prev])`.
