@@ -43,6 +43,15 @@ def test_the_sequence_solutions_grade_100_percent_with_hypothesis_cases(solution
                    for v in r.variants), r.name
 
 
+def test_grade_function_on_the_reference_loop():
+    pytest.importorskip("torch")
+    from parity.grade import grade_function
+
+    r = grade_function(ref_sequence, "lstm_sequence_backward", cases=2)
+    assert r.passed and [v.variant for v in r.variants] == ["lstm"]
+    assert [q.name for q in r.variants[0].quantities] == ["dGX", "dGH", "dh0", "dc0"]
+
+
 def test_fixed_sequence_cases_start_smallest_and_pad_where_lengths_vary():
     for variant in ("elman", "elman-relu", "lstm"):
         specs = fixed_sequence_specs(variant)
