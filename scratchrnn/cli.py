@@ -7,7 +7,7 @@
     python -m scratchrnn generate score --model DIR SURNAME ... [--nationality NAME]
     python -m scratchrnn study jacobian|gradflow|adding|gates [options] --out DIR [--json]
     python -m scratchrnn data fetch [--from URL|PATH ...] [--out DIR] [--timeout S]
-    python -m scratchrnn exercises init DIR [--solutions] [--force]
+    python -m scratchrnn exercises init DIR [--solutions | --hard] [--force]
 
 A user's mistake (bad option, missing file, unknown nationality …) gives one line
 on stderr and exit status 2, never a traceback.
@@ -281,6 +281,9 @@ def _add_exercises_parser(labs) -> None:
     i.add_argument("dir", metavar="DIR", help="the folder to write into (made if missing)")
     i.add_argument("--solutions", action="store_true",
                    help="write the reference solutions instead (into another folder)")
+    i.add_argument("--hard", action="store_true",
+                   help="hard mode: the same functions with the slide equations and shapes "
+                        "only, no TODOs")
     i.add_argument("--force", action="store_true",
                    help="replace files that differ (each old file is kept as FILE.bak)")
 
@@ -394,12 +397,15 @@ def _study(args) -> int:
 def _exercises(args) -> int:
     from .exercises.template import write_exercises
 
-    written = write_exercises(args.dir, solutions=args.solutions, force=args.force, log=print)
-    what = "reference solutions" if args.solutions else "exercises"
+    written = write_exercises(args.dir, solutions=args.solutions, force=args.force, log=print,
+                              hard=args.hard)
+    what = "reference solutions" if args.solutions else \
+        ("exercises (hard mode)" if args.hard else "exercises")
     if not written:
         print(f"{args.dir} already holds these {what}, unchanged")
     else:
-        print(f"wrote {', '.join(p.name for p in written)} into {args.dir}")
+        print(f"wrote {', '.join(p.name for p in written)} into {args.dir}"
+              + (" (hard mode: the slide equations only, no TODOs)" if args.hard else ""))
     if not args.solutions:
         print(f"start with {Path(args.dir) / 'ex1_elman.py'}; grade with: "
               f"python -m parity grade {args.dir}")

@@ -61,7 +61,8 @@ def test_files_import_numpy_and_nothing_of_scratchrnn(written, kind):
         imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         assert imported <= {"__future__", "typing", "numpy"}, (s.file, imported)
-        assert ast.get_docstring(tree).startswith(f"Exercise {EXERCISE_SETS.index(s) + 1} of 4")
+        assert ast.get_docstring(tree).startswith(
+            f"Exercise {EXERCISE_SETS.index(s) + 1} of {len(EXERCISE_SETS)}")
 
 
 def test_files_are_ruff_clean(written):
@@ -140,6 +141,9 @@ def test_every_exercise_has_a_todo_and_every_set_its_equations():
 def test_every_variant_of_the_manifest_is_checked():
     assert {v for _, e in EXERCISES for v in e.variants} == set(VARIANTS)
     for _, e in EXERCISES:
+        if e.level == "sequence":
+            assert e.name.split("_")[0] in {PREFIX[VARIANTS[v][0]] for v in e.variants}
+            continue  # the loop over t: test_sequence_solutions_equal_the_reference
         for v in e.variants:
             assert e.name.startswith(PREFIX[VARIANTS[v][0]]), (e.name, v)
 
@@ -259,3 +263,101 @@ def test_bad_folders_give_one_line(tmp_path):
     (tmp_path / "ex" / "ex1_elman.py").mkdir()  # a folder where a file goes
     code, out, err = run_cli(["exercises", "init", str(tmp_path / "ex"), "--force"])
     assert code == 2 and "not a regular file" in err
+
+
+# -- exercise set 5: the loop over t ----------------------------------------------------------
+@given(lstm=st.booleans(), T=st.integers(1, 4), B=st.integers(1, 3), H=st.integers(1, 3),
+       lengths=st.booleans(), relu=st.booleans(), seed=seeds)
+def test_sequence_solutions_equal_the_reference_and_finite_differences(
+        modules, lstm, T, B, H, lengths, relu, seed):
+    """The written solutions compute the reference's loop to the last bit, and that loop is
+    the gradient of L = Σ out ⊙ d_out + h_n ⊙ dh_n (+ C_n ⊙ dc_n) with respect to the input
+    projections and the initial state (central differences, float64)."""
+    from scratchrnn.exercises import sequence as ref
+
+    sol = modules["solutions"]["ex5_sequence_bptt"]
+    rng = np.random.default_rng(seed)
+    G = 4 if lstm else 1
+    GX, W_hh, b_hh = (rng.standard_normal((T, B, G * H)), rng.uniform(-1, 1, (G * H, H)),
+                      rng.uniform(-1, 1, G * H))
+    h0, c0 = rng.standard_normal((B, H)), rng.standard_normal((B, H))
+    d_out, dh_n, dc_n = rng.standard_normal((T, B, H)), rng.standard_normal((B, H)), \
+        rng.standard_normal((B, H))
+    mask = None
+    if lengths:
+        mask = np.arange(T)[:, None, None] < rng.integers(1, T + 1, B)[None, :, None]
+    nonlinearity = "tanh" if lstm or not relu else "relu"
+
+    def loss(GX, h0, c0):
+        if lstm:
+            out, h_n, c_n, steps = ref.lstm_sequence_forward(GX, h0, c0, W_hh, b_hh, mask)
+            return (out * d_out).sum() + (h_n * dh_n).sum() + (c_n * dc_n).sum(), steps
+        out, h_n, steps = ref.elman_sequence_forward(GX, h0, W_hh, b_hh, mask, nonlinearity)
+        return (out * d_out).sum() + (h_n * dh_n).sum(), steps
+
+    _, steps = loss(GX, h0, c0)
+    if lstm:
+        grads = ref.lstm_sequence_backward(d_out, dh_n, dc_n, steps, W_hh, mask)
+        _same(sol.lstm_sequence_backward(d_out, dh_n, dc_n, steps, W_hh, mask), grads, "lstm")
+    else:
+        grads = ref.elman_sequence_backward(d_out, dh_n, steps, W_hh, mask)
+        _same(sol.elman_sequence_backward(d_out, dh_n, steps, W_hh, mask), grads, "elman")
+    if mask is not None:  # a padded step's input gets no gradient
+        assert np.all(grads[0][~np.broadcast_to(mask, grads[0].shape)] == 0)
+    # a random direction V: Σ V ⊙ dL/dGX (and the same for h0, c0) by central differences
+    eps = 1e-6
+    for k, arg in enumerate((GX, h0, c0)[:3 if lstm else 2]):
+        V = rng.standard_normal(arg.shape)
+        args = [GX, h0, c0]
+        args[k] = arg + eps * V
+        plus = loss(*args)[0]
+        args[k] = arg - eps * V
+        minus = loss(*args)[0]
+        analytic = (V * grads[[0, 2, 3][k]]).sum()
+        if relu and not lstm and np.any(np.abs(np.concatenate(
+                [s.h_t for s in steps])) < 1e-4):
+            continue  # a ReLU kink within reach of eps: the difference is not a derivative
+        assert abs((plus - minus) / (2 * eps) - analytic) <= 1e-6 * max(1, abs(analytic)), k
+
+
+# -- hard mode -----------------------------------------------------------------------------
+def test_hard_mode_keeps_the_functions_drops_the_todos_and_the_derivations(tmp_path):
+    from scratchrnn.exercises.template import HARD_DOCS
+
+    assert set(HARD_DOCS) == {e.name for _, e in EXERCISES if e.kind == "backward"}
+    assert run_cli(["exercises", "init", str(tmp_path / "hard"), "--hard"])[0] == 0
+    assert run_cli(["exercises", "init", str(tmp_path / "easy")])[0] == 0
+    for s in EXERCISE_SETS:
+        text = (tmp_path / "hard" / s.file).read_text(encoding="utf-8")
+        easy = (tmp_path / "easy" / s.file).read_text(encoding="utf-8")
+        assert "# TODO" not in text and "# TODO" in easy
+        assert "Hard mode" in ast.get_docstring(ast.parse(text))
+        # the given code is the same as in the normal mode
+        given = "# Given: copied from the reference"
+        assert text[text.index(given):text.index("# Your code")] == \
+            easy[easy.index(given):easy.index("# Your code")]
+        module = _load(tmp_path / "hard" / s.file, "hard")
+        for e in s.exercises:
+            ref = getattr(importlib.import_module(e.source), e.name)
+            fn = getattr(module, e.name)
+            assert inspect.signature(fn) == inspect.signature(ref), e.name
+            if e.kind == "backward":
+                assert inspect.cleandoc(fn.__doc__) == inspect.cleandoc(HARD_DOCS[e.name])
+                # no line of the reference's derivation is left in
+                derivation = inspect.cleandoc(ref.__doc__).splitlines()[1:]
+                assert not [ln for ln in derivation if "=" in ln and ln in fn.__doc__], e.name
+            else:
+                assert fn.__doc__ == ref.__doc__, e.name
+            required = [p for p in inspect.signature(fn).parameters.values()
+                        if p.default is inspect.Parameter.empty]
+            with pytest.raises(NotImplementedError, match=f"^{e.name}$"):
+                fn(*[None] * len(required))
+    assert "Hard mode" in (tmp_path / "hard" / README).read_text(encoding="utf-8")
+
+
+def test_hard_with_solutions_is_one_line_exit_2_and_writes_nothing(tmp_path):
+    code, out, err = run_cli(["exercises", "init", str(tmp_path / "x"), "--hard",
+                              "--solutions"])
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "--hard" in err and "Traceback" not in err
+    assert not (tmp_path / "x").exists()

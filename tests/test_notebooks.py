@@ -40,7 +40,8 @@ def test_every_example_and_exercise_set_is_paired():
     examples = [p for p in PAIRS if not notebooks.is_exercise(p)]
     exercises = [p for p in PAIRS if notebooks.is_exercise(p)]
     assert len(examples) >= 6 and {p.notebook.parent for p in examples} == {ROOT / "notebooks"}
-    assert [p.name for p in exercises] == ["ex1_elman", "ex2_gating", "ex3_lstm", "ex4_gru"]
+    assert [p.name for p in exercises] == ["ex1_elman", "ex2_gating", "ex3_lstm", "ex4_gru",
+                                         "ex5_sequence_bptt"]
     assert {p.notebook.parent for p in exercises} == {ROOT / "notebooks" / "exercises"}
 
 

@@ -14,41 +14,31 @@ The notebook committed in the repository ran on the reference solutions
 
 # %% [markdown]
 # ## Your exercises folder
-# `EXERCISES` names it, from the repository root (as on the command line). If it does
-# not exist yet, this cell writes the exercises there for you, as
-# `python -m scratchrnn exercises init my_exercises` would.
+# `my_exercises`, from the repository root (as on the command line; the environment
+# variable `SCRATCHRNN_EXERCISES` names another). If it does not exist yet, this cell
+# writes the exercises there for you, as `python -m scratchrnn exercises init` would.
 
 # %%
-import os
 import sys
 from pathlib import Path
-
-EXERCISES = os.environ.get("SCRATCHRNN_EXERCISES", "my_exercises")  # your folder
 
 start = (Path(__file__).parent if "__file__" in globals() else Path.cwd()).resolve()
 ROOT = next(p for p in (start, *start.parents) if (p / "scratchrnn" / "cells.py").is_file())
 sys.path.insert(0, str(ROOT))
-os.chdir(ROOT)  # EXERCISES is named from the repository root
 
 import numpy as np
 
-from parity.exercise_plots import run_student, side_by_side
-from parity.grade import grade
+from parity.grade import notebook as nb
 from scratchrnn import cells
-from scratchrnn.exercises.template import write_exercises
 
-FILE = Path(EXERCISES) / "ex1_elman.py"
-if not FILE.exists():
-    print(f"no {FILE} yet: python -m scratchrnn exercises init {EXERCISES}")
-    write_exercises(EXERCISES, log=print)
-print(f"grading {FILE}")
+EXERCISES, FILE = nb.open_exercises("ex1_elman.py", ROOT)
 
 # %% [markdown]
 # ## 1. `elman_step_forward`
 # h_t = tanh(gx_t + W_hh h_{t-1} + b_hh) (or ReLU), gx_t = x_t W_ih^T + b_ih given.
 
 # %%
-print(grade(EXERCISES, only="elman_step_forward").text())
+nb.grade_cell(EXERCISES, "elman_step_forward")
 
 # %% [markdown]
 # ## 2. `elman_step_backward`
@@ -56,7 +46,7 @@ print(grade(EXERCISES, only="elman_step_forward").text())
 # dh_t ⊙ [h_t > 0] for ReLU; then dh_{t-1} = da_t W_hh.
 
 # %%
-print(grade(EXERCISES, only="elman_step_backward").text())
+nb.grade_cell(EXERCISES, "elman_step_backward")
 
 # %% [markdown]
 # ## 3. `elman_cell_forward` and 4. `elman_cell_backward`
@@ -64,10 +54,10 @@ print(grade(EXERCISES, only="elman_step_backward").text())
 # gradients around it (a bias gradient sums over the batch).
 
 # %%
-print(grade(EXERCISES, only="elman_cell_forward").text())
+nb.grade_cell(EXERCISES, "elman_cell_forward")
 
 # %%
-print(grade(EXERCISES, only="elman_cell_backward").text())
+nb.grade_cell(EXERCISES, "elman_cell_backward")
 
 # %% [markdown]
 # ## Your hidden states on a surname
@@ -78,39 +68,20 @@ print(grade(EXERCISES, only="elman_cell_backward").text())
 # reference and the difference column is blank.
 
 # %%
-SURNAME, E, H = "Nakamura", 8, 8
-rng = np.random.default_rng(0)
-embedding = rng.standard_normal((26, E))
-x_seq = embedding[[ord(c) - ord("a") for c in SURNAME.lower()]][:, None, :]  # (T, B=1, E)
-W_ih, W_hh = rng.uniform(-1, 1, (H, E)), rng.uniform(-1, 1, (H, H))
-b_ih, b_hh = rng.uniform(-1, 1, H), rng.uniform(-1, 1, H)
+w = nb.surname_weights(gates=1)
 
 
 def states_over_surname(elman_step_forward):
-    """h_t at every step, (H, T), as elman_step_forward returns it."""
-    h_t, seen = np.zeros((1, H)), []
-    for x_t in x_seq:
-        h_t, _ = elman_step_forward(x_t @ W_ih.T + b_ih, h_t, W_hh, b_hh, "tanh")
-        seen.append(h_t[0])
-    return {"h_t": np.array(seen).T}
+    """h_t at every step, (H, T), read from the caches of elman_step_forward."""
+    def step(gx_t, h_prev):
+        return elman_step_forward(gx_t, h_prev, w.W_hh, w.b_hh, "tanh")
+
+    return nb.over_surname(w, step, np.zeros((1, 8)), ("h_t",))
 
 
-reference = states_over_surname(cells.elman_step_forward)
-yours, problem = run_student(FILE, "elman_step_forward", states_over_surname)
-if problem:
-    print(problem)
-else:
-    print(f"max |yours − reference|: h_t {np.abs(yours['h_t'] - reference['h_t']).max():.1e}")
+yours, reference, problem = nb.against_reference(FILE, "elman_step_forward",
+                                                 states_over_surname, cells.elman_step_forward)
 
 # %%
-try:
-    import matplotlib.pyplot as plt
-except ImportError:
-    plt = None
-    print("matplotlib is not installed: no plot (pip install -e '.[plot]')")
-
-if plt is not None:
-    side_by_side(yours, reference, SURNAME, problem=problem,
-                 title=f"Elman hidden state h_t on {SURNAME!r} (tanh)",
-                 vmin=-1, vmax=1, cmap="RdBu_r")
-    plt.show()
+nb.show(yours, reference, w.surname, problem, vmin=-1, vmax=1, cmap="RdBu_r",
+        title=f"Elman hidden state h_t on {w.surname!r} (tanh)")

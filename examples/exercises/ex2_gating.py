@@ -15,34 +15,24 @@ The notebook committed in the repository ran on the reference solutions
 
 # %% [markdown]
 # ## Your exercises folder
-# `EXERCISES` names it, from the repository root (as on the command line). If it does
-# not exist yet, this cell writes the exercises there for you, as
-# `python -m scratchrnn exercises init my_exercises` would.
+# `my_exercises`, from the repository root (as on the command line; the environment
+# variable `SCRATCHRNN_EXERCISES` names another). If it does not exist yet, this cell
+# writes the exercises there for you, as `python -m scratchrnn exercises init` would.
 
 # %%
-import os
 import sys
 from pathlib import Path
-
-EXERCISES = os.environ.get("SCRATCHRNN_EXERCISES", "my_exercises")  # your folder
 
 start = (Path(__file__).parent if "__file__" in globals() else Path.cwd()).resolve()
 ROOT = next(p for p in (start, *start.parents) if (p / "scratchrnn" / "cells.py").is_file())
 sys.path.insert(0, str(ROOT))
-os.chdir(ROOT)  # EXERCISES is named from the repository root
 
 import numpy as np
 
-from parity.exercise_plots import run_student, side_by_side
-from parity.grade import grade
+from parity.grade import notebook as nb
 from scratchrnn import gating
-from scratchrnn.exercises.template import write_exercises
 
-FILE = Path(EXERCISES) / "ex2_gating.py"
-if not FILE.exists():
-    print(f"no {FILE} yet: python -m scratchrnn exercises init {EXERCISES}")
-    write_exercises(EXERCISES, log=print)
-print(f"grading {FILE}")
+EXERCISES, FILE = nb.open_exercises("ex2_gating.py", ROOT)
 
 # %% [markdown]
 # ## 1. `gated_step_forward`
@@ -50,7 +40,7 @@ print(f"grading {FILE}")
 # none: h_t = h_{t-1} + F_t; input: h_{t-1} + λ_t ⊙ F_t; hidden: μ_t ⊙ h_{t-1} + λ_t ⊙ F_t.
 
 # %%
-print(grade(EXERCISES, only="gated_step_forward").text())
+nb.grade_cell(EXERCISES, "gated_step_forward")
 
 # %% [markdown]
 # ## 2. `gated_step_backward`
@@ -58,7 +48,7 @@ print(grade(EXERCISES, only="gated_step_forward").text())
 # plus da_t W_hh.
 
 # %%
-print(grade(EXERCISES, only="gated_step_backward").text())
+nb.grade_cell(EXERCISES, "gated_step_backward")
 
 # %% [markdown]
 # ## Your gates on a surname
@@ -70,43 +60,21 @@ print(grade(EXERCISES, only="gated_step_backward").text())
 # blank.
 
 # %%
-SURNAME, E, H = "Nakamura", 8, 8
-rng = np.random.default_rng(0)
-embedding = rng.standard_normal((26, E))
-x_seq = embedding[[ord(c) - ord("a") for c in SURNAME.lower()]][:, None, :]  # (T, B=1, E)
-W_ih, W_hh = rng.uniform(-1, 1, (3 * H, E)), rng.uniform(-1, 1, (3 * H, H))
-b_ih, b_hh = rng.uniform(-1, 1, 3 * H), rng.uniform(-1, 1, 3 * H)
-GATES = ("lam_t", "mu_t")  # λ_t, μ_t
+w = nb.surname_weights(gates=3)
 
 
 def gates_over_surname(gated_step_forward):
-    """Each gate of GATES at every step, (H, T), from the caches of gated_step_forward."""
-    h_t = np.zeros((1, H))
-    seen = {g: [] for g in GATES}
-    for x_t in x_seq:
-        h_t, cache = gated_step_forward(x_t @ W_ih.T + b_ih, h_t, W_hh, b_hh, "hidden")
-        for g in GATES:
-            seen[g].append(getattr(cache, g)[0])
-    return {g: np.array(v).T for g, v in seen.items()}
+    """λ_t and μ_t at every step, (H, T), from the caches of gated_step_forward."""
+    def step(gx_t, h_prev):
+        return gated_step_forward(gx_t, h_prev, w.W_hh, w.b_hh, "hidden")
+
+    return nb.over_surname(w, step, np.zeros((1, 8)), ("lam_t", "mu_t"))
 
 
-reference = gates_over_surname(gating.gated_step_forward)
-yours, problem = run_student(FILE, "gated_step_forward", gates_over_surname)
-if problem:
-    print(problem)
-else:
-    print("max |yours − reference|: " + ", ".join(
-        f"{g} {np.abs(yours[g] - reference[g]).max():.1e}" for g in GATES))
+yours, reference, problem = nb.against_reference(FILE, "gated_step_forward",
+                                                 gates_over_surname, gating.gated_step_forward)
 
 # %%
-try:
-    import matplotlib.pyplot as plt
-except ImportError:
-    plt = None
-    print("matplotlib is not installed: no plot (pip install -e '.[plot]')")
-
-if plt is not None:
-    side_by_side(yours, reference, SURNAME, problem=problem,
-                 title=f"hidden-state gating on {SURNAME!r}: input gate λ_t (lam_t), "
-                       "keep gate μ_t (mu_t)")
-    plt.show()
+nb.show(yours, reference, w.surname, problem,
+        title=f"hidden-state gating on {w.surname!r}: input gate λ_t (lam_t), keep gate μ_t "
+              "(mu_t)")

@@ -17,8 +17,8 @@ from types import ModuleType
 
 from scratchrnn.exercises.manifest import EXERCISE_SETS, Exercise, ExerciseSet, find_exercise
 
-from ..kit.assertions import check_cell, find_cell_failure
-from ..kit.cases import CellSpec
+from ..kit.assertions import check_cell, check_sequence, find_cell_failure, find_sequence_failure
+from ..kit.cases import CellSpec, SeqSpec
 from ..kit.cells import cell_kind
 from . import adapters
 from .adapters import FORWARD_NAMES, STEP_BACKWARD_SOURCES, Recorder, ReturnMistake
@@ -35,6 +35,15 @@ from .loader import (
 )
 from .mistakes import name_mistakes
 from .report import FunctionResult, GradedQuantity, GradeReport, SetStatus, VariantResult
+from .sequence import (
+    HYPOTHESIS_SWITCHES,
+    SEQUENCE_HINTS,
+    SEQUENCE_SOURCES,
+    case_text,
+    fixed_sequence_specs,
+    name_sequence_mistakes,
+    sequence_adapter,
+)
 
 DEFAULT_EXAMPLES = 20  # hypothesis cases per variant after the fixed ones (the command's)
 
@@ -112,8 +121,9 @@ def graded_quantities(exercise: Exercise, d) -> list[GradedQuantity]:
     quantities = _with_shape_notes(d)
     by = {q.name: q for q in quantities}
     out = []
-    if exercise.level == "step" and exercise.kind == "backward":
-        for name, sources in STEP_BACKWARD_SOURCES.items():
+    if exercise.level == "sequence" or (exercise.level == "step" and exercise.kind == "backward"):
+        sources_of = SEQUENCE_SOURCES if exercise.level == "sequence" else STEP_BACKWARD_SOURCES
+        for name, sources in sources_of.items():
             qs = [by[s] for s in sources if s in by]
             if qs:
                 out.append(_merge(name, qs, "gradient", letters))
@@ -125,6 +135,8 @@ def graded_quantities(exercise: Exercise, d) -> list[GradedQuantity]:
 
 
 def _case_text(case: dict) -> str:
+    if "steps" in case:
+        return case_text(case)
     bias = "bias" if case.get("bias") else "no bias"
     return (f"B={case['B']}, I={case['I']}, H={case['H']}, {bias}, {case['dtype']} "
             f"(seed {case['seed']})")
@@ -165,7 +177,10 @@ def _hints(exercise: Exercise, variant: str, quantities: list[GradedQuantity]) -
     if any(q.problem and q.problem.startswith("dtype") for q in wrong.values()):
         add([hint_for(fam, "dtype")])
     outputs = [q for q in wrong.values() if q.kind == "output"]
-    if exercise.kind == "forward":
+    if exercise.level == "sequence":
+        add([SEQUENCE_HINTS[n] for n in ("dGX", "dh0", "dc0")
+             if n in wrong or (n == "dGX" and "dGH" in wrong)])
+    elif exercise.kind == "forward":
         letters = "".join(dict.fromkeys("".join(q.letters for q in outputs)))
         add(hints_for_blocks(fam, "forward" if exercise.level == "step" else "cell_forward",
                              letters))
@@ -224,21 +239,35 @@ def grade_variant(exercise: Exercise, module: ModuleType, variant: str, *,
     """Grade ``exercise`` of ``module`` on the kit cell ``variant`` (``watch`` notes a call
     into scratchrnn, parity or torch made by the student's code)."""
     rec = Recorder(watch=watch or CallWatch())
-    forward, backward = adapters.build(exercise, variant, module, rec)
+    sequence = exercise.level == "sequence"
+    if sequence:
+        forward, backward, seen = sequence_adapter(getattr(module, exercise.name),
+                                                   exercise.name, variant, rec, module)
+    else:
+        forward, backward = adapters.build(exercise, variant, module, rec)
     names = (exercise.name, None)
 
     def run(spec):
         rec.reset()
+        if sequence:
+            return check_sequence(forward, backward, spec)
         return check_cell(forward, backward, spec, names=names)
 
-    specs = fixed_specs(variant)[:cases]
+    specs = fixed_sequence_specs(variant)[:cases] if sequence else fixed_specs(variant)[:cases]
     d, spec, runs = None, None, 0
     for spec in specs:
         runs += 1
         d = run(spec)
         if not d.passed:
             break
-    if d is not None and d.passed and examples:
+    if d is not None and d.passed and examples and sequence:
+        found = find_sequence_failure(forward, backward, variant, examples=examples, seed=seed,
+                                      dtypes=_dtypes(variant), **HYPOTHESIS_SWITCHES)
+        runs += examples
+        if found is not None:
+            spec = SeqSpec(variant, **found.case)
+            d = run(spec)
+    elif d is not None and d.passed and examples:
         found = find_cell_failure(forward, backward, variant, examples=examples, seed=seed,
                                   dtypes=_dtypes(variant), max_batch=4, max_size=5,
                                   names=names)
@@ -257,10 +286,15 @@ def grade_variant(exercise: Exercise, module: ModuleType, variant: str, *,
     forward_state = ""
     if exercise.kind == "backward":
         outputs_ok = all(q.passed for q in quantities if q.kind == "output")
-        forward_state = "correct (the reference's)" if exercise.level == "step" else \
-            ("correct" if outputs_ok else "wrong")
+        forward_state = "correct (the reference's)" if exercise.level in ("step", "sequence") \
+            else ("correct" if outputs_ok else "wrong")
     summary = _summary(exercise, variant, quantities, forward_state, spec.describe())
-    mistakes = name_mistakes(exercise, variant, d)  # what the numbers say happened
+    # what the numbers say happened
+    if sequence:
+        tol = max(q.tolerance for q in d.quantities) if d.quantities else 1e-9
+        mistakes = name_sequence_mistakes(variant, seen, tol)
+    else:
+        mistakes = name_mistakes(exercise, variant, d)
     if mistakes:
         summary = "; ".join(mistakes) + "; " + summary
     return _Verdict(VariantResult(

@@ -1,7 +1,8 @@
 """The lecture's exercises, in the lecture's order: which functions a student writes.
 
-Each exercise is one function of the reference implementation (``scratchrnn.cells`` or
-``scratchrnn.gating``), written again by the student with the same name and signature.
+Each exercise is one function of the reference implementation (``scratchrnn.cells``,
+``scratchrnn.gating`` or, for the loop over t, ``scratchrnn.exercises.sequence``), written
+again by the student with the same name and signature.
 ``python -m scratchrnn exercises init DIR`` writes one file per :class:`ExerciseSet`
 (docstring, shapes and slide equation kept, body replaced by a TODO); ``python -m parity
 grade DIR`` grades every function of the manifest with the parity kit, on each of its
@@ -9,7 +10,10 @@ grade DIR`` grades every function of the manifest with the parity kit, on each o
 
 A step backward is graded on the *reference* forward's cache (the cache classes in the
 exercise files have the reference's fields), so a wrong forward cannot hide a right
-backward, nor the other way round. A cell function calls the student's own steps.
+backward, nor the other way round. A cell function calls the student's own steps. A
+sequence backward (set 5) is graded on the caches of the forward given in its file and
+calls the step backward given there (the reference's), so that this set grades the loop
+over t alone: a step mistake of set 1 or 3 cannot show up as a carry mistake here.
 """
 
 from __future__ import annotations
@@ -24,10 +28,11 @@ class Exercise:
     ``name``: the function (same name and signature as in ``source``); ``kind``:
     ``"forward"`` or ``"backward"``; ``level``: ``"step"`` (takes the input projection
     gx_t, returns the new state and a cache; its backward returns (dgx_t, dgh_t, dh_prev
-    [, dc_prev])) or ``"cell"`` (torch's RNNCell/LSTMCell/GRUCell as a function: the
-    input projection and the parameter gradients around the step); ``forward``: the
-    forward this one is the backward of (None for a forward); ``variants``: the kit cells
-    it is graded on.
+    [, dc_prev])), ``"cell"`` (torch's RNNCell/LSTMCell/GRUCell as a function: the
+    input projection and the parameter gradients around the step) or ``"sequence"`` (the
+    backward of a whole sequence, the loop over t: graded on the *given* forward's caches,
+    calling the *given* step backward); ``forward``: the forward this one is the backward
+    of (None for a forward); ``variants``: the kit cells it is graded on.
     """
 
     name: str
@@ -59,6 +64,7 @@ _GATING = "scratchrnn.gating"
 _ELMAN = ("elman", "elman-relu")
 _GRU = ("gru", "gru-slide")
 _GATED = ("gated-none", "gated-input", "gated-hidden")
+_SEQUENCE = "scratchrnn.exercises.sequence"
 
 EXERCISE_SETS: tuple[ExerciseSet, ...] = (
     ExerciseSet("ex1_elman.py", "The Elman RNN: one step, forward and backward", (
@@ -90,6 +96,14 @@ EXERCISE_SETS: tuple[ExerciseSet, ...] = (
         Exercise("gru_cell_backward", _CELLS, "backward", "cell", _GRU, "gru_cell_forward"),
     ), ("hidden_projection", "GRUCache", "CellCache", "gru_hidden_inputs",
         "gru_weight_hh_grad")),
+    ExerciseSet("ex5_sequence_bptt.py", "Backpropagation through time: the loop over t, "
+                "with the carry and the mask", (
+        Exercise("elman_sequence_backward", _SEQUENCE, "backward", "sequence", _ELMAN,
+                 "elman_sequence_forward"),
+        Exercise("lstm_sequence_backward", _SEQUENCE, "backward", "sequence", ("lstm",),
+                 "lstm_sequence_forward"),
+    ), ("ElmanCache", "LSTMCache", "elman_sequence_forward", "lstm_sequence_forward",
+        "elman_step_backward", "lstm_step_backward")),
 )
 
 

@@ -8,6 +8,10 @@ its body replaced by a ``# TODO`` block and ``raise NotImplementedError(NAME)``.
 ``solutions=True`` the bodies are the reference bodies, and every private helper they call
 (``_input_projection``, ``_param_grads``, ``_check_gating`` …) is copied in as well, found
 by following the names the bodies use: the solution files import with NumPy alone.
+With ``hard=True`` (``exercises init --hard``) the same functions are written with no TODO
+and, for a backward, a docstring of its shapes and its forward's slide equations only
+(:data:`~.texts.HARD_DOCS`; a forward's docstring is already that): the same grader grades
+them.
 
 :func:`write_exercises` writes the files and a README into a folder, refusing to replace
 a file that differs from what it would write unless ``force`` (then the old file is kept
@@ -28,10 +32,10 @@ from pathlib import Path
 
 from ..fileio import atomic_write, atomic_write_text
 from .manifest import EXERCISE_SETS, Exercise, ExerciseSet
-from .texts import EQUATIONS, TODOS
+from .texts import EQUATIONS, HARD_DOCS, TODOS
 
-__all__ = ["EQUATIONS", "README", "TODOS", "ExerciseFolderError", "render_set", "render_readme",
-           "write_exercises"]
+__all__ = ["EQUATIONS", "HARD_DOCS", "README", "TODOS", "ExerciseFolderError", "render_set",
+           "render_readme", "write_exercises"]
 
 #: the stable sigmoid every file is given (where the reference cells take theirs from)
 SIGMOID = ("scratchrnn.functional", "sigmoid")
@@ -162,8 +166,15 @@ def _imports(defs: Iterable[_Definition]) -> str:
 
 
 # -- rendering -------------------------------------------------------------------------
-def _stub(d: _Definition, todo: str) -> str:
-    """The function's signature and docstring, verbatim, then the TODO and the raise."""
+def _hard_docstring(name: str, pad: str) -> list[str]:
+    lines = HARD_DOCS[name].splitlines()
+    return [f'{pad}"""{lines[0]}'] + [pad + ln if ln else "" for ln in lines[1:]] + \
+        [f'{pad}"""']
+
+
+def _stub(d: _Definition, todo: str | None) -> str:
+    """The function's signature and docstring, verbatim, then the TODO and the raise
+    (``todo`` None: hard mode, no TODO, a backward's docstring from HARD_DOCS)."""
     node = d.node
     assert isinstance(node, ast.FunctionDef), d.name
     doc = node.body[0]
@@ -174,6 +185,10 @@ def _stub(d: _Definition, todo: str) -> str:
     start = min([node.lineno] + [x.lineno for x in node.decorator_list])
     head = lines[start - 1 : doc.end_lineno]
     pad = " " * doc.col_offset
+    if todo is None:
+        if d.name in HARD_DOCS:
+            head = lines[start - 1 : doc.lineno - 1] + _hard_docstring(d.name, pad)
+        return "\n".join(head + [f'{pad}raise NotImplementedError("{d.name}")'])
     width = LINE_LENGTH - len(pad) - len("# TODO: ")
     todo_lines = [part for line in todo.splitlines()
                   for part in textwrap.wrap(line, width, break_on_hyphens=False)]
@@ -186,7 +201,7 @@ def _section(title: str) -> str:
     return f"{rule}\n# {title}\n{rule}"
 
 
-def _docstring(s: ExerciseSet, solutions: bool, folder: str) -> str:
+def _docstring(s: ExerciseSet, solutions: bool, folder: str, hard: bool = False) -> str:
     number = EXERCISE_SETS.index(s) + 1
     names = ", ".join(e.name for e in s.exercises)
     # a long folder name would push the commands past the line length: call it DIR then
@@ -205,6 +220,13 @@ def _docstring(s: ExerciseSet, solutions: bool, folder: str) -> str:
             "\"Given\" is copied from the reference; use it, do not change it (a backward is "
             "graded on the reference forward's cache, so your forward and backward are graded "
             "apart).", 88, break_on_hyphens=False)
+    if hard:
+        what = textwrap.fill(
+            f"Hard mode: write the {len(s.exercises)} functions under \"Your code\", in "
+            f"order: {names}. Each docstring has the shapes and the slide equations, nothing "
+            "more: no TODO says how. Keep the names, the signatures and what they return (the "
+            "grader calls them); use the code under \"Given\" (copied from the reference) as "
+            "it is.", 88, break_on_hyphens=False)
     commands = [(grade, "every function of every file"),
                 (f"{grade} --only {s.stem}", "this file"),
                 (f"{grade} --only {s.exercises[0].name}", "one function")]
@@ -227,8 +249,10 @@ def _docstring(s: ExerciseSet, solutions: bool, folder: str) -> str:
             f"The slide equations:\n\n{EQUATIONS[s.stem]}\n\n{shapes}\n\n{grading}\n" '"""')
 
 
-def render_set(exercise_set: ExerciseSet, solutions: bool = False, folder: str = "DIR") -> str:
-    """The text of one exercise file (``solutions``: with the reference bodies).
+def render_set(exercise_set: ExerciseSet, solutions: bool = False, folder: str = "DIR",
+               hard: bool = False) -> str:
+    """The text of one exercise file (``solutions``: with the reference bodies; ``hard``:
+    the stubs without TODOs, see the module docstring).
 
     ``folder`` is the exercises folder as the grading commands in the docstring name it.
     """
@@ -244,7 +268,7 @@ def render_set(exercise_set: ExerciseSet, solutions: bool = False, folder: str =
         known = {d.name for d in given}
         helpers = [d for d in _closure(list(exercises.values()), set())
                    if d.name not in known and d.name not in exercises]
-    head = "\n\n".join([_docstring(s, solutions, folder),
+    head = "\n\n".join([_docstring(s, solutions, folder, hard),
                          _imports(given + helpers + list(exercises.values())),
                          _section("Given: copied from the reference (scratchrnn), do not change")])
     parts = [head, _join(given)]
@@ -254,7 +278,7 @@ def render_set(exercise_set: ExerciseSet, solutions: bool = False, folder: str =
     parts.append(_section("Reference solutions" if solutions else "Your code"))
     for e in s.exercises:
         d = exercises[e.name]
-        parts.append(d.text if solutions else _stub(d, TODOS[e.name]))
+        parts.append(d.text if solutions else _stub(d, None if hard else TODOS[e.name]))
     return "\n\n\n".join(parts) + "\n"
 
 
@@ -286,7 +310,7 @@ without `--force`, and even then each old file is kept as `FILE.bak`.
 """
 
 
-def render_readme(solutions: bool = False, folder: str = "DIR") -> str:
+def render_readme(solutions: bool = False, folder: str = "DIR", hard: bool = False) -> str:
     """The README of an exercises folder: the order, what each file asks, how to grade."""
     grade = GRADE.format(folder=folder)
     rows = []
@@ -305,10 +329,16 @@ def render_readme(solutions: bool = False, folder: str = "DIR") -> str:
                  "compute;\nreplace its `raise NotImplementedError` by the computation. Work "
                  "in the order of the\ntable, easiest first: each file's docstring has the "
                  "set's slide equations.")
+    if hard:
+        intro = ("**Hard mode** (`exercises init --hard`): the lecture's cells, to write "
+                 "again from the\nslide equations alone. Each function below has its "
+                 "signature and a docstring of its\nshapes and equations (a backward: its "
+                 "forward's), and no TODO; replace its\n`raise NotImplementedError` by the "
+                 "computation. The same grader grades it.")
     where = ("From anywhere" if Path(folder).is_absolute()
              else "From the folder you ran `python -m scratchrnn exercises init` in")
     solutions_section = "" if solutions else _SOLUTIONS_SECTION
-    return f"""# Exercises: the Elman RNN, gating, the LSTM and the GRU by hand
+    return f"""# Exercises: the Elman RNN, gating, the LSTM, the GRU and BPTT by hand
 
 {intro}
 
@@ -317,7 +347,8 @@ def render_readme(solutions: bool = False, folder: str = "DIR") -> str:
 Every file starts with **given** code copied from the reference (a stable `sigmoid`,
 `hidden_projection`, the cache classes): keep it as it is. A backward is graded on the
 reference forward's cache, so a wrong forward cannot hide a right backward; a cell
-function calls your own steps.
+function calls your own steps. `ex5_sequence_bptt.py` gives the sequence forward and the
+step backwards too (the reference's), so that it grades your loop over t alone.
 
 Conventions: a *step* takes the input projection `gx_t = x_t W_ih^T + b_ih` and adds
 `gh_t = h_{{t-1}} W_hh^T + b_hh`; its backward returns `(dgx_t, dgh_t, dh_prev[, dc_prev])`.
@@ -365,7 +396,7 @@ def _read_existing(path: Path) -> str | None:
 
 def write_exercises(
     directory: str | Path, solutions: bool = False, force: bool = False,
-    log: Callable[[str], None] | None = None,
+    log: Callable[[str], None] | None = None, hard: bool = False,
 ) -> list[Path]:
     """Write the exercise files (or, with ``solutions``, the reference solutions) and the
     README into ``directory``; returns the paths written (a file already holding exactly
@@ -373,16 +404,20 @@ def write_exercises(
 
     A file that exists and differs is refused (:class:`ExerciseFolderError`, nothing
     written) unless ``force``; with ``force`` it is first copied to ``NAME.bak``
-    (``NAME.bak2`` … when that exists). ``log`` hears each backup.
+    (``NAME.bak2`` … when that exists). ``log`` hears each backup. ``hard``: the hard
+    mode's stubs; with ``solutions`` it is refused (the solutions are the same in both).
     """
+    if hard and solutions:
+        raise ExerciseFolderError("--hard and --solutions do not go together: the reference "
+                                  "solutions are the same for both modes (drop --hard)")
     if str(directory).strip() == "":
         raise ExerciseFolderError("the exercises folder is empty ('')")
     folder = Path(directory)
     if folder.exists() and not folder.is_dir():
         raise ExerciseFolderError(f"{folder} is a file, not a folder")
     shown = str(directory).rstrip("/") or "/"
-    texts = {s.file: render_set(s, solutions, shown) for s in EXERCISE_SETS}
-    texts[README] = render_readme(solutions, shown)
+    texts = {s.file: render_set(s, solutions, shown, hard) for s in EXERCISE_SETS}
+    texts[README] = render_readme(solutions, shown, hard)
     existing = {name: _read_existing(folder / name) for name in texts}
     changed = [name for name, text in texts.items() if existing[name] not in (None, text)]
     if changed and not force:

@@ -76,6 +76,17 @@ dgx, dgh, dh_prev = gru_step_backward(dh_t, cache.step, W_hh);  weight_ih: dgx^T
 weight_hh: gru_weight_hh_grad(dgh, *gru_hidden_inputs(cache.step)) (in the slide form
 W_hn multiplied r_t ⊙ h_{t-1});  bias_ih, bias_hh (with biases only): dgx, dgh summed
 over the batch;  x: dgx W_ih.  Return the dict of those keys and h_prev.""",
+    "elman_sequence_backward": """\
+dGX, dGH = zeros like d_out;  dh = dh_n (the carry into the last step);
+for t = T−1 down to 0:  dh_t = dh + d_out[t];  with a mask, a padded step (mask[t]
+False) gets dh_t = 0 and keeps its carry aside (np.where(mask[t], 0, dh));
+dGX[t], dGH[t], dh = elman_step_backward(dh_t, steps[t], W_hh);  add the kept carry back.
+Return (dGX, dGH, dh): dh is then dh0.""",
+    "lstm_sequence_backward": """\
+As elman_sequence_backward, with a second carry: dc = dc_n, and at each step
+dC_t = dc (no output adds to the cell state);  a padded step passes dh and dc through;
+dGX[t], dGH[t], dh, dc = lstm_step_backward(dh_t, dC_t, steps[t], W_hh).
+Return (dGX, dGH, dh, dc).""",
 }
 
 #: each set's slide equations, for its module docstring
@@ -123,4 +134,72 @@ The backward's heart is the cell-state carry dC_{t-1} = dC_t ⊙ f_t.""",
 
 The two differ in where the reset gate acts (after or before the hidden projection) and
 in what z_t weighs. Both are graded: write the form argument's two branches.""",
+    "ex5_sequence_bptt": """\
+    forward, t = 0 … T−1:   h_t, cache_t = step_forward(gx_t, h_{t-1})     (given)
+    backward, t = T−1 … 0:  dh_t = dh_{t+1 → t} + dout_t
+                            dgx_t, dgh_t, dh_{t → t-1} = step_backward(dh_t, cache_t)
+    LSTM, the second carry: dC_t = dC_{t+1 → t}  (no output reads C_t directly)
+    padded steps (mask[t] False where t ≥ lengths[b]): the carry passes through,
+                            dh_t = 0, so dgx_t = dgh_t = 0
+
+The carry starts at the final state's gradient (dh_n, dC_n) and ends as dh0 (dC0). The
+forward and the step backwards are given (the reference's), so this file grades the loop
+alone; the weight gradients are then one product each over all steps
+(dW_ih = Σ_t dgx_tᵀ x_t, dW_hh = Σ_t dgh_tᵀ h_{t-1}), done by the grader.""",
+}
+
+#: hard mode (``exercises init --hard``): each backward's docstring without the derivation,
+#: only its shapes and the forward's slide equations (a forward's docstring is already that)
+HARD_DOCS: dict[str, str] = {
+    "elman_step_backward": """\
+Backward of elman_step_forward: h_t = tanh(gx_t + h_{t-1} W_hh^T + b_hh)   (or ReLU).
+
+dh_t (B, H);  cache: ElmanCache(h_prev, h_t, nonlinearity);  W_hh (H, H).
+Returns (dgx_t, dgh_t, dh_prev), each (B, H).""",
+    "elman_cell_backward": """\
+Backward of elman_cell_forward: h_t = tanh(x W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh).
+
+dh_t (B, H);  cache: CellCache(x, step, params).
+Returns {"x", "h_prev", "weight_ih", "weight_hh"[, "bias_ih", "bias_hh"]}: each the
+shape of what it is the gradient of.""",
+    "gated_step_backward": """\
+Backward of gated_step_forward (the gating's h_t equation in this file's docstring).
+
+dh_t (B, H);  cache: GatedCache;  W_hh (G·H, H).
+Returns (dgx_t, dgh_t, dh_prev): (B, G·H), (B, G·H), (B, H).""",
+    "lstm_step_backward": """\
+Backward of lstm_step_forward: C_t = f_t ⊙ C_{t-1} + i_t ⊙ C̃_t, h_t = o_t ⊙ tanh(C_t)
+(× W_hr^T with a projection).
+
+dh_t (B, P);  dc_t (B, H);  cache: LSTMCache;  W_hh (4H, P);  W_hr (P, H) or None.
+Returns (dgx_t, dgh_t, dh_prev, dc_prev): (B, 4H) in the order i, f, g, o, (B, 4H),
+(B, P), (B, H).""",
+    "lstm_cell_backward": """\
+Backward of lstm_cell_forward (torch.nn.LSTMCell).
+
+dh_t, dc_t (B, H);  cache: CellCache(x, step, params).
+Returns {"x", "h_prev", "c_prev", "weight_ih", "weight_hh"[, "bias_ih", "bias_hh"]}.""",
+    "gru_step_backward": """\
+Backward of gru_step_forward, in the form the cache names (torch's or the slide's).
+
+dh_t (B, H);  cache: GRUCache;  W_hh (3H, H).
+Returns (dgx_t, dgh_t, dh_prev): (B, 3H) in the order r, z, n, (B, 3H), (B, H);
+dgh_t is the gradient at h_{t-1} W_hh^T + b_hh.""",
+    "gru_cell_backward": """\
+Backward of gru_cell_forward (torch.nn.GRUCell, or the slide's GRU).
+
+dh_t (B, H);  cache: CellCache(x, step, params).
+Returns {"x", "h_prev", "weight_ih", "weight_hh"[, "bias_ih", "bias_hh"]}.""",
+    "elman_sequence_backward": """\
+BPTT of elman_sequence_forward over t = T−1 … 0 (this file's docstring).
+
+d_out (T, B, H);  dh_n (B, H);  steps: T ElmanCaches;  W_hh (H, H);
+mask (T, B, 1) bool or None.
+Returns (dGX, dGH, dh0): (T, B, H), (T, B, H), (B, H).""",
+    "lstm_sequence_backward": """\
+BPTT of lstm_sequence_forward over t = T−1 … 0 (this file's docstring).
+
+d_out (T, B, H);  dh_n, dc_n (B, H);  steps: T LSTMCaches;  W_hh (4H, H);
+mask (T, B, 1) bool or None.
+Returns (dGX, dGH, dh0, dc0): (T, B, 4H), (T, B, 4H), (B, H), (B, H).""",
 }

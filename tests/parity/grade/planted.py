@@ -4,6 +4,14 @@ breaks, and what the grader's first line must name (tests/parity/grade/test_mist
 
 from __future__ import annotations
 
+import inspect
+
+from scratchrnn.exercises.sequence import elman_sequence_backward
+
+#: elman_sequence_backward's loop body, as the solutions have it (read from the reference)
+_LOOP = inspect.getsource(elman_sequence_backward)
+ELMAN_MASKED = _LOOP[_LOOP.index("        if mask is not None:\n"):_LOOP.index("    return")]
+
 #: (what a student did, file, function, old text, new text, the words the first line names)
 PLANTED = [
     ("σ′ sign flipped in the forget gate", "ex3_lstm.py", "lstm_step_backward",
@@ -25,4 +33,26 @@ PLANTED = [
     ("dW_hh as h_prevᵀ dA instead of dAᵀ h_prev", "ex1_elman.py", "elman_cell_backward",
      '"weight_hh": dgh.T @ hh_in', '"weight_hh": hh_in.T @ dgh',
      "d_weight_hh is the reference's transpose"),
+    # the loop over t (exercise set 5): one piece of BPTT left out
+    ("dh_next not added: dh_t = dout_t", "ex5_sequence_bptt.py", "elman_sequence_backward",
+     "        dh_t = dh + d_out[t]\n", "        dh_t = d_out[t]\n",
+     "forgot the carry from t+1"),
+    ("the step's dh_prev thrown away", "ex5_sequence_bptt.py", "elman_sequence_backward",
+     "        dGX[t], dGH[t], dh = elman_step_backward(",
+     "        dGX[t], dGH[t], _ = elman_step_backward(", "forgot the carry from t+1"),
+    ("no mask: padded steps backpropagated", "ex5_sequence_bptt.py", "elman_sequence_backward",
+     ELMAN_MASKED, "        dGX[t], dGH[t], dh = elman_step_backward(dh_t, steps[t], W_hh)\n",
+     "padded step leaked gradient"),
+    ("masked, but the carry not passed through", "ex5_sequence_bptt.py",
+     "elman_sequence_backward", ELMAN_MASKED,
+     ELMAN_MASKED.replace("            dh_carry = np.where(mask[t], 0, dh)  # what a padded "
+                          "step passes through\n", "")
+     .replace("        if mask is not None:\n            dh = dh + dh_carry\n", ""),
+     "a padded step dropped the carry"),
+    ("the LSTM's dc_prev thrown away", "ex5_sequence_bptt.py", "lstm_sequence_backward",
+     "dGX[t], dGH[t], dh, dc = lstm_step_backward(", "dGX[t], dGH[t], dh, _ = lstm_step_backward(",
+     "forgot the cell state's carry from t+1"),
+    ("dout_t not added (LSTM)", "ex5_sequence_bptt.py", "lstm_sequence_backward",
+     "dh_t, dc_t = dh + d_out[t], dc", "dh_t, dc_t = dh, dc",
+     "the output's gradient at t is missing"),
 ]

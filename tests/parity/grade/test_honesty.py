@@ -84,8 +84,10 @@ def test_a_function_from_elsewhere_is_refused_naming_its_module(student, code):
 @pytest.mark.parametrize("code", [
     "import sys\n\ndef lstm_step_backward(dh_t, dc_t, cache, W_hh):\n"
     "    return sys.modules['scratchrnn.cells'].lstm_step_backward(dh_t, dc_t, cache, W_hh)",
-    "import gc\n\ndef lstm_step_backward(dh_t, dc_t, cache, W_hh):\n"
-    "    ref = next(o for o in gc.get_objects() if type(o).__name__ == 'function' and "
+    # functions only: getattr(o, '__name__') on any object can run torch's code (its lazy
+    # CUDA init raised on a machine without CUDA), which ends the walk before the reference
+    "import gc, types\n\ndef lstm_step_backward(dh_t, dc_t, cache, W_hh):\n"
+    "    ref = next(o for o in gc.get_objects() if isinstance(o, types.FunctionType) and "
     "o.__name__ == 'lstm_step_backward' and o.__module__ == 'scratchrnn.cells')\n"
     "    return ref(dh_t, dc_t, cache, W_hh)",
 ])
