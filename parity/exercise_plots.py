@@ -44,10 +44,11 @@ def run_student(path: str | os.PathLike, name: str,
 
 def side_by_side(yours: dict[str, np.ndarray] | None, reference: dict[str, np.ndarray],
                  labels: str, *, title: str, vmin: float = 0.0, vmax: float = 1.0,
-                 cmap: str = "viridis", problem: str | None = None):
+                 cmap: str = "viridis", problem: str | None = None, who: str = "yours"):
     """One row per quantity (``reference``'s keys, each (H, T): hidden unit × step), three
     columns: yours, the reference, |yours − reference|. ``yours`` None (with ``problem``,
-    the reason) leaves the first and last columns as text. Returns the figure."""
+    the reason) leaves the first and last columns as text; ``who`` names the first column
+    (a planted slip's panels: "a slip"). Returns the figure."""
     import matplotlib.pyplot as plt
 
     names = list(reference)
@@ -70,14 +71,14 @@ def side_by_side(yours: dict[str, np.ndarray] | None, reference: dict[str, np.nd
             for ax in (row[0], row[2]):
                 ax.text(0.5, 0.5, why, ha="center", va="center", transform=ax.transAxes)
             row[2].set_title("|difference|", fontsize=9)
-        row[0].set_title(f"{name}: yours", fontsize=9)
+        row[0].set_title(f"{name}: {who}", fontsize=9)
         row[0].set_ylabel("unit")
         fig.colorbar(image, ax=row[1], fraction=0.05)
     for ax in axes[-1]:
         ax.set_xticks(range(len(labels)), list(labels))
     for ax in axes.flat:
         ax.set_yticks([])
-    fig.suptitle(title + ("" if problem is None else " (yours: see the message above)"),
+    fig.suptitle(title + ("" if problem is None else f" ({who}: see the message above)"),
                  fontsize=10)
     fig.tight_layout()
     return fig

@@ -85,3 +85,18 @@ yours, reference, problem = nb.against_reference(FILE, "elman_step_forward",
 # %%
 nb.show(yours, reference, w.surname, problem, vmin=-1, vmax=1, cmap="RdBu_r",
         title=f"Elman hidden state h_t on {w.surname!r} (tanh)")
+
+# %% [markdown]
+# ## What a slip looks like
+# The same panels, with a student's typical slip planted in the reference
+# (`parity.grade.slips.elman_step_forward_without_b_hh`): the recurrent bias b_hh left out
+# of h_t = tanh(gx_t + W_hh h_{t-1} + b_hh). Every unit moves by what its bias would have
+# added, through the tanh: the whole difference column lights up, more where the
+# pre-activation is near 0 and tanh is steep.
+
+# %%
+from parity.grade import slips  # noqa: E402
+
+nb.show_slip(states_over_surname, reference, slips.elman_step_forward_without_b_hh, w.surname,
+             vmin=-1, vmax=1, cmap="RdBu_r",
+             title=f"Elman h_t on {w.surname!r}, b_hh left out")

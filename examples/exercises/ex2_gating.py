@@ -78,3 +78,16 @@ yours, reference, problem = nb.against_reference(FILE, "gated_step_forward",
 nb.show(yours, reference, w.surname, problem,
         title=f"hidden-state gating on {w.surname!r}: input gate λ_t (lam_t), keep gate μ_t "
               "(mu_t)")
+
+# %% [markdown]
+# ## What a slip looks like
+# The same panels, with a student's typical slip planted in the reference
+# (`parity.grade.slips.gated_step_forward_lam_mu_swapped`): λ_t read from μ's rows and μ_t
+# from λ's (the blocks H:2H and 2H:3H exchanged). Both rows of the difference column light
+# up: each gate now shows the other's values.
+
+# %%
+from parity.grade import slips  # noqa: E402
+
+nb.show_slip(gates_over_surname, reference, slips.gated_step_forward_lam_mu_swapped, w.surname,
+             title=f"hidden-state gating on {w.surname!r}, λ and μ blocks swapped")

@@ -87,3 +87,17 @@ yours, reference, problem = nb.against_reference(FILE, "lstm_step_forward",
 # %%
 nb.show(yours, reference, w.surname, problem,
         title=f"LSTM gates on {w.surname!r}: input i_t, forget f_t, output o_t")
+
+# %% [markdown]
+# ## What a slip looks like
+# The same panels, with a student's typical slip planted in the reference
+# (`parity.grade.slips.lstm_step_forward_f_o_swapped`): the gates read in the order i, o, g,
+# f (f_t from o's rows, o_t from f's), a gate order copied wrong. i_t's difference stays
+# blank at the first character and then drifts (h_t differs from the second step on); f_t
+# and o_t differ at once.
+
+# %%
+from parity.grade import slips  # noqa: E402
+
+nb.show_slip(gates_over_surname, reference, slips.lstm_step_forward_f_o_swapped, w.surname,
+             title=f"LSTM gates on {w.surname!r}, f and o blocks swapped")

@@ -88,3 +88,16 @@ yours, reference, problem = nb.against_reference(FILE, "gru_step_forward",
 # %%
 nb.show(yours, reference, w.surname, problem,
         title=f"GRU gates on {w.surname!r} (torch's form): reset r_t, update z_t")
+
+# %% [markdown]
+# ## What a slip looks like
+# The same panels, with a student's typical slip planted in the reference
+# (`parity.grade.slips.gru_step_forward_r_z_swapped`): the slide's gate order z, r taken for
+# torch's r, z: r_t is computed from z's rows and z_t from r's, so both rows of the
+# difference column light up from the first character.
+
+# %%
+from parity.grade import slips  # noqa: E402
+
+nb.show_slip(gates_over_surname, reference, slips.gru_step_forward_r_z_swapped, w.surname,
+             title=f"GRU gates on {w.surname!r}, r and z blocks swapped")

@@ -87,3 +87,18 @@ yours, reference, problem = nb.against_reference(FILE, "elman_sequence_backward"
 top = max(np.abs(g).max() for g in reference.values())
 nb.show(yours, reference, "01234567", problem, vmin=-top, vmax=top, cmap="RdBu_r",
         title="BPTT: dgx_t at each step t of a padded batch (lengths 8 and 4)")
+
+# %% [markdown]
+# ## What a slip looks like
+# The same panels, with a student's typical slip planted in the reference
+# (`parity.grade.slips.elman_sequence_backward_without_mask`): the loop over t with the mask
+# forgotten. Nakamura (no padding) is unchanged, a blank difference; Sato's four padded
+# steps (t = 4 … 7) now take gradient, and the carry they pass back changes its real steps
+# too.
+
+# %%
+from parity.grade import slips  # noqa: E402
+
+nb.show_slip(gradients_over_steps, reference, slips.elman_sequence_backward_without_mask,
+             "01234567", vmin=-top, vmax=top, cmap="RdBu_r",
+             title="BPTT: dgx_t of a padded batch, the mask forgotten")

@@ -108,3 +108,17 @@ def show(yours: dict[str, np.ndarray] | None, reference: dict[str, np.ndarray], 
         return
     side_by_side(yours, reference, labels, problem=problem, **kw)
     plt.show()
+
+
+def show_slip(run: Callable[[Callable], dict], reference: dict[str, np.ndarray],
+              slip: Callable, labels: str, **kw) -> dict[str, np.ndarray]:
+    """The panels of :func:`show` for ``run(slip)``, a planted mistake of
+    :mod:`parity.grade.slips`: what the difference column shows when something is wrong.
+    Prints the slip (its docstring's first line) and its largest difference; returns what
+    ``run(slip)`` gave."""
+    slipped = run(slip)
+    print((slip.__doc__ or slip.__name__).splitlines()[0] + "\nmax |slip − reference|: "
+          + ", ".join(f"{k} {np.abs(slipped[k] - reference[k]).max():.1e}" for k in reference))
+    kw["title"] = "a slip: " + kw.get("title", "")
+    show(slipped, reference, labels, None, who="a slip", **kw)
+    return slipped
