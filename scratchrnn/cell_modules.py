@@ -188,6 +188,7 @@ class ElmanRNN(Module):
     in the child ``rnn_cell`` (``rnn_cell.weight_ih`` …), as in the book's module.
     """
 
+    # the book's ElmanRNN arguments, torch-style like Linear's and Embedding's
     def __init__(
         self,
         input_size: int,

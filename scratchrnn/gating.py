@@ -137,6 +137,7 @@ class GatedRNN(Recurrent):
     gates = 1
     cell_steps, variant = (gated_step_forward, gated_step_backward), "gating"
 
+    # torch.nn.RNN's signature with gating for nonlinearity (see Recurrent.__init__)
     def __init__(
         self,
         input_size: int,

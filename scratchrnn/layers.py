@@ -112,6 +112,7 @@ class Embedding(Module):
     (accumulates d weight into ``self.grads["weight"]``).
     """
 
+    # torch.nn.Embedding's arguments; Linear's below are torch.nn.Linear's (alike in shape only)
     def __init__(
         self,
         num_embeddings: int,
@@ -199,6 +200,7 @@ class Linear(Module):
     forward(x (*, D)) -> (y (*, M), cache);  backward(dout (*, M), cache) -> dx (*, D).
     """
 
+    # torch.nn.Linear's arguments
     def __init__(
         self,
         in_features: int,

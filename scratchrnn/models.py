@@ -103,6 +103,8 @@ class SurnameClassifier(LabModel):
     the reverse direction's final state (its output at t = 0), so ``fc1`` takes D·H.
     """
 
+    # the book's SurnameClassifier arguments; the generator's below are alike because both are lab
+    # models, not by a shared idea
     def __init__(
         self,
         embedding_size: int,
@@ -211,6 +213,7 @@ class SurnameGenerator(LabModel):
     causal, so running over the padding changes no counted output.
     """
 
+    # the book's SurnameGenerator arguments (see SurnameClassifier's)
     def __init__(
         self,
         char_embedding_size: int,

@@ -5,7 +5,9 @@ opens the student's folder (:func:`open_exercises`), grades one function per cel
 (:func:`grade_cell`), runs the student's function on a surname next to the reference's
 (:func:`surname_weights`, :func:`over_surname`, :func:`against_reference`) and draws both
 (:func:`show`). What stays in each notebook is what differs: the function graded, the
-equations said, the quantity drawn.
+equations said, the quantity drawn. The five notebooks stay alike in shape on purpose (the
+duplicate finder pairs them): one cell per graded function, so that a student reruns the
+cell of the function just edited; a loop over the names would make one cell of them.
 """
 
 from __future__ import annotations

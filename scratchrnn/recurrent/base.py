@@ -60,6 +60,8 @@ class Recurrent(Module):
     gates: int = 1  # stacked blocks in weight_ih / weight_hh: 1 Elman, 4 LSTM, 3 GRU
     has_cell_state: bool = False  # True: the state is the pair (h, c), as torch.nn.LSTM's
 
+    # torch.nn.RNN/LSTM/GRU's arguments in torch's order, one a line: the subclasses' signatures
+    # repeat them on purpose (the API users know)
     def __init__(
         self,
         input_size: int,

@@ -43,6 +43,8 @@ class RNN(Recurrent):
     mode = "RNN_TANH"
     cell_steps, variant = (elman_step_forward, elman_step_backward), "nonlinearity"
 
+    # torch.nn.RNN's signature (see Recurrent.__init__): repeated, not shared, so help() shows it
+    # whole
     def __init__(
         self,
         input_size: int,
@@ -91,6 +93,7 @@ class GRU(Recurrent):
     gates = 3
     cell_steps, variant = (gru_step_forward, gru_step_backward), "form"
 
+    # torch.nn.GRU's signature, plus form (see Recurrent.__init__): repeated on purpose
     def __init__(
         self,
         input_size: int,

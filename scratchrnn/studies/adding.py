@@ -113,6 +113,7 @@ class AddingModel(Module):
     :data:`scratchrnn.studies.CELLS` (``irnn``: ReLU Elman with W_hh = I, zero biases).
     """
 
+    # the adding problem's model: a cell and torch-style sizes (alike in shape to Recurrent's)
     def __init__(
         self,
         cell: str,
