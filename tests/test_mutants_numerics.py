@@ -1,0 +1,154 @@
+"""Values that mutants of ``make mutate`` (docs/mutation.md) changed and no other test read:
+the losses' dtypes, defaults, edge cases and the exact text of their refusals (a refusal
+must name the argument at fault and the values it got: that text is what a user reads).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from scratchrnn.losses import (
+    accuracy,
+    cross_entropy,
+    cross_entropy_backward,
+    sequence_cross_entropy,
+    sequence_cross_entropy_backward,
+)
+
+
+def _logits(rng, *shape, dtype=np.float64):
+    return rng.standard_normal(shape).astype(dtype)
+
+
+@given(st.sampled_from([np.float32, np.float64]), st.sampled_from(["mean", "sum", "none"]),
+       st.booleans(), st.integers(0, 2**16))
+def test_cross_entropy_keeps_the_logits_dtype_with_and_without_weights(dtype, reduction,
+                                                                       weighted, seed):
+    rng = np.random.default_rng(seed)
+    s = _logits(rng, 5, 3, dtype=dtype)
+    y = rng.integers(0, 3, size=5)
+    w = rng.random(3).astype(dtype) + 0.5 if weighted else None
+    loss, cache = cross_entropy(s, y, weight=w, reduction=reduction)
+    assert np.asarray(loss).dtype == dtype
+    dloss = rng.standard_normal(5).astype(dtype) if reduction == "none" else 1.0
+    ds = cross_entropy_backward(dloss, cache)
+    assert ds.dtype == dtype and ds.shape == s.shape
+
+
+def test_backward_refuses_a_dloss_of_another_dtype_by_name():
+    s = np.zeros((2, 3), np.float32)
+    _, cache = cross_entropy(s, np.array([0, 1]), reduction="none")
+    with pytest.raises(ValueError, match=r"^dloss must have dtype float32, got float64$"):
+        cross_entropy_backward(np.ones(2), cache)
+    with pytest.raises(ValueError, match=r"^dloss must be a scalar for reduction='sum', "
+                                         r"got shape \(2,\)$"):
+        cross_entropy_backward(np.ones(2), cross_entropy(s, np.array([0, 1]), reduction="sum")[1])
+
+
+def test_weights_summing_to_zero_with_a_nonzero_loss_give_inf_silently():
+    """Σ w[y_i] = 0 while Σ w[y_i]·nll_i ≠ 0 (a negative weight): x/0 = ±inf, as torch,
+    and no divide warning from the loss (its mean divides under np.errstate)."""
+    s = np.array([[2.0, 0.0], [0.0, 0.0]])
+    y = np.array([0, 1])
+    w = np.array([1.0, -1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss, cache = cross_entropy(s, y, weight=w)
+    with np.errstate(invalid="ignore"):  # the backward's inf − inf
+        ds = cross_entropy_backward(1.0, cache)
+    nll = -np.log(np.exp(s[np.arange(2), y]) / np.exp(s).sum(1))
+    assert np.isinf(loss) and np.sign(loss) == np.sign(w @ nll)
+    assert np.all(~np.isfinite(ds))
+
+
+def test_sequence_loss_ignores_target_0_by_default():
+    rng = np.random.default_rng(0)
+    s = _logits(rng, 2, 4, 3)
+    y = np.array([[1, 2, 0, 0], [2, 1, 1, 0]])
+    keep = y.reshape(-1) != 0
+    expected, _ = cross_entropy(s.reshape(8, 3)[keep], y.reshape(-1)[keep])
+    loss, cache = sequence_cross_entropy(s, y)
+    np.testing.assert_allclose(loss, expected, rtol=1e-14)
+    ds = sequence_cross_entropy_backward(1.0, cache)
+    assert np.all(ds[y == 0] == 0) and np.all(ds[y != 0] != 0)
+
+
+def test_sequence_loss_is_the_weighted_mean_not_the_sum():
+    rng = np.random.default_rng(1)
+    s = _logits(rng, 2, 3, 4)
+    y = np.array([[1, 2, 3], [3, 1, 2]])
+    loss, _ = sequence_cross_entropy(s, y)
+    total, _ = cross_entropy(s.reshape(6, 4), y.reshape(6), reduction="sum")
+    np.testing.assert_allclose(loss, total / 6, rtol=1e-14)
+
+
+@given(st.integers(2, 6), st.integers(0, 2**16))
+def test_accuracy_of_one_position(C, seed):
+    """logits (C,) and a scalar target: the (*, C) shape with * empty is allowed."""
+    s = np.random.default_rng(seed).standard_normal(C)
+    best = int(np.argmax(s))
+    assert accuracy(s, best) == 100.0
+    assert accuracy(s, (best + 1) % C) == 0.0
+
+
+def test_accuracy_with_no_ignore_index_counts_every_position():
+    s = np.eye(3)
+    assert accuracy(s, np.array([0, 1, 0])) == pytest.approx(200 / 3)
+    assert np.isnan(accuracy(s, np.array([5, 5, 5]), ignore_index=5))
+
+
+def test_out_of_range_targets_are_listed_first_five_ignored_left_out():
+    s = np.zeros((4, 3))
+    with pytest.raises(ValueError, match=r"^target values must lie in \[0, 3\) \(C classes\) "
+                                         r"or equal ignore_index=-100, got \[3, -1\]$"):
+        cross_entropy(s, np.array([-100, 3, 0, -1]))
+    many = np.array([3, 4, 5, 6, 7, 8, 9])
+    with pytest.raises(ValueError, match=r"got \[3, 4, 5, 6, 7\]$"):
+        cross_entropy(np.zeros((7, 3)), many)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: cross_entropy(np.zeros((2, 3, 4)), np.zeros(2, int)),
+     r"^logits must have shape \(N, C\) with C >= 1, got \(2, 3, 4\)$"),
+    (lambda: cross_entropy(np.zeros((2, 0)), np.zeros(2, int)),
+     r"^logits must have shape \(N, C\) with C >= 1, got \(2, 0\)$"),
+    (lambda: cross_entropy([[0.0]], np.zeros(1, int)), r"^logits must be a numpy.ndarray"),
+    (lambda: cross_entropy(np.zeros((2, 3)), np.zeros(2)), r"^target must be an array of int"),
+    (lambda: cross_entropy(np.zeros((2, 3)), np.zeros(3, int)),
+     r"^target must have shape \(2,\) \(N from logits\), got \(3,\)$"),
+    (lambda: cross_entropy(np.zeros((2, 3)), np.zeros(2, int), ignore_index=1.0),
+     r"^ignore_index must be an int, got 1.0$"),
+    (lambda: cross_entropy(np.zeros((2, 3)), np.zeros(2, int), reduction="avg"),
+     r"^reduction must be one of \('mean', 'sum', 'none'\), got 'avg'$"),
+    (lambda: cross_entropy(np.zeros((2, 3)), np.zeros(2, int), weight=[1.0, 1.0, 1.0]),
+     r"^weight must be a numpy.ndarray"),
+    (lambda: cross_entropy(np.zeros((2, 3)), np.zeros(2, int), weight=np.ones(2)),
+     r"^weight must have shape \(3,\) \(C classes\), got \(2,\)$"),
+    (lambda: sequence_cross_entropy([[[0.0]]], np.zeros((1, 1), int)),
+     r"^logits must be a numpy.ndarray"),
+    (lambda: sequence_cross_entropy(np.zeros((2, 3)), np.zeros((2, 3), int)),
+     r"^logits must have shape \(B, T, C\), got \(2, 3\)$"),
+    (lambda: sequence_cross_entropy(np.zeros((2, 3, 4)), np.zeros((2, 3))),
+     r"^targets must be an array of int"),
+    (lambda: sequence_cross_entropy(np.zeros((2, 3, 4)), np.zeros((3, 2), int)),
+     r"^targets must have shape \(2, 3\) \(B, T from logits\), got \(3, 2\)$"),
+    (lambda: accuracy(np.float64(1.0), 0), r"^logits must be a numpy.ndarray"),
+    (lambda: accuracy(np.array(1.0), 0), r"^logits must have shape \(\*, C\), got \(\)$"),
+    (lambda: accuracy(np.zeros((2, 3)), np.zeros(2)), r"^target must be an array of int"),
+    (lambda: accuracy(np.zeros((2, 3, 4)), np.zeros((2, 4), int)),
+     r"^target must have shape \(2, 3\) \(logits minus C\), got \(2, 4\)$"),
+    (lambda: cross_entropy_backward(np.ones(3), cross_entropy(np.zeros((2, 3)), [0, 1],
+                                                              reduction="none")[1]),
+     r"^dloss must have shape \(2,\) for reduction='none', got \(3,\)$"),
+    (lambda: cross_entropy_backward([1.0, 1.0], cross_entropy(np.zeros((2, 3)), [0, 1],
+                                                              reduction="none")[1]),
+     r"^dloss must be a numpy.ndarray"),
+])
+def test_a_refusal_names_the_argument_and_what_it_got(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

@@ -1,0 +1,104 @@
+"""The recorded per-step state gradients (``record_state_grads``), which only the studies read.
+
+Written to kill mutants of ``make mutate`` (docs/mutation.md): with variable lengths, several
+layers and both directions, on the fast path and on the reference path. The recorded
+G[t] = ∂L/∂h_t of a padded batch must be, at each sequence's own steps, the G of that sequence
+run alone (no padding), and exactly 0 at its padded steps; the two paths must agree on every
+layer and direction. (tests/test_fastpath.py anchors G itself to ∂L/∂h_t by restarting the
+sequence from h_t, for one layer and one direction.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from parity.compare import SeqConfig, build_module
+
+T, B, I, H = 5, 3, 3, 4
+
+
+@st.composite
+def configs(draw) -> SeqConfig:
+    cell = draw(st.sampled_from(["elman", "lstm", "gru"]))
+    proj_size = draw(st.sampled_from([0, 2])) if cell == "lstm" else 0
+    return SeqConfig(cell=cell, num_layers=draw(st.integers(1, 2)),
+                     bidirectional=draw(st.booleans()), steps=T, batch=B, input_size=I,
+                     hidden_size=H, proj_size=proj_size, reference=draw(st.booleans()))
+
+
+def _inputs(cfg: SeqConfig, seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    D = 2 if cfg.bidirectional else 1
+    P = cfg.proj_size or H
+    LD = cfg.num_layers * D
+    lengths = rng.integers(1, T + 1, size=B)
+    lengths[rng.integers(B)] = T  # the longest sets T; the others are padded
+    lengths[(rng.integers(B) + 1) % B] = min(lengths.min(), T - 1)  # at least one padded
+    inp = {"x": rng.standard_normal((T, B, I)), "d_out": rng.standard_normal((T, B, D * P)),
+           "h0": rng.standard_normal((LD, B, P)), "d_h_n": rng.standard_normal((LD, B, P)),
+           "lengths": lengths}
+    if cfg.cell == "lstm":
+        inp["c0"] = rng.standard_normal((LD, B, H))
+        inp["d_c_n"] = rng.standard_normal((LD, B, H))
+    return inp
+
+
+def _state_grads(m, cfg: SeqConfig, inp: dict, rows=slice(None), steps: int = T,
+                 lengths: bool = True) -> dict[str, np.ndarray]:
+    """m.state_grads after forward and backward on the batch rows ``rows``, first ``steps``."""
+    lstm = cfg.cell == "lstm"
+    hx = (inp["h0"][:, rows], inp["c0"][:, rows]) if lstm else inp["h0"][:, rows]
+    d_hx_n = (inp["d_h_n"][:, rows], inp["d_c_n"][:, rows]) if lstm else inp["d_h_n"][:, rows]
+    m.record_state_grads = True
+    m.state_grads = {}
+    (_, _), cache = m.forward(inp["x"][:steps, rows], hx,
+                              lengths=inp["lengths"][rows] if lengths else None)
+    m.backward(inp["d_out"][:steps, rows], cache, d_hx_n)
+    return {k: v.copy() for k, v in m.state_grads.items()}
+
+
+@given(configs(), st.integers(0, 2**16))
+def test_padded_batch_records_each_sequence_alone_and_zero_at_padding(cfg, seed):
+    m = build_module(cfg, seed)
+    inp = _inputs(cfg, seed)
+    G = _state_grads(m, cfg, inp)
+    D = 2 if cfg.bidirectional else 1
+    assert sorted(G) == sorted(s for layer in range(cfg.num_layers) for s in m.suffixes(layer))
+    assert len(G) == cfg.num_layers * D
+    P = cfg.proj_size or H
+    for b, L_b in enumerate(inp["lengths"]):
+        alone = _state_grads(m, cfg, inp, rows=slice(b, b + 1), steps=int(L_b), lengths=False)
+        for suffix, G_s in G.items():
+            assert G_s.shape == (T, B, P)
+            np.testing.assert_allclose(G_s[:L_b, b], alone[suffix][:, 0], rtol=1e-10,
+                                       atol=1e-12, err_msg=f"{suffix} row {b}")
+            assert np.all(G_s[L_b:, b] == 0), f"{suffix} row {b}: padded steps must record 0"
+
+
+@given(configs(), st.booleans(), st.integers(0, 2**16))
+def test_fast_and_reference_paths_record_the_same_state_grads(cfg, lengths, seed):
+    inp = _inputs(cfg, seed)
+    paths = []
+    for reference in (False, True):
+        c = replace(cfg, reference=reference)
+        paths.append(_state_grads(build_module(c, seed), c, inp, lengths=lengths))
+    fast, ref = paths
+    assert fast.keys() == ref.keys()
+    for suffix in ref:
+        np.testing.assert_allclose(fast[suffix], ref[suffix], rtol=1e-12, atol=1e-13,
+                                   err_msg=suffix)
+
+
+def test_nothing_is_recorded_unless_asked():
+    cfg = SeqConfig(cell="gru", num_layers=2, bidirectional=True, steps=T, batch=B,
+                    input_size=I, hidden_size=H)
+    inp = _inputs(cfg, 0)
+    for reference in (False, True):
+        m = build_module(replace(cfg, reference=reference), 0)
+        (_, _), cache = m.forward(inp["x"], inp["h0"], lengths=inp["lengths"])
+        m.backward(inp["d_out"], cache, inp["d_h_n"])
+        assert m.state_grads == {}
