@@ -12,6 +12,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from scratchrnn.layers import (
+    Dropout,
+    Embedding,
+    Linear,
+    dropout_backward,
+    dropout_forward,
+    embedding_backward,
+    embedding_forward,
+    gather_last,
+    linear_backward,
+    linear_forward,
+)
 from scratchrnn.losses import (
     accuracy,
     cross_entropy,
@@ -150,5 +162,79 @@ def test_out_of_range_targets_are_listed_first_five_ignored_left_out():
      r"^dloss must be a numpy.ndarray"),
 ])
 def test_a_refusal_names_the_argument_and_what_it_got(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+# -- layers ---------------------------------------------------------------------------------
+def test_dropout_with_p_1_zeroes_even_a_mask_of_ones():
+    x = np.arange(1.0, 7.0).reshape(2, 3)
+    y, cache = dropout_forward(x, 1.0, mask=np.ones((2, 3)))
+    assert np.all(y == 0) and cache[1] == 0.0
+    assert np.all(dropout_backward(np.ones((2, 3)), cache) == 0)
+
+
+@given(st.sampled_from([np.float32, np.float64]), st.integers(0, 2**16))
+def test_layer_backwards_keep_the_dtype(dtype, seed):
+    rng = np.random.default_rng(seed)
+    W = rng.standard_normal((5, 3)).astype(dtype)
+    idx = rng.integers(0, 5, size=(2, 4))
+    _, cache = embedding_forward(idx, W)
+    assert embedding_backward(rng.standard_normal((2, 4, 3)).astype(dtype), cache).dtype == dtype
+    x = rng.standard_normal((2, 4, 3)).astype(dtype)
+    _, cache = linear_forward(x, W)
+    dx, dW, db = linear_backward(rng.standard_normal((2, 4, 5)).astype(dtype), cache)
+    assert dx.dtype == dW.dtype == db.dtype == dtype
+    assert db.shape == (5,)
+
+
+def test_embedding_padding_idx_counts_from_the_end_down_to_minus_n():
+    emb = Embedding(4, 3, padding_idx=-4, rng=0)
+    assert emb.padding_idx == 0 and np.all(emb.params["weight"][0] == 0)
+    assert (emb.num_embeddings, emb.embedding_dim) == (4, 3)
+    with pytest.raises(ValueError, match=r"^padding_idx must be in \[-4, 4\), got -5$"):
+        Embedding(4, 3, padding_idx=-5)
+    lin = Linear(3, 2, rng=0)
+    assert (lin.in_features, lin.out_features) == (3, 2)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: dropout_backward(np.ones(3, np.float32), dropout_forward(np.ones(3), 0.5, rng=0)[1]),
+     r"^dout must have dtype float64, got float32$"),
+    (lambda: dropout_backward(np.ones(4), dropout_forward(np.ones(3), 0.5, rng=0)[1]),
+     r"^dout must have shape \(3,\), got \(4,\)$"),
+    (lambda: dropout_forward([1.0], 0.5), r"^x must be a numpy.ndarray"),
+    (lambda: dropout_forward(np.ones(3), 0.5, mask=[1, 1, 1]),
+     r"^mask must be a numpy.ndarray, got list$"),
+    (lambda: dropout_forward(np.ones(3), 0.5, mask=np.ones(2)),
+     r"^mask must have shape \(3,\), got \(2,\)$"),
+    (lambda: Dropout(0.5).forward([1.0]), r"^x must be a numpy.ndarray"),
+    (lambda: Dropout(0.0).forward([1.0]), r"^x must be a numpy.ndarray"),
+    (lambda: Dropout(0.0).forward(np.ones(3), mask=np.ones(2)),
+     r"^mask must have shape \(3,\), got \(2,\)$"),
+    (lambda: Dropout(0.5).backward([1.0], None), r"^dout must be a numpy.ndarray"),
+    (lambda: embedding_forward(np.zeros(2), np.ones((3, 2))), r"^indices must be an array of int"),
+    (lambda: embedding_forward(np.array([0, 3]), np.ones((3, 2))),
+     r"^indices must lie in \[0, 3\) \(num_embeddings=3\), got values in \[0, 3\]$"),
+    (lambda: embedding_backward([[1.0, 1.0]], embedding_forward([0], np.ones((3, 2)))[1]),
+     r"^dout must be a numpy.ndarray"),
+    (lambda: embedding_backward(np.ones((2, 2)), embedding_forward([0], np.ones((3, 2)))[1]),
+     r"^dout must have shape \(1, 2\), got \(2, 2\)$"),
+    (lambda: linear_forward([1.0], np.ones((2, 1))), r"^x must be a numpy.ndarray"),
+    (lambda: linear_backward([1.0, 1.0], linear_forward(np.ones(1), np.ones((2, 1)))[1]),
+     r"^dout must be a numpy.ndarray"),
+    (lambda: linear_backward(np.ones(3), linear_forward(np.ones(1), np.ones((2, 1)))[1]),
+     r"^dout must have shape \(2,\), got \(3,\)$"),
+    (lambda: gather_last([1.0], [1]), r"^h must be a numpy.ndarray"),
+    (lambda: gather_last(np.ones((2, 3)), [1]), r"^h must have 3 dimensions \(T, B, H\), "
+                                                r"got \(2, 3\)$"),
+    (lambda: gather_last(np.ones((2, 3)), [1], batch_first=True),
+     r"^h must have 3 dimensions \(B, T, H\), got \(2, 3\)$"),
+    (lambda: Linear(0, 2), r"^in_features must be an integer >= 1, got 0$"),
+    (lambda: Linear(2, 0), r"^out_features must be an integer >= 1, got 0$"),
+    (lambda: Embedding(0, 2), r"^num_embeddings must be an integer >= 1, got 0$"),
+    (lambda: Embedding(2, 0), r"^embedding_dim must be an integer >= 1, got 0$"),
+])
+def test_a_layer_refusal_names_the_argument(call, message):
     with pytest.raises(ValueError, match=message):
         call()
