@@ -238,3 +238,8 @@ def test_embedding_padding_idx_counts_from_the_end_down_to_minus_n():
 def test_a_layer_refusal_names_the_argument(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_embedding_repr_shows_sizes_and_padding():
+    assert repr(Embedding(4, 3, rng=0)) == "Embedding(4, 3)"
+    assert repr(Embedding(4, 3, padding_idx=-1, rng=0)) == "Embedding(4, 3, padding_idx=3)"

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scratchrnn.module import Module
-from scratchrnn.optim import SGD, Adam, ReduceLROnPlateau
+from scratchrnn.optim import SGD, Adam, ReduceLROnPlateau, clip_grad_norm
 from tests.test_optim import tiny_model
 
 
@@ -260,3 +260,69 @@ def test_a_kind_held_for_some_parameters_only_leaves_the_flat_buffers():
     gc.collect()
     assert buf() is None, "release must drop the flat buffers and their views"
     np.testing.assert_array_equal(opt.state["weight"]["max_exp_avg_sq"], np.ones((3, 2)))
+
+
+def test_reprs_show_the_configuration():
+    s = ReduceLROnPlateau(_Lr(1.0), mode="max", patience=3)
+    assert repr(s) == ("ReduceLROnPlateau(mode='max', factor=0.1, patience=3, threshold=0.0001, "
+                       "threshold_mode='rel', cooldown=0, min_lr=0.0, eps=1e-08)")
+    opt = SGD(tiny_model(), lr=0.5, momentum=0.9)
+    assert repr(opt) == ("SGD(2 parameters, lr=0.5, momentum=0.9, dampening=0.0, "
+                         "weight_decay=0.0, nesterov=False, maximize=False)")
+
+
+# -- clip_grad_norm -------------------------------------------------------------------------
+@given(st.sampled_from([np.float32, np.float64]), st.sampled_from([1.0, 2.0, 3.0, np.inf]),
+       st.integers(0, 2**16))
+def test_clipping_one_array_and_an_empty_gradient(dtype, p, seed):
+    """One ndarray is a list of one; an empty gradient adds nothing to the norm."""
+    g = np.random.default_rng(seed).standard_normal(5).astype(dtype)
+    expected = np.linalg.norm(g.astype(np.float64), ord=p)
+    one = g.copy()
+    total = clip_grad_norm(one, max_norm=expected / 2, norm_type=p)
+    np.testing.assert_allclose(total, expected, rtol=1e-5)
+    np.testing.assert_allclose(one, g * (expected / 2) / (total + 1e-6), rtol=1e-5)
+    with_empty = [g.copy(), np.zeros(0, dtype)]
+    assert clip_grad_norm(with_empty, max_norm=1e9, norm_type=p) == pytest.approx(total,
+                                                                                  rel=1e-6)
+    assert clip_grad_norm([np.zeros(0, dtype)], max_norm=1.0, norm_type=p) == 0.0
+
+
+def test_max_norm_0_zeroes_the_gradients():
+    g = np.array([3.0, 4.0])
+    assert clip_grad_norm([g], max_norm=0) == 5.0
+    assert np.all(g == 0)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: clip_grad_norm({"a": np.ones(2)}, 1.0),
+     r"^grads must be a Module, an Optimizer, an ndarray or an iterable of ndarrays, got dict$"),
+    (lambda: clip_grad_norm("ab", 1.0), r"^grads must be a Module, .* got str$"),
+    (lambda: clip_grad_norm([np.ones(2), [1.0]], 1.0),
+     r"^grads\[1\] must be a floating-point numpy.ndarray, got \[1.0\]$"),
+    (lambda: clip_grad_norm([np.ones(2, int)], 1.0),
+     r"^grads\[0\] must be a floating-point numpy.ndarray, got array\(\[1, 1\]\)$"),
+    (lambda: clip_grad_norm([np.ones(2)], "1"), r"^max_norm must be a number >= 0, got '1'$"),
+    (lambda: clip_grad_norm([np.ones(2)], -1.0), r"^max_norm must be a number >= 0, got -1.0$"),
+    (lambda: clip_grad_norm([np.ones(2)], 1.0, norm_type="two"),
+     r"^norm_type must be a number > 0 or inf, got 'two'$"),
+    (lambda: clip_grad_norm([np.ones(2)], 1.0, norm_type=0),
+     r"^norm_type must be a number > 0 or inf, got 0$"),
+])
+def test_a_clipping_refusal_names_the_argument(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_a_read_only_gradient_is_refused_and_a_non_finite_norm_explained():
+    g = np.ones(2)
+    g.flags.writeable = False
+    with pytest.raises(ValueError, match=r"^grads\[0\] is read-only; clip_grad_norm scales it "
+                                         r"in place$"):
+        clip_grad_norm([g], 1.0)
+    with pytest.raises(RuntimeError, match=r"^The total norm of order 2.0 for gradients is "
+                                           r"non-finite, so it cannot be clipped. To disable "
+                                           r"this error and scale the gradients by the "
+                                           r"non-finite norm anyway, set "
+                                           r"error_if_nonfinite=False$"):
+        clip_grad_norm([np.array([np.inf])], 1.0, error_if_nonfinite=True)
