@@ -243,3 +243,20 @@ def test_a_layer_refusal_names_the_argument(call, message):
 def test_embedding_repr_shows_sizes_and_padding():
     assert repr(Embedding(4, 3, rng=0)) == "Embedding(4, 3)"
     assert repr(Embedding(4, 3, padding_idx=-1, rng=0)) == "Embedding(4, 3, padding_idx=3)"
+
+
+@given(st.integers(0, 2**16))
+def test_embedding_backward_row_sum_depends_only_on_that_rows_positions(seed):
+    """The scatter-add sorts stably: row n's sum runs over its own positions in their order,
+    whatever the other rows' positions are, so it is bit for bit the sum of that row's
+    positions alone (an unstable sort reorders the float32 terms with the others)."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, 3, size=512)
+    dout = (rng.standard_normal((512, 4)) * 10.0 ** rng.integers(-4, 5, (512, 1)))
+    dout = dout.astype(np.float32)
+    W = np.zeros((3, 4), np.float32)
+    dW = embedding_backward(dout, embedding_forward(idx, W)[1])
+    for n in range(3):
+        own = idx == n
+        alone = embedding_backward(dout[own], embedding_forward(idx[own], W)[1])
+        np.testing.assert_array_equal(dW[n], alone[n])

@@ -326,3 +326,4 @@ def test_a_read_only_gradient_is_refused_and_a_non_finite_norm_explained():
                                            r"non-finite norm anyway, set "
                                            r"error_if_nonfinite=False$"):
         clip_grad_norm([np.array([np.inf])], 1.0, error_if_nonfinite=True)
+
