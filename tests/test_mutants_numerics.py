@@ -15,12 +15,14 @@ from hypothesis import strategies as st
 from scratchrnn.layers import (
     Dropout,
     Embedding,
+    GatherLast,
     Linear,
     dropout_backward,
     dropout_forward,
     embedding_backward,
     embedding_forward,
     gather_last,
+    gather_last_backward,
     linear_backward,
     linear_forward,
 )
@@ -260,3 +262,34 @@ def test_embedding_backward_row_sum_depends_only_on_that_rows_positions(seed):
         own = idx == n
         alone = embedding_backward(dout[own], embedding_forward(idx[own], W)[1])
         np.testing.assert_array_equal(dW[n], alone[n])
+
+
+def test_more_layer_defaults_and_refusal_texts():
+    assert Dropout().p == 0.5 and GatherLast().batch_first is False
+    x = np.ones((2, 3))
+    d = Dropout(0.5)
+    d.training = False
+    y, cache = d.forward(x, mask=np.ones((2, 3)))  # eval mode: the identity, mask checked only
+    assert y is x and cache is None
+    h = np.ones((3, 2, 4))
+    _, cache = gather_last(h, np.array([1, 3]))
+    for call, message in [
+        (lambda: dropout_forward(x, 0.5, mask=np.full((2, 3), 2)),
+         r"^mask must contain only 0 and 1$"),
+        (lambda: d.forward(x, mask=np.ones(3)), r"^mask must have shape \(2, 3\), got \(3,\)$"),
+        (lambda: gather_last(h, np.array([1.0, 2.0])), r"^lengths must be an array of int"),
+        (lambda: gather_last(h, np.array([1, 2, 3])), r"^lengths must have shape \(2,\), "
+                                                      r"got \(3,\)$"),
+        (lambda: gather_last_backward([[1.0] * 4] * 2, cache), r"^dout must be a numpy.ndarray"),
+        (lambda: gather_last_backward(np.ones((2, 4), np.float32), cache),
+         r"^dout must have dtype float64, got float32$"),
+        (lambda: gather_last_backward(np.ones((3, 4)), cache),
+         r"^dout must have shape \(2, 4\), got \(3, 4\)$"),
+        (lambda: linear_backward(np.ones(2, np.float32),
+                                 linear_forward(np.ones(1), np.ones((2, 1)))[1]),
+         r"^dout must have dtype float64, got float32$"),
+        (lambda: linear_forward(np.ones(2), np.ones((2, 1))),
+         r"^x must have shape \(\*, 1\) \(in_features\), got \(2,\)$"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            call()

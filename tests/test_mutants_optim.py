@@ -327,3 +327,44 @@ def test_a_read_only_gradient_is_refused_and_a_non_finite_norm_explained():
                                            r"error_if_nonfinite=False$"):
         clip_grad_norm([np.array([np.inf])], 1.0, error_if_nonfinite=True)
 
+
+
+def test_a_buffer_put_into_state_by_hand_is_used_flat_or_not():
+    """A state entry the flat buffers do not hold (here every momentum buffer, set before the
+    first step) makes a flat optimizer go per parameter: the same update as an unflat one."""
+    flat_model, plain_model = _flat_model(), _flat_model()
+    plain_model = tiny_model()
+    for (_, p, g), (_, p2, g2) in zip(flat_model.named_parameters(),
+                                      plain_model.named_parameters(), strict=True):
+        p2[...], g2[...] = p, g
+    opts = [SGD(m, lr=0.1, momentum=0.9) for m in (flat_model, plain_model)]
+    for opt in opts:
+        for name, p, _ in zip(opt.names, opt.params, opt.params, strict=True):
+            opt.state[name]["momentum_buffer"] = np.full(p.shape, 2.0)
+        opt.step()
+    assert opts[0].flat_parameters() is None
+    for (_, p, _), (_, p2, _) in zip(flat_model.named_parameters(),
+                                     plain_model.named_parameters(), strict=True):
+        np.testing.assert_array_equal(p, p2)
+    assert not np.array_equal(opts[1].state["weight"]["momentum_buffer"],
+                              plain_model.grads["weight"])  # the hand-set buffer took part
+
+
+def test_more_refusal_texts_and_defaults():
+    with pytest.raises(ValueError, match=r"^state must be a mapping, got list$"):
+        Adam(tiny_model(), lr=0.1).load_state_dict([1])
+    _, sd = _adam_sd()
+    sd["hyper"] = (2, 1)
+    with pytest.raises(ValueError, match=r"must have keys .*, got \(2, 1\)$"):
+        Adam(tiny_model(), lr=0.1).load_state_dict(sd)
+    for kw, message in [({"mode": "mid"}, r"^mode must be 'min' or 'max', got 'mid'$"),
+                        ({"threshold_mode": "x"},
+                         r"^threshold_mode must be 'rel' or 'abs', got 'x'$"),
+                        ({"factor": 1.0}, r"^factor must be < 1.0, got 1.0$")]:
+        with pytest.raises(ValueError, match=message):
+            ReduceLROnPlateau(_Lr(1.0), **kw)
+    sd = _sched_sd()
+    sd.pop("eps")
+    with pytest.raises(ValueError, match=r"^scheduler state_dict must have keys \[.*'eps'.*\], "
+                                         r"got \['best', 'cooldown'"):
+        ReduceLROnPlateau(_Lr(1.0)).load_state_dict(sd)
