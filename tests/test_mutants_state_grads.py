@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -102,3 +103,38 @@ def test_nothing_is_recorded_unless_asked():
         (_, _), cache = m.forward(inp["x"], inp["h0"], lengths=inp["lengths"])
         m.backward(inp["d_out"], cache, inp["d_h_n"])
         assert m.state_grads == {}
+
+
+# -- the cells' and modules' defaults and texts (mutants no other test saw) ------------------
+def test_cell_and_gated_defaults():
+    from scratchrnn.cells import elman_step_forward
+    from scratchrnn.gating import GatedRNN, gated_step_forward
+
+    rng = np.random.default_rng(0)
+    gx, h = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
+    W = rng.standard_normal((3, 3))
+    np.testing.assert_array_equal(elman_step_forward(gx, h, W, None)[0],
+                                  np.tanh(gx + h @ W.T))
+    np.testing.assert_array_equal(gated_step_forward(gx, h, W, None)[0], h + np.tanh(gx + h @ W.T))
+    g = GatedRNN(3, 4)
+    assert (g.gating, g.mode, g.gates, g.dropout) == ("none", "GATED_NONE", 1, 0.0)
+    assert GatedRNN(3, 4, gating="hidden").mode == "GATED_HIDDEN"
+    a, b, c = (GatedRNN(3, 4, rng=s, dtype=np.float64) for s in (0, 0, 1))
+    for name in a.params:
+        np.testing.assert_array_equal(a.params[name], b.params[name])
+        assert not np.array_equal(a.params[name], c.params[name])
+    with pytest.raises(ValueError, match=r"^gating must be one of 'none', 'input', 'hidden', "
+                                         r"got 'gates'$"):
+        GatedRNN(3, 4, gating="gates")
+
+
+def test_a_wrong_kind_of_hx_is_described():
+    from scratchrnn.recurrent import GRU, LSTM
+
+    x = np.zeros((2, 1, 3), np.float32)
+    with pytest.raises(ValueError, match=r"got int$"):
+        LSTM(3, 4).forward(x, 5)
+    with pytest.raises(ValueError, match=r"got a list of 3$"):
+        LSTM(3, 4).forward(x, [1, 2, 3])
+    with pytest.raises(ValueError, match=r"got a tuple of 2$"):
+        GRU(3, 4).forward(x, (np.zeros((1, 1, 4)), np.zeros((1, 1, 4))))
