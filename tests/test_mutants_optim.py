@@ -368,3 +368,45 @@ def test_more_refusal_texts_and_defaults():
     with pytest.raises(ValueError, match=r"^scheduler state_dict must have keys \[.*'eps'.*\], "
                                          r"got \['best', 'cooldown'"):
         ReduceLROnPlateau(_Lr(1.0)).load_state_dict(sd)
+
+
+def test_adam_defaults_and_refusal_texts():
+    a = Adam(tiny_model(), lr=1e-3)
+    assert Adam(tiny_model()).lr == 1e-3 == a.lr
+    model = tiny_model()
+    for kw, message in [
+        ({"betas": ("a", 0.9)}, r"^betas\[0\] must be a real number, got 'a'$"),
+        ({"betas": (0.9, "b")}, r"^betas\[1\] must be a real number, got 'b'$"),
+        ({"betas": (0.9, 1.0)}, r"^betas\[1\] must be in \[0, 1\), got 1.0$"),
+        ({"eps": -1.0}, r"^eps must be >= 0, got -1.0$"),
+        ({"weight_decay": -1.0}, r"^weight_decay must be >= 0, got -1.0$"),
+        ({"amsgrad": 1}, r"^amsgrad must be "),
+        ({"maximize": 1}, r"^maximize must be "),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            Adam(model, lr=0.1, **kw)
+
+
+@pytest.mark.parametrize("params, message", [
+    (np.ones(2), r"^params must be a scratchrnn Module or an iterable of \(name, param, grad\) "
+                 r"triples, got ndarray$"),
+    (5, r"^params must be a scratchrnn Module .* got int$"),
+    ([], r"^optimizer got an empty parameter list$"),
+    ([("w", np.ones(2))], r"^each entry of params must be a \(name, param, grad\) triple, "
+                          r"got \('w', array\(\[1., 1.\]\)\)$"),
+    ([["w", np.ones(2), np.ones(2)]], r"^each entry of params must be a \(name, param, grad\) "
+                                      r"triple, got \['w'"),
+    ([(1, np.ones(2), np.ones(2))], r"^parameter name must be a str, got 1$"),
+    ([("a/b", np.ones(2), np.ones(2))], r"^parameter name 'a/b' must not contain '/'$"),
+    ([("w", np.ones(2), np.ones(2))] * 2, r"^duplicate parameter name 'w'$"),
+    ([("w", [1.0], np.ones(1))], r"^parameter 'w' must be a numpy.ndarray, got list$"),
+    ([("w", np.ones(1), [1.0])], r"^gradient 'w' must be a numpy.ndarray, got list$"),
+    ([("w", np.ones(1, np.float16), np.ones(1))],
+     r"^parameter 'w' must be float32 or float64, got float16$"),
+    ([("w", np.ones(1), np.ones(1, int))], r"^gradient 'w' must be float32 or float64, got int64$"),
+    ([("w", np.ones(2), np.ones(3))], r"^gradient of 'w' has shape \(3,\) and dtype float64, "
+                                      r"expected the parameter's \(2,\) and float64$"),
+])
+def test_an_optimizer_refuses_bad_params_naming_them(params, message):
+    with pytest.raises(ValueError, match=message):
+        SGD(params, lr=0.1)

@@ -138,3 +138,22 @@ def test_a_wrong_kind_of_hx_is_described():
         LSTM(3, 4).forward(x, [1, 2, 3])
     with pytest.raises(ValueError, match=r"got a tuple of 2$"):
         GRU(3, 4).forward(x, (np.zeros((1, 1, 4)), np.zeros((1, 1, 4))))
+
+
+@given(configs(), st.booleans(), st.integers(0, 2**16))
+def test_float32_runs_keep_float32_everywhere_state_grads_included(cfg, lengths, seed):
+    """The fast path's scratch buffers and constants are of the input's dtype: every output,
+    gradient and recorded state gradient of a float32 run is float32."""
+    cfg = replace(cfg, dtype="float32")
+    inp = {k: v.astype(np.float32) if k != "lengths" else v
+           for k, v in _inputs(cfg, seed).items()}
+    m = build_module(cfg, seed)
+    lstm = cfg.cell == "lstm"
+    hx = (inp["h0"], inp["c0"]) if lstm else inp["h0"]
+    m.record_state_grads = True
+    (out, hx_n), cache = m.forward(inp["x"], hx, lengths=inp["lengths"] if lengths else None)
+    d_x, d_hx0, grads = m.backward(inp["d_out"], cache,
+                                   (inp["d_h_n"], inp["d_c_n"]) if lstm else inp["d_h_n"])
+    arrays = [out, d_x, *(hx_n if lstm else [hx_n]), *(d_hx0 if lstm else [d_hx0]),
+              *grads.values(), *m.state_grads.values()]
+    assert all(a.dtype == np.float32 for a in arrays), [a.dtype for a in arrays]
