@@ -144,7 +144,7 @@ def test_a_wrong_kind_of_hx_is_described():
 def test_float32_runs_keep_float32_everywhere_state_grads_included(cfg, lengths, seed):
     """The fast path's scratch buffers and constants are of the input's dtype: every output,
     gradient and recorded state gradient of a float32 run is float32."""
-    cfg = replace(cfg, dtype="float32")
+    cfg = replace(cfg, dtype="float32", dropout=0.25 if cfg.num_layers > 1 else 0.0)
     inp = {k: v.astype(np.float32) if k != "lengths" else v
            for k, v in _inputs(cfg, seed).items()}
     m = build_module(cfg, seed)
@@ -157,3 +157,36 @@ def test_float32_runs_keep_float32_everywhere_state_grads_included(cfg, lengths,
     arrays = [out, d_x, *(hx_n if lstm else [hx_n]), *(d_hx0 if lstm else [d_hx0]),
               *grads.values(), *m.state_grads.values()]
     assert all(a.dtype == np.float32 for a in arrays), [a.dtype for a in arrays]
+
+
+def test_module_defaults_and_modes():
+    from scratchrnn.cells import gru_step_forward
+    from scratchrnn.recurrent import GRU, RNN
+
+    assert (RNN(3, 4).mode, RNN(3, 4, nonlinearity="relu").mode) == ("RNN_TANH", "RNN_RELU")
+    for m in (RNN(3, 4), GRU(3, 4)):
+        assert m.dropout == 0.0 and m.reference is False
+    rng = np.random.default_rng(0)
+    gx, h = rng.standard_normal((2, 9)), rng.standard_normal((2, 3))
+    W, b = rng.standard_normal((9, 3)), rng.standard_normal(9)
+    h_t, cache = gru_step_forward(gx, h, W, b)
+    h_torch, cache_torch = gru_step_forward(gx, h, W, b, form="torch")
+    np.testing.assert_array_equal(h_t, h_torch)
+    assert cache.form == "torch"
+    assert not np.array_equal(h_t, gru_step_forward(gx, h, W, b, form="slide")[0])
+
+
+@pytest.mark.parametrize("reference", [False, True])
+def test_dropout_1_between_layers_feeds_zeros_to_the_next(reference):
+    """p = 1 drops every input of layer 2 (scale 0, not 0/0): as if layer 2 read zeros."""
+    from scratchrnn.recurrent import GRU
+
+    m = GRU(3, 4, num_layers=2, dropout=1.0, dtype=np.float64, rng=0, reference=reference)
+    x = np.random.default_rng(1).standard_normal((5, 2, 3))
+    (out, h_n), _ = m.forward(x)
+    assert np.all(np.isfinite(out))
+    one = GRU(4, 4, dtype=np.float64, rng=0, reference=reference)
+    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        one.params[f"{name}_l0"][...] = m.params[f"{name}_l1"]
+    (out2, _), _ = one.forward(np.zeros((5, 2, 4)))
+    np.testing.assert_array_equal(out, out2)
