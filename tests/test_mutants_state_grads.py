@@ -190,3 +190,53 @@ def test_dropout_1_between_layers_feeds_zeros_to_the_next(reference):
         one.params[f"{name}_l0"][...] = m.params[f"{name}_l1"]
     (out2, _), _ = one.forward(np.zeros((5, 2, 4)))
     np.testing.assert_array_equal(out, out2)
+
+
+@given(configs(), st.sampled_from(["float32", "float64"]), st.integers(0, 2**16))
+def test_missing_upstream_gradients_are_zeros(cfg, dtype, seed):
+    """backward(None, cache, None) is backward with zero d_output and d_hx_n; for the LSTM,
+    (None, d_c_n) and (d_h_n, None) fill only the missing member with zeros; all in the
+    module's dtype."""
+    cfg = replace(cfg, dtype=dtype)
+    dt = np.dtype(dtype)
+    inp = {k: v.astype(dt) if k != "lengths" else v for k, v in _inputs(cfg, seed).items()}
+    m = build_module(cfg, seed)
+    lstm = cfg.cell == "lstm"
+    (out, _), cache = m.forward(inp["x"], lengths=inp["lengths"])
+    zeros_h = np.zeros_like(inp["d_h_n"])
+
+    def run(d_out, d_hx):
+        m.zero_grad()
+        d_x, d_hx0, grads = m.backward(d_out, cache, d_hx)
+        return [d_x, *(d_hx0 if lstm else [d_hx0]), *grads.values()]
+
+    cases = [((None, None), (np.zeros_like(out), (zeros_h, np.zeros_like(inp["c0"])) if lstm
+                                                 else zeros_h))]
+    if lstm:
+        cases += [((inp["d_out"], (None, inp["d_c_n"])), (inp["d_out"], (zeros_h, inp["d_c_n"]))),
+                  ((inp["d_out"], (inp["d_h_n"], None)),
+                   (inp["d_out"], (inp["d_h_n"], np.zeros_like(inp["d_c_n"]))))]
+    for implicit, explicit in cases:
+        for a, b in zip(run(*implicit), run(*explicit), strict=True):
+            assert a.dtype == dt
+            np.testing.assert_array_equal(a, b)
+
+
+def test_states_and_masks_in_another_dtype():
+    from scratchrnn.recurrent import GRU, LSTM, RNN
+
+    x = np.zeros((2, 1, 3), np.float32)
+    with pytest.raises(ValueError, match=r"^hx\[0\] \(h\) must have dtype float32"):
+        LSTM(3, 4).forward(x, (np.zeros((1, 1, 4)), np.zeros((1, 1, 4), np.float32)))
+    with pytest.raises(ValueError, match=r"^hx\[1\] \(c\) must have dtype float32"):
+        LSTM(3, 4).forward(x, (np.zeros((1, 1, 4), np.float32), np.zeros((1, 1, 4))))
+    with pytest.raises(ValueError, match=r"^input must have shape"):
+        GRU(3, 4).forward(np.zeros((2, 1, 5), np.float32))
+    with pytest.raises(ValueError, match=r"^proj_size is supported only by LSTM$"):
+        RNN(3, 4, proj_size=2)
+    m = GRU(3, 4, num_layers=2, dropout=0.5, rng=0)
+    masks = [np.ones((2, 1, 4))]  # float64 0/1 masks for a float32 module: cast, accepted
+    (out, _), _ = m.forward(x, dropout_masks=masks)
+    (out2, _), _ = m.forward(x, dropout_masks=[np.ones((2, 1, 4), np.float32)])
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, out2)
