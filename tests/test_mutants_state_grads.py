@@ -240,3 +240,49 @@ def test_states_and_masks_in_another_dtype():
     (out2, _), _ = m.forward(x, dropout_masks=[np.ones((2, 1, 4), np.float32)])
     assert out.dtype == np.float32
     np.testing.assert_array_equal(out, out2)
+
+
+class _FakeLibc:
+    """ctypes.CDLL(None) stand-in: records each mallopt(param, value) and returns ``ok``."""
+
+    def __init__(self, ok: int = 1) -> None:
+        self.calls: list[tuple[int, int]] = []
+        self.ok = ok
+        outer = self
+
+        class _Mallopt:
+            argtypes = None
+
+            def __call__(self, param, value):
+                outer.calls.append((param, value))
+                return outer.ok
+
+        self.mallopt = _Mallopt()
+
+
+def test_retain_freed_memory_asks_glibc_once_for_its_two_thresholds(monkeypatch):
+    import ctypes
+
+    from scratchrnn import fastpath
+
+    libc = _FakeLibc()
+    monkeypatch.setattr(fastpath, "_retained", False)
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: libc)
+    monkeypatch.delenv("SCRATCHRNN_KEEP_FREED_MEMORY", raising=False)
+    assert fastpath.retain_freed_memory() is True
+    assert libc.calls == [(-3, 32 << 20), (-1, 1 << 30)]  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
+    assert libc.mallopt.argtypes == [ctypes.c_int, ctypes.c_int]
+    assert fastpath.retain_freed_memory() is True and len(libc.calls) == 2  # once
+    monkeypatch.setattr(fastpath, "_retained", False)
+    monkeypatch.setenv("SCRATCHRNN_KEEP_FREED_MEMORY", "0")
+    assert fastpath.retain_freed_memory() is False and len(libc.calls) == 2
+    monkeypatch.setenv("SCRATCHRNN_KEEP_FREED_MEMORY", "1")
+    failing = _FakeLibc(ok=0)
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: failing)
+    assert fastpath.retain_freed_memory() is False and failing.calls == [(-3, 32 << 20)]
+
+    def no_libc(name):
+        raise OSError("not glibc")
+
+    monkeypatch.setattr(ctypes, "CDLL", no_libc)
+    assert fastpath.retain_freed_memory() is False
