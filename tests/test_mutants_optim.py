@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from scratchrnn.module import Module
 from scratchrnn.optim import SGD, Adam, ReduceLROnPlateau, clip_grad_norm
+from scratchrnn.optim.optimizers import Optimizer
 from tests.test_optim import tiny_model
 
 
@@ -410,3 +411,35 @@ def test_adam_defaults_and_refusal_texts():
 def test_an_optimizer_refuses_bad_params_naming_them(params, message):
     with pytest.raises(ValueError, match=message):
         SGD(params, lr=0.1)
+
+
+def test_sgd_weight_decay_of_one_and_its_refusal_texts():
+    """θ ← θ − γ (∇ + λ θ) with λ = 1 exactly (a boundary no other test takes)."""
+    p, g = np.array([1.0, -2.0]), np.array([0.5, 0.25])
+    SGD([("w", p, g)], lr=0.1, weight_decay=1.0).step()
+    np.testing.assert_allclose(p, [1.0 - 0.1 * (0.5 + 1.0), -2.0 - 0.1 * (0.25 - 2.0)],
+                               rtol=1e-15)
+    model = tiny_model()
+    for kw, message in [
+        ({"momentum": -1.0}, r"^momentum must be >= 0, got -1.0$"),
+        ({"dampening": "x"}, r"^dampening must be a real number, got 'x'$"),
+        ({"weight_decay": -1.0}, r"^weight_decay must be >= 0, got -1.0$"),
+        ({"nesterov": 1}, r"^nesterov must be "),
+        ({"maximize": 1}, r"^maximize must be "),
+        ({"nesterov": True}, r"^Nesterov momentum requires a momentum > 0 and zero dampening$"),
+        ({"nesterov": True, "momentum": 0.9, "dampening": 0.1},
+         r"^Nesterov momentum requires a momentum > 0 and zero dampening$"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            SGD(model, lr=0.1, **kw)
+    SGD(model, lr=0.1, nesterov=True, momentum=0.9)  # the allowed combination
+
+
+def test_a_subclass_passing_an_unknown_hyperparameter_is_a_type_error():
+    class Odd(SGD):
+        def __init__(self, params):
+            Optimizer.__init__(self, params, 0.1, momentum=0.0, dampening=0.0,
+                               weight_decay=0.0, nesterov=False, maximize=False, beta=1)
+
+    with pytest.raises(TypeError, match=r"^Odd has no hyperparameters \['beta'\]$"):
+        Odd(tiny_model())

@@ -286,3 +286,15 @@ def test_retain_freed_memory_asks_glibc_once_for_its_two_thresholds(monkeypatch)
 
     monkeypatch.setattr(ctypes, "CDLL", no_libc)
     assert fastpath.retain_freed_memory() is False
+
+
+def test_the_gru_module_steps_in_its_form_and_records_nothing_by_default():
+    from scratchrnn.recurrent import GRU
+
+    x = np.random.default_rng(2).standard_normal((4, 2, 3))
+    torch_form = GRU(3, 4, dtype=np.float64, rng=0, reference=True)
+    slide = GRU(3, 4, dtype=np.float64, rng=0, reference=True, form="slide")
+    assert torch_form.record_state_grads is False
+    (a, _), _ = torch_form.forward(x)
+    (b, _), _ = slide.forward(x)
+    assert not np.allclose(a, b)
