@@ -443,3 +443,22 @@ def test_a_subclass_passing_an_unknown_hyperparameter_is_a_type_error():
 
     with pytest.raises(TypeError, match=r"^Odd has no hyperparameters \['beta'\]$"):
         Odd(tiny_model())
+
+
+def test_flat_buffers_are_found_only_for_one_whole_writable_1d_buffer():
+    from scratchrnn.optim.flat import flat_base, flat_buffers
+
+    P, G = np.zeros(6), np.zeros(6)
+    ps, gs = [P[:2], P[2:]], [G[:2], G[2:]]
+    assert flat_base(ps) is P and flat_buffers(ps, gs) == (P, G)
+    two_d = np.zeros((2, 3))
+    assert flat_base([two_d[0], two_d[1]]) is None  # rows of a 2-D base
+    strided = np.zeros(12)[::2]
+    assert flat_base([strided[:3], strided[3:]]) is None
+    ro = np.zeros(6)
+    views = [ro[:2], ro[2:]]
+    ro.flags.writeable = False
+    assert flat_base(views) is None
+    assert flat_buffers(ps, [np.zeros(2), np.zeros(4)]) is None  # grads not flat
+    assert flat_buffers([np.zeros(2), np.zeros(4)], gs) is None  # params not flat
+    assert flat_buffers(ps, ps) is None  # P and G overlap
