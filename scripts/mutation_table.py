@@ -3,8 +3,9 @@
 Reads mutmut's results under ``mutants/`` (one ``.meta`` file per mutated module) and prints,
 per file of the numerical code: mutants, killed, survived, timeout/suspicious, no tests, and how
 many of the survivors ``scripts/mutation_equivalent.txt`` argues are equivalent (one line each:
-``mutant-name  argument``). Then the survivors that are neither killed nor argued, one a line,
-so that ``mutmut show NAME`` can be run on each.
+``mutant-name  argument``) or changes only rounding (an argument that starts with
+``rounding-only:``: not equivalent, but no test can tell without hard-coding bits). Then the
+survivors that are neither, one a line, so that ``mutmut show NAME`` can be run on each.
 
     python scripts/mutation_table.py            # markdown table, then the unexplained survivors
     python scripts/mutation_table.py --strict   # exit 1 while an unexplained survivor remains
@@ -24,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 EQUIVALENT = ROOT / "scripts" / "mutation_equivalent.txt"
 COLUMNS = ("mutants", "killed", "survived", "timeout/suspicious", "no tests", "not checked",
-           "equivalent")
+           "equivalent", "rounding-only", "unexplained")
 
 
 def status_of(exit_code: int | None) -> str:
@@ -77,7 +78,10 @@ def main(argv: list[str] | None = None) -> int:
             continue
         count = Counter(status_of(code) for code in codes.values())
         survivors = [n for n, c in codes.items() if status_of(c) == "survived"]
-        count["equivalent"] = sum(n in argued for n in survivors)
+        rounding = [n for n in survivors if argued.get(n, "").startswith("rounding-only:")]
+        count["rounding-only"] = len(rounding)
+        count["equivalent"] = sum(n in argued for n in survivors) - len(rounding)
+        count["unexplained"] = sum(n not in argued for n in survivors)
         count["mutants"] = len(codes)
         source = str(meta.relative_to(ROOT / "mutants"))[: -len(".meta")]
         unexplained += [(n, source) for n in sorted(survivors) if n not in argued]

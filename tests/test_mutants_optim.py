@@ -462,3 +462,8 @@ def test_flat_buffers_are_found_only_for_one_whole_writable_1d_buffer():
     assert flat_buffers(ps, [np.zeros(2), np.zeros(4)]) is None  # grads not flat
     assert flat_buffers([np.zeros(2), np.zeros(4)], gs) is None  # params not flat
     assert flat_buffers(ps, ps) is None  # P and G overlap
+
+
+def test_betas_must_be_a_pair():
+    with pytest.raises(ValueError, match=r"^betas must be a pair \(beta1, beta2\), got 0.9$"):
+        Adam(tiny_model(), lr=0.1, betas=0.9)

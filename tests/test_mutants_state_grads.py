@@ -298,3 +298,12 @@ def test_the_gru_module_steps_in_its_form_and_records_nothing_by_default():
     (a, _), _ = torch_form.forward(x)
     (b, _), _ = slide.forward(x)
     assert not np.allclose(a, b)
+
+
+def test_backward_refuses_a_d_output_of_another_dtype():
+    from scratchrnn.recurrent import GRU
+
+    m = GRU(3, 4, rng=0)
+    (out, _), cache = m.forward(np.zeros((2, 1, 3), np.float32))
+    with pytest.raises(ValueError, match=r"^d_output must have dtype float32"):
+        m.backward(np.zeros(out.shape), cache)
