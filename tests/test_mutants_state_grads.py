@@ -307,3 +307,16 @@ def test_backward_refuses_a_d_output_of_another_dtype():
     (out, _), cache = m.forward(np.zeros((2, 1, 3), np.float32))
     with pytest.raises(ValueError, match=r"^d_output must have dtype float32"):
         m.backward(np.zeros(out.shape), cache)
+
+
+@pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
+def test_lengths_all_t_are_no_lengths_read_only_outputs_included(cell):
+    """lengths equal to T everywhere is the unpadded run: the same values and, on the fast
+    path, the same read-only view of the states as the output (no mask is made)."""
+    cfg = SeqConfig(cell=cell, steps=T, batch=B, input_size=I, hidden_size=H)
+    m = build_module(cfg, 0)
+    x = np.random.default_rng(3).standard_normal((T, B, I))
+    (out, _), _ = m.forward(x)
+    (out_t, _), cache = m.forward(x, lengths=np.full(B, T))
+    np.testing.assert_array_equal(out, out_t)
+    assert cache.mask is None and not out_t.flags.writeable
