@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SHARED_DATA ?= ../shared/data/surnames
 
-.PHONY: demo test lint data parity clean gpu-check notebooks docs
+.PHONY: demo test lint data parity clean gpu-check notebooks docs mutate
 
 $(VENV)/.installed: setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -67,8 +67,24 @@ gpu-check: $(VENV)/.installed data
 docs: $(VENV)/.installed
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
+# Mutation testing of the numerical code (docs/mutation.md; not part of `make test` or CI):
+# mutmut (the `mutate` extra, its own venv) mutates what setup.cfg's [mutmut] section names,
+# runs the tests that call each mutated function, then prints the per-file table and every
+# survivor that is neither killed nor argued equivalent in scripts/mutation_equivalent.txt.
+# MUTANTS='scratchrnn.losses*' restricts (and re-runs) by name; results stay in mutants/.
+MUTATE_VENV ?= .venv-mutate
+MUTANTS ?=
+$(MUTATE_VENV)/.installed: setup.cfg pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(MUTATE_VENV)
+	$(MUTATE_VENV)/bin/python -m pip install --quiet -c constraints.txt -e '.[test,mutate]'
+	touch $@
+
+mutate: $(MUTATE_VENV)/.installed
+	$(MUTATE_VENV)/bin/mutmut run $(MUTANTS)
+	$(MUTATE_VENV)/bin/python scripts/mutation_table.py
+
 lint: $(VENV)/.installed
 	$(PY) -m ruff check scratchrnn parity tests examples bench scripts
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis site
+	rm -rf $(VENV) $(MUTATE_VENV) mutants *.egg-info .pytest_cache .hypothesis site

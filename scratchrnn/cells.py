@@ -263,7 +263,6 @@ def gru_step_backward(
         dz_t = dh_t * (n_t - h_prev)
         drh = da_n @ W_hh[2 * H :]
         dr_t = drh * h_prev
-        dgh_n = da_n
         dh_prev = dh_t * (1 - z_t) + drh * r_t
     da_r = dr_t * r_t * (1 - r_t)
     da_z = dz_t * z_t * (1 - z_t)
