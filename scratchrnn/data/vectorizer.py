@@ -238,7 +238,11 @@ def typed_surnames(vocab: SurnameVectorizer | SequenceVocabulary, surnames: Iter
                    verb: str = "read") -> list[str]:
     """Surnames typed by a user (``classify predict``, ``generate score``) in NFC, as the
     data is read; one warning naming the characters the vocabulary lacks (``verb`` says
-    what becomes of them: "read" / "scored" as <UNK>)."""
+    what becomes of them: "read" / "scored" as <UNK>). An empty or non-string surname is a
+    ``ValueError`` before any warning (a mistake is the only line a user sees)."""
+    surnames = list(surnames)
+    for s in surnames:  # every surname checked before anything is said or done
+        encode_surname(vocab, s)
     surnames = [unicodedata.normalize("NFC", s) for s in surnames]
     unknown = unknown_characters(vocab, surnames)
     if unknown:

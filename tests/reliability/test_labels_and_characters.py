@@ -126,3 +126,7 @@ def test_predict_and_score_warn_in_one_line_and_agree_across_forms(tmp_path):
             assert "'ř'" in err and "Traceback" not in err
         rc, out, err = run([*argv, "Stra🙂ße"])
         assert rc == 0 and "'🙂'" in err and err.count("\n") == 1
+        # a mistake among the surnames is the only line: no warning about the others first
+        rc, out, err = run([*argv, "Stra🙂ße", "  "])
+        assert rc == 2 and out == "" and err.count("\n") == 1, err
+        assert err.startswith("error: a surname must not be empty"), err
