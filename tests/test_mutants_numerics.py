@@ -33,6 +33,7 @@ from scratchrnn.losses import (
     sequence_cross_entropy,
     sequence_cross_entropy_backward,
 )
+from scratchrnn.recurrent import RNN
 
 
 def _logits(rng, *shape, dtype=np.float64):
@@ -236,6 +237,8 @@ def test_embedding_padding_idx_counts_from_the_end_down_to_minus_n():
     (lambda: Linear(2, 0), r"^out_features must be an integer >= 1, got 0$"),
     (lambda: Embedding(0, 2), r"^num_embeddings must be an integer >= 1, got 0$"),
     (lambda: Embedding(2, 0), r"^embedding_dim must be an integer >= 1, got 0$"),
+    (lambda: RNN(3, 4, nonlinearity="sigmoid"),
+     r"^nonlinearity must be 'tanh' or 'relu', got 'sigmoid'$"),
 ])
 def test_a_layer_refusal_names_the_argument(call, message):
     with pytest.raises(ValueError, match=message):
