@@ -11,6 +11,10 @@ them), the student's block k is compared with the reference's blocks:
     ours_k = 0 where ref_k is not    "block f is zero: its term is missing"
     ours = refᵀ (a square gradient)  "transposed: d_weight_hh is the reference's transpose"
 
+A forward's wrong output is put to the reference again with one gate's bias block left out
+(b_ih or b_hh, block k, zero): when that reproduces the student's outputs, "the bias b_hn
+of gate n is missing" (:func:`missing_bias`).
+
 Each test is exact up to the tolerance of the policy (relative to max(1, |ref|)), on the
 case where the kit found the failure; a pattern that could hold by accident (a zero
 reference block, a 1 × 1 block for a swap of equal values) is not claimed.
@@ -20,7 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kit.cases import CellSpec, make_cell_case
 from ..kit.cells import cell_kind
+from ..kit.references import cell_reference
 
 #: a gradient of the kit stacked in gate blocks along axis 0, and the exercise's name for
 #: the array whose blocks it shows (a step backward returns dgx_t / dgh_t)
@@ -73,6 +79,32 @@ def block_mistakes(ours: np.ndarray, ref: np.ndarray, letters: str, H: int, tol:
     return found
 
 
+def missing_bias(variant: str, d, tol: float) -> list[str]:
+    """The bias block whose absence reproduces the student's forward outputs on the failing
+    case ``d`` (the torch reference re-run with that block zero), in words; [] when none
+    does or the case has no bias."""
+    ours = (getattr(d, "arrays", None) or {}).get("ours") or {}
+    c = d.case
+    outputs = [k for k in ("h_next", "c_next") if k in ours]
+    if not outputs or not c.get("bias"):
+        return []
+    case = make_cell_case(CellSpec(variant, c["B"], c["I"], c["H"], True, c["dtype"], c["seed"]))
+    kind, H = cell_kind(variant), c["H"]
+    found = []
+    for side, name in (("h", "bias_hh"), ("i", "bias_ih")):
+        for k, gate in enumerate(kind.letters):
+            b = case.params[name].copy()
+            b[k * H:(k + 1) * H] = 0
+            ref = cell_reference(type(case)(case.spec, case.x, case.state,
+                                            {**case.params, name: b}, case.d_state))
+            if all(_close(np.asarray(ours[o], dtype=np.float64),
+                          np.asarray(ref[o], dtype=np.float64), tol) for o in outputs):
+                rows = ":".join(f"{n}H" if n > 1 else ("H" if n else "0") for n in (k, k + 1))
+                found.append(f"the bias b_{side}{gate} of gate {gate} is missing ({name}"
+                             f"[{rows}] not added)")
+    return found
+
+
 def name_mistakes(exercise, variant: str, d) -> list[str]:
     """The mistakes the numbers of the failing case ``d`` show, most telling first."""
     arrays = getattr(d, "arrays", None) or {}
@@ -83,6 +115,8 @@ def name_mistakes(exercise, variant: str, d) -> list[str]:
     step = exercise.level == "step"
     out: list[str] = []
     failed = {q.name for q in d.quantities if not q.passed}
+    if exercise.kind == "forward" and failed & {"h_next", "c_next"} and H:
+        out += missing_bias(variant, d, tol)
     for name in ("d_bias_ih", "d_weight_ih", "d_bias_hh", "d_weight_hh"):
         if name not in failed or name not in ours or name not in ref or H == 0:
             continue

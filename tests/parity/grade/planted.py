@@ -33,6 +33,15 @@ PLANTED = [
     ("dW_hh as h_prevᵀ dA instead of dAᵀ h_prev", "ex1_elman.py", "elman_cell_backward",
      '"weight_hh": dgh.T @ hh_in', '"weight_hh": hh_in.T @ dgh',
      "d_weight_hh is the reference's transpose"),
+    # a forward: one gate's bias block not added (the outputs re-run without it)
+    ("b_hn left out of the GRU candidate", "ex4_gru.py", "gru_step_forward",
+     "    b_hn = None if b_hh is None else b_hh[2 * H :]\n", "    b_hn = None\n",
+     "the bias b_hn of gate n is missing"),
+    ("the forget gate's b_hf not added", "ex3_lstm.py", "lstm_step_forward",
+     "    a_t = gx_t + hidden_projection(h_prev, W_hh, b_hh)\n",
+     "    a_t = gx_t + hidden_projection(h_prev, W_hh, b_hh)\n"
+     "    if b_hh is not None:\n        a_t[:, H:2 * H] -= b_hh[H:2 * H]  # b_hf not added\n",
+     "the bias b_hf of gate f is missing"),
     # the loop over t (exercise set 5): one piece of BPTT left out
     ("dh_next not added: dh_t = dout_t", "ex5_sequence_bptt.py", "elman_sequence_backward",
      "        dh_t = dh + d_out[t]\n", "        dh_t = d_out[t]\n",
