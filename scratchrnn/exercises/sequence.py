@@ -88,6 +88,7 @@ def elman_sequence_backward(
     return dGX, dGH, dh
 
 
+# the step's arguments, one a line as cells.lstm_step_forward has them (alike on purpose)
 def lstm_sequence_forward(
     GX: np.ndarray,
     h0: np.ndarray,
