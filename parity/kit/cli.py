@@ -170,7 +170,13 @@ def write_vectors_for(args) -> dict:
     """Write the vectors ``args`` (of :func:`vectors_parser`) ask for and say so."""
     from .vectors import write_vectors
 
-    manifest = write_vectors(args.out, cells=args.cells, seed=args.seed)
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise UserMistake(f"python -m parity vectors: --out {args.out} is a file, not a folder")
+    try:
+        manifest = write_vectors(args.out, cells=args.cells, seed=args.seed)
+    except OSError as exc:  # a folder that cannot be made or written: one line
+        raise UserMistake(f"python -m parity vectors: cannot write {args.out}: "
+                          f"{exc.strerror or exc}") from None
     print(f"wrote {len(manifest['configs'])} configurations to {args.out} "
           f"(manifest.json + one .npz each)")
     return manifest

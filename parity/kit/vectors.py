@@ -31,6 +31,8 @@ from dataclasses import replace
 
 import numpy as np
 
+from scratchrnn.fileio import atomic_write, atomic_write_text
+
 from .cases import SeqSpec, make_seq_case
 from .diagnose import TOLERANCE
 from .references import sequence_reference
@@ -103,7 +105,9 @@ def write_vectors(out: str, cells: list[str] | None = None, seed: int = 0) -> di
     try:
         for stem, spec in vector_specs(cells, seed):
             arrays = vector_arrays(spec)
-            np.savez(os.path.join(out, stem + ".npz"), **arrays)
+            # atomic: a crash or a second run writing the same folder leaves whole files
+            atomic_write(os.path.join(out, stem + ".npz"),
+                         lambda f, arrays=arrays: np.savez(f, **arrays))
             reference = ("scratchrnn's NumPy slide/Cho GRU (torch has none)"
                          if spec.cell == "gru-slide" else
                          {"lstm": "torch.nn.LSTM", "gru": "torch.nn.GRU"}.get(spec.cell,
@@ -137,8 +141,7 @@ def write_vectors(out: str, cells: list[str] | None = None, seed: int = 0) -> di
         },
         "configs": configs,
     }
-    with open(os.path.join(out, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=1)
+    atomic_write_text(os.path.join(out, "manifest.json"), json.dumps(manifest, indent=1))
     return manifest
 
 

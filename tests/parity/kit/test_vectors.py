@@ -76,3 +76,21 @@ def test_scratchrnn_reproduces_every_vector(vectors):
         for k in expected:
             rel = np.abs(ours[k] - a[k]) / np.maximum(1, np.abs(a[k]))
             assert rel.max(initial=0) <= tol, (entry["name"], k, rel.max())
+
+
+@pytest.mark.parametrize("where", ["file", "under a file"])
+def test_an_out_that_cannot_be_a_folder_is_one_line(tmp_path, capsys, where):
+    from parity.__main__ import main
+
+    (tmp_path / "f").write_text("x")
+    out = tmp_path / "f" if where == "file" else tmp_path / "f" / "vectors"
+    assert main(["vectors", "--out", str(out), "--cells", "lstm"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(out) in err and "Traceback" not in err
+
+
+def test_the_files_are_written_whole_and_no_temporary_is_left(tmp_path):
+    write_vectors(str(tmp_path), cells=["elman"])
+    names = sorted(p.name for p in tmp_path.iterdir())
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert names == sorted([e["file"] for e in manifest["configs"]] + ["manifest.json"])
