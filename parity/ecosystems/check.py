@@ -11,12 +11,14 @@ tries variant twins and names the convention that differs.
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..kit.diagnose import TOLERANCE
-from . import ForeignLayer
+from . import ForeignLayer, load_adapter
 from .diagnose import name_convention, relative
 
 TWINS = {"rnn_tanh": "RNN", "rnn_relu": "RNN", "lstm": "LSTM", "gru": "GRU"}
@@ -161,3 +163,54 @@ def check_foreign(layer: ForeignLayer, *, examples: int = 4, seed: int = 0,
             got = layer.run(x, h0, c0)
         report.diagnosis = name_convention(layer, x, h0, c0, got, tol)
     return report
+
+
+VECTOR_CELLS = {"elman": "rnn_tanh", "elman-relu": "rnn_relu", "lstm": "lstm", "gru": "gru"}
+
+
+def load_vectors_into(ecosystem: str, vector_dir: str, **options) -> list[dict]:
+    """Load every golden vector of ``vector_dir`` (``python -m parity vectors --out DIR``) that
+    one torch layer describes into ``ecosystem``'s runtime (its ``from_torch_state_dict``), run
+    it on the vector's input and compare with the vector's outputs (torch's).
+
+    Returns one row per vector: ``name``, ``cell``, ``dtype``, ``max_rel`` (largest
+    |runtime − vector| / max(1, |vector|) over output, h_n, c_n), ``tol`` and ``ok``; vectors
+    the runtime cannot hold (several layers, projections, variable lengths, the slide's GRU)
+    are rows with ``skipped`` saying why.
+    """
+    module = load_adapter(ecosystem)
+    with open(os.path.join(vector_dir, "manifest.json")) as fh:
+        manifest = json.load(fh)
+    rows = []
+    for entry in manifest["configs"]:
+        name = entry.get("name") or entry.get("file", "?")
+        path = os.path.join(vector_dir, entry.get("file", name + ".npz"))
+        opts = entry.get("options", entry)
+        cell = VECTOR_CELLS.get(opts.get("cell", ""))
+        why = None
+        if cell is None:
+            why = f"cell {opts.get('cell')!r} has no foreign counterpart"
+        else:
+            why = "; ".join(w for w, held in (
+                (f"{opts.get('num_layers')} layers", opts.get("num_layers", 1) != 1),
+                ("an LSTM projection", bool(opts.get("proj_size"))),
+                ("variable lengths", bool(opts.get("lengths")))) if held) or None
+            why = why and why + " (this check loads one layer over full sequences)"
+        row = {"name": name, "cell": cell, "dtype": opts.get("dtype", "float64")}
+        if why:
+            rows.append({**row, "skipped": why})
+            continue
+        a = dict(np.load(path))
+        sd = {k[len("param."):]: v for k, v in a.items() if k.startswith("param.")}
+        try:
+            layer = module.from_torch_state_dict(cell, sd, **options)
+        except Exception as exc:  # the runtime cannot hold it: say so in the row
+            rows.append({**row, "skipped": f"{type(exc).__name__}: {exc}"})
+            continue
+        got = layer.run(a["input"].astype(np.float64), a.get("h0"), a.get("c0"))
+        errs = [relative(got[k], a[k]) for k in ("output", "h_n", "c_n") if k in a and k in got]
+        both64 = row["dtype"] == "float64" and layer.dtype == "float64"
+        tol = TOLERANCE["float64" if both64 else "float32"]
+        rows.append({**row, "runtime_dtype": layer.dtype, "max_rel": max(errs), "tol": tol,
+                     "ok": max(errs) <= tol})
+    return rows

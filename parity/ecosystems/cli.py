@@ -98,7 +98,8 @@ def vectors_main(argv: list[str]) -> int:
     vectors, then load each into every runtime named (its ``from_torch_state_dict``) and print
     one table per runtime: exit 0 when every vector a runtime can hold matches, 1 otherwise."""
     from ..kit.cli import vectors_parser, write_vectors_for
-    from . import ADAPTERS, load_vectors_into
+    from . import ADAPTERS
+    from .check import load_vectors_into
 
     ap = vectors_parser()
     ap.add_argument("--check-in", nargs="+", choices=list(ADAPTERS), required=True,

@@ -36,7 +36,6 @@ from parity.kit.cli import UserMistake, _import
 
 from .keras import reference_state_dict
 
-REQUIRES = ("jax", "flax")
 _GATES = {"rnn_tanh": ("",), "rnn_relu": ("",), "lstm": ("i", "f", "g", "o"),
           "gru": ("r", "z", "n")}
 

@@ -38,7 +38,6 @@ import numpy as np
 
 from parity.kit.cli import UserMistake, _import
 
-REQUIRES = ("keras", "torch")
 _GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
 _GRU_TO_TORCH = (1, 0, 2)  # keras blocks z, r, h → torch r, z, n (the same swap both ways)
 

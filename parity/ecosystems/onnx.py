@@ -33,7 +33,6 @@ import numpy as np
 
 from ..kit.cli import UserMistake
 
-REQUIRES = ("onnx", "onnxruntime")
 OPS = {"RNN": 1, "LSTM": 4, "GRU": 3}
 #: torch's block k is ONNX's block ORDER[op][k]
 ORDER = {"RNN": (0,), "LSTM": (0, 2, 3, 1), "GRU": (1, 0, 2)}

@@ -49,7 +49,7 @@ def test_every_vector_a_runtime_holds_matches_and_a_tampered_one_fails(runtime, 
 
 
 def test_a_missing_extra_is_one_line_and_writes_nothing(tmp_path, capsys, monkeypatch):
-    monkeypatch.setitem(E._REQUIRES, "flax", ("no_such_module_for_this_test",))
+    monkeypatch.setitem(E.REQUIRES, "flax", ("no_such_module_for_this_test",))
     out = tmp_path / "vectors"
     assert main(["vectors", "--out", str(out), "--check-in", "flax"]) == 2
     err = capsys.readouterr().err

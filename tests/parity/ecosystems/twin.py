@@ -97,7 +97,7 @@ def golden_vector_errors(adapter, spec, arrays) -> tuple[dict[str, float], float
 def checked_vector_rows(ecosystem: str, vector_dir) -> list[dict]:
     """The rows of ``load_vectors_into(ecosystem, …)`` that were checked (not skipped), on
     golden vectors freshly written to ``vector_dir`` for the three cells."""
-    from parity.ecosystems import load_vectors_into
+    from parity.ecosystems.check import load_vectors_into
     from parity.kit.vectors import write_vectors
 
     write_vectors(str(vector_dir), cells=["elman", "lstm", "gru"])
