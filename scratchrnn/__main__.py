@@ -3,9 +3,13 @@
 Ctrl-C while the modules are still being imported is one line and exit 130. A
 KeyboardInterrupt raised inside an extension module's import (NumPy's C core, for
 one) can surface as an unrelated ImportError, so during start-up SIGINT is only
-recorded, and acted on once the imports are done. After an interrupted run has said
-so and cleaned up, the process ends at once with 130 (seen under load: one in about a
-hundred interrupted runs otherwise ended killed by SIGINT, status −2, after its message).
+recorded, and acted on once the imports are done. From then on it is a
+KeyboardInterrupt (:mod:`scratchrnn.interrupt`), even when a parent started us with
+SIGINT ignored (a background job, a CI runner): the recording handler is replaced by
+that one directly, never by the inherited ``SIG_IGN``, so no Ctrl-C falls between them.
+After an interrupted run has said so and cleaned up, the process ends at once with 130
+(seen under load: one in about a hundred interrupted runs otherwise ended killed by
+SIGINT, status −2, after its message).
 """
 
 import os
@@ -13,18 +17,30 @@ import signal
 import sys
 
 
+def _exit_interrupted(message: str) -> None:
+    sys.stdout.flush()
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+    os._exit(130)
+
+
 def run() -> int:
     interrupted = []
-    previous = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
+    signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
+    from . import interrupt
+    from .cli import main
+
     try:
-        from .cli import main
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if interrupted:
-        sys.stderr.write("interrupted during start-up: nothing was done\n")
-        sys.stderr.flush()
-        os._exit(130)  # nothing to clean up yet
-    code = main()
+        # signal.signal runs any SIGINT still pending (the recorder's) before it switches
+        interrupt.install()
+        if interrupted:
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        _exit_interrupted("interrupted during start-up: nothing was done")
+    try:
+        code = main()
+    except KeyboardInterrupt:  # in the instants around main's own handling of it
+        _exit_interrupted("interrupted")
     if code == 130:  # interrupted, reported, cleaned up: exit now, as 130 and nothing else
         sys.stdout.flush()
         sys.stderr.flush()

@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import warnings
 from dataclasses import fields, replace
 from functools import partial
 from pathlib import Path
 
-from . import limits
+from . import interrupt, limits
 from .config import (
     BACKENDS,
     AddingConfig,
@@ -431,26 +430,23 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 def main(argv: list[str] | None = None) -> int:
     """The command line: exit status 0, 1 (divergence), 2 (a user mistake), 130 (Ctrl-C)."""
-    with warnings.catch_warnings():
+    # called in-process (tests, a notebook), the caller gets its SIGINT handler back
+    with warnings.catch_warnings(), interrupt.installed():
         warnings.showwarning = _one_line_warning
         return _main(argv)
 
 
 def _main(argv: list[str] | None) -> int:
-    # Ctrl-C must reach training even when a parent shell started us with SIGINT ignored
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         args = build_parser().parse_args(argv)
-        if args.lab == "classify":
-            return _classify(args)
-        if args.lab == "generate":
-            return _generate(args)
-        if args.lab == "study":
-            return _study(args)
-        if args.lab == "data":
-            return _data(args)
-        if args.lab == "exercises":
-            return _exercises(args)
+        labs = {"classify": _classify, "generate": _generate, "study": _study,
+                "data": _data, "exercises": _exercises}
+        code = labs[args.lab](args)
+        if interrupt.pending():  # a Ctrl-C Python swallowed (see interrupt) after the last check
+            print("interrupted: the command had finished, its results are complete",
+                  file=sys.stderr)
+            return 130
+        return code
     except (KeyboardInterrupt, TrainingInterrupted) as exc:
         print(str(exc) or "interrupted", file=sys.stderr)
         return 130
@@ -460,7 +456,6 @@ def _main(argv: list[str] | None) -> int:
     except (ValueError, OSError) as exc:  # user mistakes (bad paths too): one line, exit 2
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return 2
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import interrupt
 from .backend import Backend, BackendFactory, NumpyBackend, Task
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import checkpoint_hyperparameters, flat_hyperparameters
@@ -211,6 +212,7 @@ class Trainer:
         try:
             for i, batch in enumerate(self.dataset.batches(
                     "train", cfg.batch_size, shuffle=True, rng=self.shuffle_rng, drop_last=True)):
+                interrupt.check()  # a Ctrl-C that Python swallowed is acted on here
                 loss, logits = self.backend.train_step(batch)
                 if not np.isfinite(loss):
                     raise TrainingError(

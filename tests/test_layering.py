@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS: dict[str, int] = {
     # 0 base
     "": 0, "checks": 0, "rng": 0, "functional": 0, "module": 0, "fileio": 0, "limits": 0,
+    "interrupt": 0,
     # 1 cells
     "cells": 1, "fastpath": 1, "cell_modules": 1,
     # 2 recurrent

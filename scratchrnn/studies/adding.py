@@ -44,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import interrupt
 from ..checks import check_array, check_float_dtype, check_positive_int
 from ..config import AddingConfig, to_dict
 from ..fileio import save_figure, write_csv_rows
@@ -186,6 +187,7 @@ def run_schedule(
     history = [(0, evaluate())]
     first_below = 0 if history[0][1] < cfg.threshold else None
     for step in range(1, cfg.updates + 1):
+        interrupt.check()
         x, y = adding_batch(T, cfg.batch_size, data_rng, dt)
         if not update(x, y):
             return math.inf, first_below, True, history

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ... import interrupt
 from ...cells import NONLINEARITIES
 from ...checks import check_choice
 from ...config import JacobianConfig
@@ -140,6 +141,7 @@ def cell_curve(cell: str, config: JacobianConfig | None = None, rho: float | Non
     I = H if cfg.input_size is None else cfg.input_size  # noqa: E741 (the slides' name)
     spectral, frobenius = [], []
     for s in range(cfg.seeds):
+        interrupt.check()
         model_rng, input_rng = _seed_rngs(cfg.seed, s)
         module = make_recurrent(cell, I, H, np.float64, model_rng, reference=cfg.reference)
         if rho is not None:
