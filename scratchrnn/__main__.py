@@ -21,18 +21,22 @@ import signal
 import sys
 
 
-def _exit_interrupted(message: str) -> None:
-    sys.stdout.flush()
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
-    os._exit(130)
-
-
 def run() -> int:
     interrupted = []
     signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
     from . import interrupt
     from .cli import main
+
+    def exit_130(message: str = "") -> None:
+        """Exit now, as 130: no second Ctrl-C, and what the interrupt left in reference
+        cycles freed first (a worker pool's semaphores, else reported as leaked)."""
+        interrupt.ignore_further()
+        gc.collect()
+        sys.stdout.flush()
+        if message:
+            sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+        os._exit(130)
 
     try:
         # signal.signal runs any SIGINT still pending (the recorder's) before it switches
@@ -40,16 +44,13 @@ def run() -> int:
         if interrupted:
             raise KeyboardInterrupt
     except KeyboardInterrupt:
-        _exit_interrupted("interrupted during start-up: nothing was done")
+        exit_130("interrupted during start-up: nothing was done")
     try:
         code = main()
     except KeyboardInterrupt:  # in the instants around main's own handling of it
-        _exit_interrupted("interrupted")
-    if code == 130:  # interrupted, reported, cleaned up: exit now, as 130 and nothing else
-        gc.collect()  # what the interrupt left in cycles is freed: a worker pool's semaphores
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(130)
+        exit_130("" if interrupt.reported() else "interrupted")
+    if code == 130:  # interrupted, reported, cleaned up
+        exit_130()
     return code
 
 

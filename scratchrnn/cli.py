@@ -448,6 +448,7 @@ def _main(argv: list[str] | None) -> int:
             return 130
         return code
     except (KeyboardInterrupt, TrainingInterrupted) as exc:
+        interrupt.ignore_further()  # one line, even when Ctrl-C is pressed twice
         print(str(exc) or "interrupted", file=sys.stderr)
         return 130
     except TrainingError as exc:  # non-finite loss or gradient

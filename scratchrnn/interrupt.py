@@ -19,6 +19,7 @@ import threading
 from collections.abc import Iterator
 
 _pending = threading.Event()
+_reported = threading.Event()  # set by ignore_further: the interrupt's line is printed
 
 
 def on_sigint(signum: int, frame: object) -> None:
@@ -43,6 +44,7 @@ def install() -> None:
     training."""
     signal.signal(signal.SIGINT, on_sigint)
     _pending.clear()
+    _reported.clear()
     if not getattr(sys.unraisablehook, "quiet_for_sigint", False):
         sys.unraisablehook = _quiet(sys.unraisablehook)
 
@@ -58,6 +60,24 @@ def installed() -> Iterator[None]:
         sys.unraisablehook = hook
         if handler is not None:
             signal.signal(signal.SIGINT, handler)
+
+
+def ignore_further() -> None:
+    """SIGINT ignored from now on: an interrupt is being reported, and a second Ctrl-C
+    must not add a line or a traceback to it. ``signal.signal`` first runs a Ctrl-C still
+    pending, whose KeyboardInterrupt leaves the handler as it was: then again."""
+    _reported.set()
+    while True:
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            return
+        except KeyboardInterrupt:
+            continue
+
+
+def reported() -> bool:
+    """Whether :func:`ignore_further` was called since :func:`install`."""
+    return _reported.is_set()
 
 
 def pending() -> bool:

@@ -48,7 +48,7 @@ import numpy as np
 from .. import interrupt
 from ..checks import check_array, check_float_dtype, check_positive_int
 from ..config import AddingConfig, to_dict
-from ..fileio import save_figure, write_csv_rows
+from ..fileio import save_figure, sigint_deferred, write_csv_rows
 from ..layers import Linear
 from ..module import Module
 from ..optim import Adam, clip_grad_norm
@@ -274,11 +274,15 @@ def compare(
     # an interrupt stops the study at once (a ProcessPoolExecutor waited for the running
     # trainings to end: 64 s here) and prints no worker's traceback.
     spawn = multiprocessing.get_context("spawn")
-    with spawn.Pool(workers, initializer=_leave_sigint_to_parent) as pool:  # exit: terminate
+    pool = spawn.Pool(workers, initializer=_leave_sigint_to_parent)
+    try:
         for r in pool.imap_unordered(_run_job, [(train_fn, cell, T, cfg) for cell, T in jobs]):
             done[(r.cell, r.T)] = r
             if progress is not None:
                 progress(r)
+    finally:
+        with sigint_deferred():  # a second Ctrl-C waits until the workers are stopped
+            pool.terminate()
     return [done[job] for job in jobs]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -101,6 +102,29 @@ def test_ctrl_c_during_start_up(tmp_path, delay, inherited):
     assert "interrupted" in err
 
 
+@pytest.mark.parametrize("gap", [0.0, 0.005, 0.05])
+def test_ctrl_c_pressed_twice_in_training_is_still_one_line(tmp_path, gap):
+    """The second press used to land in the exit's garbage collection (a traceback) or
+    after the message (a second line, "interrupted")."""
+    csv = synthetic_csv(tmp_path)
+    p = subprocess.Popen([sys.executable, "-m", "scratchrnn", "classify", "train", "--data",
+                          str(csv), "--out", str(tmp_path / "o"), "--epochs", "100000",
+                          "--early-stopping", "100000", *TINY],
+                         cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stderr.readline().startswith(("epoch", "data:"))  # training has begun
+        for press in range(2):
+            time.sleep(gap * press)
+            with contextlib.suppress(ProcessLookupError):
+                p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert_one_line(p.returncode, err, 130, "interrupted")
+
+
 class _Swallowed:
     """Python's SIGINT handler run where its KeyboardInterrupt is lost: in a ``__del__``
     (as in importlib's module-lock weakref callback, where a CI run lost one)."""
@@ -165,8 +189,9 @@ def _children(pid: int) -> list[int]:
 
 @pytest.mark.skipif(not os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children"),
                     reason="needs /proc/PID/task/PID/children")
+@pytest.mark.parametrize("presses", [1, 2])
 @pytest.mark.parametrize("to", ["parent", "group"])
-def test_ctrl_c_in_a_parallel_study_stops_its_workers_at_once(tmp_path, to):
+def test_ctrl_c_in_a_parallel_study_stops_its_workers_at_once(tmp_path, to, presses):
     """``study adding --workers 2``: SIGINT to the parent (kill -INT) or to the whole
     process group (a terminal's Ctrl-C) while both workers train. It used to wait for the
     running trainings to end (64 s here); now one line, exit 130 within seconds, the
@@ -187,10 +212,12 @@ def test_ctrl_c_in_a_parallel_study_stops_its_workers_at_once(tmp_path, to):
         assert len(workers) >= 2, "the workers did not start"
         time.sleep(1.0)  # inside their trainings
         start = time.monotonic()
-        if to == "group":
-            os.killpg(p.pid, signal.SIGINT)
-        else:
-            p.send_signal(signal.SIGINT)
+        for press in range(presses):  # a second press 10 ms later: still one line
+            time.sleep(0.01 * press)
+            if to == "group":
+                os.killpg(p.pid, signal.SIGINT)
+            else:
+                p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=60)
         took = time.monotonic() - start
     finally:
