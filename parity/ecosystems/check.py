@@ -179,6 +179,7 @@ def load_vectors_into(ecosystem: str, vector_dir: str, **options) -> list[dict]:
     are rows with ``skipped`` saying why.
     """
     module = load_adapter(ecosystem)
+    holds_lengths = getattr(module, "VARIABLE_LENGTHS", False)  # ONNX's sequence_lens
     with open(os.path.join(vector_dir, "manifest.json")) as fh:
         manifest = json.load(fh)
     rows = []
@@ -194,20 +195,29 @@ def load_vectors_into(ecosystem: str, vector_dir: str, **options) -> list[dict]:
             why = "; ".join(w for w, held in (
                 (f"{opts.get('num_layers')} layers", opts.get("num_layers", 1) != 1),
                 ("an LSTM projection", bool(opts.get("proj_size"))),
-                ("variable lengths", bool(opts.get("lengths")))) if held) or None
-            why = why and why + " (this check loads one layer over full sequences)"
+                ("variable lengths", bool(opts.get("lengths")) and not holds_lengths))
+                if held) or None
+            why = why and why + (" (this check loads one layer" +
+                                 ("" if holds_lengths else " over full sequences") + ")")
         row = {"name": name, "cell": cell, "dtype": opts.get("dtype", "float64")}
         if why:
             rows.append({**row, "skipped": why})
             continue
         a = dict(np.load(path))
         sd = {k[len("param."):]: v for k, v in a.items() if k.startswith("param.")}
+        lengths = {"lengths": True} if "lengths" in a else {}
         try:
-            layer = module.from_torch_state_dict(cell, sd, **options)
+            layer = module.from_torch_state_dict(
+                cell, sd, bidirectional=bool(opts.get("bidirectional")), **lengths, **options)
         except Exception as exc:  # the runtime cannot hold it: say so in the row
             rows.append({**row, "skipped": f"{type(exc).__name__}: {exc}"})
             continue
-        got = layer.run(a["input"].astype(np.float64), a.get("h0"), a.get("c0"))
+        x = a["input"].astype(np.float64)
+        first = bool(opts.get("batch_first"))  # the vectors' arrays are as torch's module saw
+        got = layer.run(x.transpose(1, 0, 2) if first else x, a.get("h0"), a.get("c0"),
+                        **({"seq_lengths": a["lengths"]} if lengths else {}))
+        if first:
+            got = {**got, "output": got["output"].transpose(1, 0, 2)}
         errs = [relative(got[k], a[k]) for k in ("output", "h_n", "c_n") if k in a and k in got]
         both64 = row["dtype"] == "float64" and layer.dtype == "float64"
         tol = TOLERANCE["float64" if both64 else "float32"]

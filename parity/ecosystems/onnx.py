@@ -156,8 +156,9 @@ def _conventions(op: str, attrs: dict, has_B: bool, graph_nodes: int) -> list[st
     return lines
 
 
-def _one_node_model(op: str, attrs: dict, W, R, B):
-    """The recurrent node alone, its weights as float32 initializers, X/h0/c0 as inputs."""
+def _one_node_model(op: str, attrs: dict, W, R, B, lengths: bool = False):
+    """The recurrent node alone, its weights as float32 initializers, X/h0/c0 as inputs
+    (and, with ``lengths``, ``sequence_lens`` (B,) int32: ONNX's variable lengths)."""
     from onnx import TensorProto, helper, numpy_helper
 
     f = np.float32
@@ -165,29 +166,38 @@ def _one_node_model(op: str, attrs: dict, W, R, B):
              numpy_helper.from_array(np.asarray(R, f), "R")]
     if B is not None:
         inits.append(numpy_helper.from_array(np.asarray(B, f), "B"))
-    ins = ["X", "W", "R", "B" if B is not None else "", "", "initial_h"]
+    ins = ["X", "W", "R", "B" if B is not None else "", "sequence_lens" if lengths else "",
+           "initial_h"]
     if op == "LSTM":
         ins.append("initial_c")
     node = helper.make_node(op, ins, ["Y", "Y_h"] + (["Y_c"] if op == "LSTM" else []),
                             **attrs)
     vi = helper.make_tensor_value_info
     dims = [None, None, None]  # any (T, B, ·): ranks only
+    inputs = [vi(n, TensorProto.FLOAT, dims) for n in
+              ["X", "initial_h"] + (["initial_c"] if op == "LSTM" else [])]
+    if lengths:
+        inputs.append(vi("sequence_lens", TensorProto.INT32, [None]))
     graph = helper.make_graph(
-        [node], "recurrent", [vi(n, TensorProto.FLOAT, dims) for n in
-                              ["X", "initial_h"] + (["initial_c"] if op == "LSTM" else [])],
+        [node], "recurrent", inputs,
         [vi(n, TensorProto.FLOAT, [None] * (4 if n == "Y" else 3)) for n in node.output],
         inits)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
 
 
-def _runner(model, op: str, D: int, H: int, reverse: bool, batch_first: bool):
+def _runner(model, op: str, D: int, H: int, reverse: bool, batch_first: bool,
+            lengths: bool = False):
     import onnxruntime as ort
 
     session = ort.InferenceSession(model.SerializeToString(),
                                    providers=["CPUExecutionProvider"])
 
-    def run(x, h0=None, c0=None):
+    def run(x, h0=None, c0=None, seq_lengths=None):
+        """x (T, B, I); ``seq_lengths`` (B,) only where the model has sequence_lens
+        (torch's packed sequences: steps past a sequence's end output 0)."""
         T, B, _ = x.shape
+        if seq_lengths is not None and not (lengths and not reverse):
+            raise ValueError("this ONNX layer has no sequence_lens input: full sequences only")
         xs = x[::-1] if reverse else x
         feed = {"X": np.ascontiguousarray(xs.transpose(1, 0, 2) if batch_first else xs,
                                           np.float32),
@@ -196,6 +206,9 @@ def _runner(model, op: str, D: int, H: int, reverse: bool, batch_first: bool):
         if op == "LSTM":
             feed["initial_c"] = np.zeros((D, B, H), np.float32) if c0 is None else \
                 np.asarray(c0, np.float32)
+        if lengths:
+            feed["sequence_lens"] = np.asarray(
+                np.full(B, T) if seq_lengths is None else seq_lengths, np.int32)
         if batch_first:
             feed["initial_h"] = feed["initial_h"].transpose(1, 0, 2).copy()
             if op == "LSTM":
@@ -213,8 +226,9 @@ def _runner(model, op: str, D: int, H: int, reverse: bool, batch_first: bool):
     return run
 
 
-def foreign_layer(model, node, path: str = "the model"):
-    """The :class:`ForeignLayer` of ``node`` (an RNN/LSTM/GRU NodeProto of ``model``)."""
+def foreign_layer(model, node, path: str = "the model", lengths: bool = False):
+    """The :class:`ForeignLayer` of ``node`` (an RNN/LSTM/GRU NodeProto of ``model``);
+    ``lengths``: its ``run`` takes ``seq_lengths`` (fed as the node's sequence_lens)."""
     from . import ForeignLayer
 
     op, attrs, inputs = node.op_type, _attrs(node), list(node.input)
@@ -239,13 +253,13 @@ def foreign_layer(model, node, path: str = "the model"):
     run_attrs = {k: v for k, v in attrs.items()
                  if (k != "activations" or op == "RNN") and k != "layout"}
     layout = bool(attrs.get("layout", 0))
-    one = _one_node_model(op, run_attrs, W, R, B)
+    one = _one_node_model(op, run_attrs, W, R, B, lengths)
     return ForeignLayer(
         ecosystem="onnx", cell=cell, input_size=int(W.shape[2]), hidden_size=H,
         bidirectional=direction == "bidirectional", batch_first=layout,
         state_dict=_state_dict(op, W, R, B, H, D),
         conventions=_conventions(op, attrs, B is not None, len(model.graph.node)),
-        missing=[], run=_runner(one, op, D, H, direction == "reverse", False),
+        missing=[], run=_runner(one, op, D, H, direction == "reverse", False, lengths),
         gradients=None, dtype="float32",
         native={"W": W, "R": R, "B": B, "attributes": attrs})
 
@@ -273,9 +287,15 @@ def load(spec: str, *, reference=None, **options):
     return layer
 
 
-def from_torch_state_dict(cell: str, state_dict: dict, *, bidirectional: bool = False, **_):
+#: from_torch_state_dict(..., lengths=True) takes torch's variable lengths (sequence_lens)
+VARIABLE_LENGTHS = True
+
+
+def from_torch_state_dict(cell: str, state_dict: dict, *, bidirectional: bool = False,
+                          lengths: bool = False, **_):
     """A one-node ONNX model holding torch's weights in ONNX's conventions (the golden
-    vectors load through it): blocks reordered, linear_before_reset=1 for the GRU."""
+    vectors load through it): blocks reordered, linear_before_reset=1 for the GRU;
+    ``lengths``: with a sequence_lens input, its ``run`` taking ``seq_lengths``."""
     import onnx
 
     op = {"lstm": "LSTM", "gru": "GRU"}.get(cell, "RNN")
@@ -293,6 +313,6 @@ def from_torch_state_dict(cell: str, state_dict: dict, *, bidirectional: bool = 
         attrs["linear_before_reset"] = 1
     if cell == "rnn_relu":
         attrs["activations"] = ["Relu"] * len(sfxs)
-    model = _one_node_model(op, attrs, W, R, B)
+    model = _one_node_model(op, attrs, W, R, B, lengths)
     onnx.checker.check_model(model)
-    return foreign_layer(model, model.graph.node[0], "vectors")
+    return foreign_layer(model, model.graph.node[0], "vectors", lengths)

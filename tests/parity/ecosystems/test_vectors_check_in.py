@@ -62,3 +62,35 @@ def test_a_wrong_command_line_is_one_line(argv, tmp_path, capsys):
     out = [] if argv == ["--check-in", "onnx"] else ["--out", str(tmp_path)]
     assert main(["vectors", *out, *argv]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+@pytest.mark.filterwarnings("ignore:LSTM with projections")
+def test_onnx_checks_the_variable_length_vectors_through_sequence_lens(tmp_path, monkeypatch):
+    """ONNX's sequence_lens holds torch's packed sequences: the single-layer vectors with
+    lengths (one bidirectional, both batch-first) are checked, not skipped; a runtime fed
+    full lengths instead fails exactly those."""
+    if importlib.util.find_spec("onnxruntime") is None:
+        pytest.skip("onnxruntime is not installed (pip install -e '.[onnx]')")
+    from parity.ecosystems import onnx as adapter
+    from parity.ecosystems.check import load_vectors_into
+    from parity.kit.vectors import write_vectors
+
+    write_vectors(str(tmp_path), cells=["elman", "lstm", "gru"])
+    rows = {r["name"]: r for r in load_vectors_into("onnx", str(tmp_path))}
+    with_lengths = {n for n, r in rows.items() if "lengths" in n and "skipped" not in r}
+    assert with_lengths == {f"{n}-{d}" for n in ("elman-tanh-lengths-batchfirst-noh0",
+                                                 "gru-bi-lengths-batchfirst")
+                            for d in ("float64", "float32")}
+    assert all(rows[n]["ok"] for n in with_lengths)
+
+    real = adapter.from_torch_state_dict
+
+    def full_lengths(cell, state_dict, **kw):
+        layer = real(cell, state_dict, **kw)
+        run = layer.run
+        layer.run = lambda x, h0=None, c0=None, seq_lengths=None: run(x, h0, c0)
+        return layer
+
+    monkeypatch.setattr(adapter, "from_torch_state_dict", full_lengths)
+    planted = {r["name"]: r for r in load_vectors_into("onnx", str(tmp_path))}
+    assert {n for n, r in planted.items() if r.get("ok") is False} == with_lengths
