@@ -179,7 +179,7 @@ def load_vectors_into(ecosystem: str, vector_dir: str, **options) -> list[dict]:
     are rows with ``skipped`` saying why.
     """
     module = load_adapter(ecosystem)
-    holds_lengths = getattr(module, "VARIABLE_LENGTHS", False)  # ONNX's sequence_lens
+    holds = getattr(module, "HOLDS", ())  # ONNX: variable lengths, several layers
     with open(os.path.join(vector_dir, "manifest.json")) as fh:
         manifest = json.load(fh)
     rows = []
@@ -193,12 +193,13 @@ def load_vectors_into(ecosystem: str, vector_dir: str, **options) -> list[dict]:
             why = f"cell {opts.get('cell')!r} has no foreign counterpart"
         else:
             why = "; ".join(w for w, held in (
-                (f"{opts.get('num_layers')} layers", opts.get("num_layers", 1) != 1),
+                (f"{opts.get('num_layers')} layers",
+                 opts.get("num_layers", 1) != 1 and "layers" not in holds),
                 ("an LSTM projection", bool(opts.get("proj_size"))),
-                ("variable lengths", bool(opts.get("lengths")) and not holds_lengths))
+                ("variable lengths", bool(opts.get("lengths")) and "lengths" not in holds))
                 if held) or None
-            why = why and why + (" (this check loads one layer" +
-                                 ("" if holds_lengths else " over full sequences") + ")")
+            why = why and why + (" (not held by this runtime's check)" if holds else
+                                 " (this check loads one layer over full sequences)")
         row = {"name": name, "cell": cell, "dtype": opts.get("dtype", "float64")}
         if why:
             rows.append({**row, "skipped": why})

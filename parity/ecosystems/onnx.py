@@ -186,7 +186,7 @@ def _one_node_model(op: str, attrs: dict, W, R, B, lengths: bool = False):
 
 
 def _runner(model, op: str, D: int, H: int, reverse: bool, batch_first: bool,
-            lengths: bool = False):
+            lengths: bool = False, num_layers: int = 1):
     import onnxruntime as ort
 
     session = ort.InferenceSession(model.SerializeToString(),
@@ -201,11 +201,11 @@ def _runner(model, op: str, D: int, H: int, reverse: bool, batch_first: bool,
         xs = x[::-1] if reverse else x
         feed = {"X": np.ascontiguousarray(xs.transpose(1, 0, 2) if batch_first else xs,
                                           np.float32),
-                "initial_h": np.zeros((D, B, H), np.float32) if h0 is None else
-                np.asarray(h0, np.float32)}
+                "initial_h": np.zeros((num_layers * D, B, H), np.float32) if h0 is None
+                else np.asarray(h0, np.float32)}
         if op == "LSTM":
-            feed["initial_c"] = np.zeros((D, B, H), np.float32) if c0 is None else \
-                np.asarray(c0, np.float32)
+            feed["initial_c"] = np.zeros((num_layers * D, B, H), np.float32) if c0 is None \
+                else np.asarray(c0, np.float32)
         if lengths:
             feed["sequence_lens"] = np.asarray(
                 np.full(B, T) if seq_lengths is None else seq_lengths, np.int32)
@@ -287,32 +287,85 @@ def load(spec: str, *, reference=None, **options):
     return layer
 
 
-#: from_torch_state_dict(..., lengths=True) takes torch's variable lengths (sequence_lens)
-VARIABLE_LENGTHS = True
+#: what from_torch_state_dict holds beyond one layer over full sequences: torch's variable
+#: lengths (``lengths=True``: the node's sequence_lens) and several layers (a chain of nodes)
+HOLDS = ("lengths", "layers")
+
+
+def _onnx_weights(op: str, state_dict: dict, layer: int, sfxs: list[str]):
+    """W, R, B of torch's ``layer`` (both directions' suffixes) in ONNX's block order."""
+    H = state_dict[f"weight_hh_l{layer}"].shape[1]
+    rows = np.concatenate([np.arange(k * H, (k + 1) * H) for k in np.argsort(ORDER[op])])
+    sd = {k: np.asarray(v) for k, v in state_dict.items()}
+    zeros = np.zeros(len(rows))
+    tag = [f"_l{layer}{s}" for s in sfxs]
+    W = np.stack([sd["weight_ih" + t][rows] for t in tag])
+    R = np.stack([sd["weight_hh" + t][rows] for t in tag])
+    B = np.stack([np.concatenate([sd.get("bias_ih" + t, zeros), sd.get("bias_hh" + t, zeros)])
+                  [np.concatenate([rows, rows + len(rows)])] for t in tag])
+    return W, R, B
+
+
+def _stacked_model(op: str, attrs: dict, layers: list, lengths: bool):
+    """torch's L-layer module as ONNX runs an exported one: a node per layer, its Y
+    [T, D, B, H] made the next layer's X [T, B, D·H] (Transpose, Reshape), each layer's
+    slice of initial_h/initial_c (L·D, B, H) its own, and Y_h/Y_c the layers' concatenated."""
+    from onnx import helper, numpy_helper
+
+    first = _one_node_model(op, attrs, *layers[0], lengths)  # its inputs and outputs
+    D, f = len(layers[0][0]), np.float32
+    states = ["initial_h"] + (["initial_c"] if op == "LSTM" else [])
+    outs = ["Y_h"] + (["Y_c"] if op == "LSTM" else [])
+    nodes, inits = [], [numpy_helper.from_array(np.array([0, 0, -1], np.int64), "flat")]
+    x = "X"
+    for k, (W, R, B) in enumerate(layers):
+        inits += [numpy_helper.from_array(np.asarray(a, f), f"{n}{k}")
+                  for n, a in (("W", W), ("R", R), ("B", B))]
+        inits += [numpy_helper.from_array(np.array([v], np.int64), f"{n}{k}")
+                  for n, v in (("lo", k * D), ("hi", (k + 1) * D), ("axis", 0))]
+        for st in states:
+            nodes.append(helper.make_node("Slice", [st, f"lo{k}", f"hi{k}", f"axis{k}"],
+                                          [f"{st}{k}"]))
+        ins = [x, f"W{k}", f"R{k}", f"B{k}", "sequence_lens" if lengths else "",
+               *[f"{st}{k}" for st in states]]
+        nodes.append(helper.make_node(op, ins, [f"Y{k}", *[f"{o}{k}" for o in outs]], **attrs))
+        if k + 1 < len(layers):
+            nodes += [helper.make_node("Transpose", [f"Y{k}"], [f"YT{k}"], perm=[0, 2, 1, 3]),
+                      helper.make_node("Reshape", [f"YT{k}", "flat"], [f"X{k + 1}"])]
+            x = f"X{k + 1}"
+    nodes.append(helper.make_node("Identity", [f"Y{len(layers) - 1}"], ["Y"]))
+    for o in outs:
+        nodes.append(helper.make_node("Concat", [f"{o}{k}" for k in range(len(layers))], [o],
+                                      axis=0))
+    graph = helper.make_graph(nodes, "stacked", list(first.graph.input),
+                              list(first.graph.output), inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
 
 
 def from_torch_state_dict(cell: str, state_dict: dict, *, bidirectional: bool = False,
                           lengths: bool = False, **_):
-    """A one-node ONNX model holding torch's weights in ONNX's conventions (the golden
-    vectors load through it): blocks reordered, linear_before_reset=1 for the GRU;
-    ``lengths``: with a sequence_lens input, its ``run`` taking ``seq_lengths``."""
+    """An ONNX model holding torch's weights in ONNX's conventions (the golden vectors load
+    through it): blocks reordered, linear_before_reset=1 for the GRU; one node, or one per
+    layer when ``state_dict`` has several (``_stacked_model``); ``lengths``: with a
+    sequence_lens input, its ``run`` taking ``seq_lengths``."""
     import onnx
 
     op = {"lstm": "LSTM", "gru": "GRU"}.get(cell, "RNN")
-    inverse = np.argsort(ORDER[op])
-    sfxs = ["_l0", "_l0_reverse"][: 2 if bidirectional else 1]
+    sfxs = ["", "_reverse"][: 2 if bidirectional else 1]
+    L = sum(1 for k in state_dict if k.startswith("weight_ih_l") and not k.endswith("reverse"))
+    layers = [_onnx_weights(op, state_dict, k, sfxs) for k in range(L)]
     H = state_dict["weight_hh_l0"].shape[1]
-    rows = np.concatenate([np.arange(k * H, (k + 1) * H) for k in inverse])
-    W = np.stack([np.asarray(state_dict["weight_ih" + s])[rows] for s in sfxs])
-    R = np.stack([np.asarray(state_dict["weight_hh" + s])[rows] for s in sfxs])
-    B = np.stack([np.concatenate([np.asarray(state_dict.get("bias_ih" + s, np.zeros(len(rows)))),
-                                  np.asarray(state_dict.get("bias_hh" + s, np.zeros(len(rows))))
-                                  ])[np.concatenate([rows, rows + len(rows)])] for s in sfxs])
     attrs = {"hidden_size": H, "direction": "bidirectional" if bidirectional else "forward"}
     if op == "GRU":
         attrs["linear_before_reset"] = 1
     if cell == "rnn_relu":
         attrs["activations"] = ["Relu"] * len(sfxs)
-    model = _one_node_model(op, attrs, W, R, B, lengths)
+    model = _one_node_model(op, attrs, *layers[0], lengths)
     onnx.checker.check_model(model)
-    return foreign_layer(model, model.graph.node[0], "vectors", lengths)
+    layer = foreign_layer(model, model.graph.node[0], "vectors", lengths)
+    if L > 1:  # the report's state_dict and conventions stay layer 0's; run() is the stack's
+        stacked = _stacked_model(op, attrs, layers, lengths)
+        onnx.checker.check_model(stacked)
+        layer.run = _runner(stacked, op, len(sfxs), H, False, False, lengths, L)
+        layer.native["num_layers"] = L
+    return layer
