@@ -7,15 +7,16 @@ recorded, and acted on once the imports are done. From then on it is a
 KeyboardInterrupt (:mod:`scratchrnn.interrupt`), even when a parent started us with
 SIGINT ignored (a background job, a CI runner): the recording handler is replaced by
 that one directly, never by the inherited ``SIG_IGN``, so no Ctrl-C falls between them.
-After an interrupted run has said so and cleaned up, the process ends at once with 130
-(seen under load: one in about a hundred interrupted runs otherwise ended killed by
-SIGINT, status −2, after its message, also with SIGINT ignored for the exit). First a
-garbage collection frees what the interrupt left in reference cycles: a parallel
-study's worker pool, held by the traceback, whose semaphores the resource tracker
-otherwise reported as leaked.
+After an interrupted run has said so and cleaned up, SIGINT is ignored and Python exits
+with 130 in its own way, its atexit work included (multiprocessing frees a parallel
+study's semaphores: skipped by ``os._exit``, its resource tracker reported them as
+leaked). One in about a hundred interrupted runs under load once ended killed by
+SIGINT, status −2, after its message: a KeyboardInterrupt still pending when the
+handler was switched escaped ``run``; ``interrupt.ignore_further`` runs it first
+(350 interrupted runs, 150 of them pressed twice: all exit 130). During start-up, with
+nothing done and nothing to clean up, ``os._exit``.
 """
 
-import gc
 import os
 import signal
 import sys
@@ -27,30 +28,24 @@ def run() -> int:
     from . import interrupt
     from .cli import main
 
-    def exit_130(message: str = "") -> None:
-        """Exit now, as 130: no second Ctrl-C, and what the interrupt left in reference
-        cycles freed first (a worker pool's semaphores, else reported as leaked)."""
-        interrupt.ignore_further()
-        gc.collect()
-        sys.stdout.flush()
-        if message:
-            sys.stderr.write(message + "\n")
-        sys.stderr.flush()
-        os._exit(130)
-
     try:
         # signal.signal runs any SIGINT still pending (the recorder's) before it switches
         interrupt.install()
         if interrupted:
             raise KeyboardInterrupt
-    except KeyboardInterrupt:
-        exit_130("interrupted during start-up: nothing was done")
+    except KeyboardInterrupt:  # nothing was done, nothing to clean up: exit now
+        interrupt.ignore_further()
+        sys.stderr.write("interrupted during start-up: nothing was done\n")
+        sys.stderr.flush()
+        os._exit(130)
     try:
         code = main()
     except KeyboardInterrupt:  # in the instants around main's own handling of it
-        exit_130("" if interrupt.reported() else "interrupted")
-    if code == 130:  # interrupted, reported, cleaned up
-        exit_130()
+        if not interrupt.reported():
+            print("interrupted", file=sys.stderr)
+        code = 130
+    if code == 130:  # interrupted, reported, cleaned up: Python's own exit, SIGINT ignored
+        interrupt.ignore_further()
     return code
 
 

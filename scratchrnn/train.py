@@ -260,7 +260,10 @@ class Trainer:
                 saved = f"saved {path}"
             except (KeyboardInterrupt, OSError, ValueError):
                 saved = "the current model was not saved"
-            on_disk = self._epoch_on_disk()
+            try:
+                on_disk = self._epoch_on_disk()
+            except KeyboardInterrupt:  # pressed again: what this run last saved, unread
+                on_disk = self.saved_epoch
             hint = (f"{self.last_path} holds epoch {on_disk}: continue from it with --resume"
                     if on_disk is not None else "no epoch was complete: nothing to resume")
             raise TrainingInterrupted(

@@ -52,6 +52,7 @@ from ..fileio import save_figure, sigint_deferred, write_csv_rows
 from ..layers import Linear
 from ..module import Module
 from ..optim import Adam, clip_grad_norm
+from ..train import TrainingError
 from . import make_recurrent, pyplot
 
 ADDING_CELLS = ("elman-tanh", "irnn", "residual", "input-gating", "hidden-gating", "lstm", "gru")
@@ -267,32 +268,41 @@ def compare(
                 progress(results[-1])
         return results
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
     done: dict[tuple[str, int], AddingResult] = {}
     # spawned, not forked: a fork of a process with threads (torch's, JAX's) can deadlock.
-    # The workers leave Ctrl-C to this process, and leaving the block terminates them, so
-    # an interrupt stops the study at once (a ProcessPoolExecutor waited for the running
-    # trainings to end: 64 s here) and prints no worker's traceback.
+    # The workers leave Ctrl-C to this process, which terminates them: an interrupt stops
+    # the study at once (the pool's exit alone waited for the running trainings: 64 s
+    # here) and prints no worker's traceback. A worker that dies (killed, out of memory)
+    # breaks the pool: one line, where multiprocessing.Pool would wait for it forever.
     spawn = multiprocessing.get_context("spawn")
-    pool = spawn.Pool(workers, initializer=_leave_sigint_to_parent)
-    try:
-        for r in pool.imap_unordered(_run_job, [(train_fn, cell, T, cfg) for cell, T in jobs]):
-            done[(r.cell, r.T)] = r
-            if progress is not None:
-                progress(r)
-    finally:
-        with sigint_deferred():  # a second Ctrl-C waits until the workers are stopped
-            pool.terminate()
+    with ProcessPoolExecutor(workers, mp_context=spawn,
+                             initializer=_leave_sigint_to_parent) as pool:
+        try:
+            futures = [pool.submit(train_fn, cell, T, cfg) for cell, T in jobs]
+            for fut in as_completed(futures):
+                r = fut.result()
+                done[(r.cell, r.T)] = r
+                if progress is not None:
+                    progress(r)
+        except BrokenProcessPool:
+            raise TrainingError(
+                "a worker process of the study died while training (killed, or out of "
+                f"memory?); {len(done)} of {len(jobs)} runs had finished, nothing was "
+                "written: try fewer --workers") from None
+        except BaseException:  # Ctrl-C, or a run's error: stop the other runs now
+            with sigint_deferred():  # a second Ctrl-C waits until they are stopped
+                for child in multiprocessing.active_children():
+                    child.terminate()
+                pool.shutdown(wait=False, cancel_futures=True)
+            raise
     return [done[job] for job in jobs]
 
 
 def _leave_sigint_to_parent() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _run_job(job: tuple) -> AddingResult:
-    train_fn, cell, T, cfg = job
-    return train_fn(cell, T, cfg)
 
 
 # ---------------------------------------------------------------------------

@@ -230,6 +230,34 @@ def test_ctrl_c_in_a_parallel_study_stops_its_workers_at_once(tmp_path, to, pres
     assert not [w for w in workers if os.path.exists(f"/proc/{w}") and _importing_numpy(w)]
 
 
+@pytest.mark.skipif(not os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children"),
+                    reason="needs /proc/PID/task/PID/children")
+def test_a_killed_worker_stops_the_parallel_study_in_one_line(tmp_path):
+    """A worker that dies (kill -9, the out-of-memory killer) is one line and exit 1, and
+    nothing is written; multiprocessing.Pool, tried, waited for it forever."""
+    out = tmp_path / "o"
+    p = subprocess.Popen([sys.executable, "-m", "scratchrnn", "study", "adding", "--cells",
+                          "lstm", "gru", "--lengths", "100", "--updates", "100000",
+                          "--workers", "2", "--out", str(out)],
+                         cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        workers = []
+        while p.poll() is None and time.monotonic() < deadline and len(workers) < 2:
+            workers = [c for c in _children(p.pid) if _importing_numpy(c)]
+            time.sleep(0.05)
+        assert len(workers) == 2, "the workers did not start"
+        os.kill(workers[0], signal.SIGKILL)
+        _, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert_one_line(p.returncode, err, 1, "a worker process of the study died",
+                    "nothing was written")
+    assert not out.exists() or not any(out.iterdir())
+
+
 def test_ctrl_c_while_saving_epoch_2_names_epoch_1(tmp_path, monkeypatch):
     csv = synthetic_csv(tmp_path)
     out = tmp_path / "o"
