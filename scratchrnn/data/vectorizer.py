@@ -191,6 +191,17 @@ class SurnameVectorizer:
         )
 
 
+def _checked_surname(surname: object) -> str:
+    """``surname`` in NFC without surrounding whitespace; ``ValueError`` for a non-string
+    or a surname that is empty (or only whitespace)."""
+    if not isinstance(surname, str):
+        raise ValueError(f"surname must be a str, got {type(surname).__name__}")
+    stripped = unicodedata.normalize("NFC", surname).strip()
+    if not stripped:
+        raise ValueError(f"a surname must not be empty or only whitespace, got {surname!r}")
+    return stripped
+
+
 def encode_surname(vocab: SurnameVectorizer | SequenceVocabulary, surname: str) -> np.ndarray:
     """The index sequence of one surname: ``[<BEGIN>, c_1, ..., c_n, <END>]``.
 
@@ -210,11 +221,7 @@ def encode_surname(vocab: SurnameVectorizer | SequenceVocabulary, surname: str) 
         raise ValueError(
             f"vocab must be a SurnameVectorizer or a SequenceVocabulary, got {type(vocab).__name__}"
         )
-    if not isinstance(surname, str):
-        raise ValueError(f"surname must be a str, got {type(surname).__name__}")
-    stripped = unicodedata.normalize("NFC", surname).strip()
-    if not stripped:
-        raise ValueError(f"a surname must not be empty or only whitespace, got {surname!r}")
+    stripped = _checked_surname(surname)
     return np.array(
         [chars.begin_seq_index, *chars.encode(stripped), chars.end_seq_index], dtype=np.int64
     )
@@ -242,7 +249,7 @@ def typed_surnames(vocab: SurnameVectorizer | SequenceVocabulary, surnames: Iter
     ``ValueError`` before any warning (a mistake is the only line a user sees)."""
     surnames = list(surnames)
     for s in surnames:  # every surname checked before anything is said or done
-        encode_surname(vocab, s)
+        _checked_surname(s)
     surnames = [unicodedata.normalize("NFC", s) for s in surnames]
     unknown = unknown_characters(vocab, surnames)
     if unknown:
