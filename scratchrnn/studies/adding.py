@@ -278,6 +278,7 @@ def compare(
     # here) and prints no worker's traceback. A worker that dies (killed, out of memory)
     # breaks the pool: one line, where multiprocessing.Pool would wait for it forever.
     spawn = multiprocessing.get_context("spawn")
+    others = set(multiprocessing.active_children())  # a caller's own processes: not ours
     with ProcessPoolExecutor(workers, mp_context=spawn,
                              initializer=_leave_sigint_to_parent) as pool:
         try:
@@ -294,8 +295,8 @@ def compare(
                 "written: try fewer --workers") from None
         except BaseException:  # Ctrl-C, or a run's error: stop the other runs now
             with sigint_deferred():  # a second Ctrl-C waits until they are stopped
-                for child in multiprocessing.active_children():
-                    child.terminate()
+                for worker in set(multiprocessing.active_children()) - others:
+                    worker.terminate()
                 pool.shutdown(wait=False, cancel_futures=True)
             raise
     return [done[job] for job in jobs]
