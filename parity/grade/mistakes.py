@@ -36,7 +36,8 @@ STACKED = {"d_weight_ih": "dgx_t", "d_bias_ih": "dgx_t", "d_weight_hh": "dgh_t",
            "d_bias_hh": "dgh_t"}
 
 
-def _close(a: np.ndarray, b: np.ndarray, tol: float) -> bool:
+def within(a: np.ndarray, b: np.ndarray, tol: float) -> bool:
+    """Same shape and |a − b| ≤ tol · max(1, |b|) everywhere: the policy's test, exact."""
     return a.shape == b.shape and bool(np.all(np.abs(a - b) <= tol * np.maximum(1, np.abs(b))))
 
 
@@ -56,25 +57,25 @@ def block_mistakes(ours: np.ndarray, ref: np.ndarray, letters: str, H: int, tol:
         return []
     o = [ours[k * H:(k + 1) * H] for k in range(G)]
     r = [ref[k * H:(k + 1) * H] for k in range(G)]
-    wrong = [k for k in range(G) if not _close(o[k], r[k], tol)]
+    wrong = [k for k in range(G) if not within(o[k], r[k], tol)]
     found: list[str] = []
     swapped = set()
     for a in wrong:
         for b in wrong:
-            if a < b and _close(o[a], r[b], tol) and _close(o[b], r[a], tol) and \
-                    not _close(r[a], r[b], tol):
+            if a < b and within(o[a], r[b], tol) and within(o[b], r[a], tol) and \
+                    not within(r[a], r[b], tol):
                 found.append(f"blocks {letters[a]} and {letters[b]} swapped in {array}")
                 swapped |= {a, b}
     for k in wrong:
         if k in swapped or not _significant(r[k], tol):
             continue
         gate = letters[k]
-        if _close(o[k], -r[k], tol):
+        if within(o[k], -r[k], tol):
             found.append(f"sign flipped in d{gate}_t (block {gate} of {array} is minus the "
                          "reference's)")
-        elif _close(o[k], 2 * r[k], tol):
+        elif within(o[k], 2 * r[k], tol):
             found.append(f"a factor of 2 too large in block {gate} of {array}")
-        elif _close(o[k], 0.5 * r[k], tol):
+        elif within(o[k], 0.5 * r[k], tol):
             found.append(f"a factor of ½ (half the gradient) in block {gate} of {array}")
         elif not _significant(o[k], tol):
             found.append(f"block {gate} of {array} is zero: its term is missing")
@@ -98,7 +99,7 @@ def missing_bias(variant: str, d, tol: float) -> list[str]:
             b = case.params[name].copy()
             b[k * H:(k + 1) * H] = 0
             ref = cell_reference(replace(case, params={**case.params, name: b}))
-            if all(_close(np.asarray(ours[o], dtype=np.float64),
+            if all(within(np.asarray(ours[o], dtype=np.float64),
                           np.asarray(ref[o], dtype=np.float64), tol) for o in outputs):
                 rows = ":".join(f"{n}H" if n > 1 else ("H" if n else "0") for n in (k, k + 1))
                 found.append(f"the bias b_{side}{gate} of gate {gate} is missing ({name}"
@@ -133,7 +134,7 @@ def name_mistakes(exercise, variant: str, d) -> list[str]:
         if a is None or b is None:
             continue
         a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-        if a.ndim == 2 and a.shape[0] == a.shape[1] > 1 and _close(a, b.T, tol) and \
-                not _close(b, b.T, tol):
+        if a.ndim == 2 and a.shape[0] == a.shape[1] > 1 and within(a, b.T, tol) and \
+                not within(b, b.T, tol):
             out.append(f"{name} is the reference's transpose: a weight used transposed")
     return out

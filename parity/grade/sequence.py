@@ -27,6 +27,7 @@ from scratchrnn.recurrent.unroll import lengths_mask
 
 from ..kit.cases import SeqSpec, make_seq_case
 from .adapters import Recorder, _shaped, _student_cache, _tuple
+from .mistakes import within
 
 #: what a sequence backward returns, and the kit's quantities that judge each
 SEQUENCE_SOURCES = {
@@ -192,9 +193,8 @@ def reference_loop(step_backward, d_out, dh_n, dc_n, steps, W_hh, mask, left_out
 
 
 def _close(ours, ref, tol: float) -> bool:
-    return all(np.shape(a) == np.shape(b) and bool(np.all(
-        np.abs(np.asarray(a, np.float64) - b) <= tol * np.maximum(1, np.abs(b))))
-        for a, b in zip(ours, ref, strict=True))
+    """Every array of ``ours`` :func:`~.mistakes.within` ``tol`` of its twin in ``ref``."""
+    return all(within(np.asarray(a, np.float64), b, tol) for a, b in zip(ours, ref, strict=True))
 
 
 def name_sequence_mistakes(variant: str, seen: Seen, tol: float) -> list[str]:
