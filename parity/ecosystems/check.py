@@ -188,7 +188,6 @@ def load_vectors_into(ecosystem: str, vector_dir: str, **options) -> list[dict]:
         path = os.path.join(vector_dir, entry.get("file", name + ".npz"))
         opts = entry.get("options", entry)
         cell = VECTOR_CELLS.get(opts.get("cell", ""))
-        why = None
         if cell is None:
             why = f"cell {opts.get('cell')!r} has no foreign counterpart"
         else:
@@ -206,17 +205,18 @@ def load_vectors_into(ecosystem: str, vector_dir: str, **options) -> list[dict]:
             continue
         a = dict(np.load(path))
         sd = {k[len("param."):]: v for k, v in a.items() if k.startswith("param.")}
-        lengths = {"lengths": True} if "lengths" in a else {}
+        lengths = a.get("lengths")  # (B,) where the vector's lengths vary
         try:
             layer = module.from_torch_state_dict(
-                cell, sd, bidirectional=bool(opts.get("bidirectional")), **lengths, **options)
+                cell, sd, bidirectional=bool(opts.get("bidirectional")),
+                lengths=lengths is not None, **options)
         except Exception as exc:  # the runtime cannot hold it: say so in the row
             rows.append({**row, "skipped": f"{type(exc).__name__}: {exc}"})
             continue
         x = a["input"].astype(np.float64)
         first = bool(opts.get("batch_first"))  # the vectors' arrays are as torch's module saw
         got = layer.run(x.transpose(1, 0, 2) if first else x, a.get("h0"), a.get("c0"),
-                        **({"seq_lengths": a["lengths"]} if lengths else {}))
+                        **({} if lengths is None else {"seq_lengths": lengths}))
         if first:
             got = {**got, "output": got["output"].transpose(1, 0, 2)}
         errs = [relative(got[k], a[k]) for k in ("output", "h_n", "c_n") if k in a and k in got]

@@ -196,8 +196,8 @@ def _runner(model, op: str, D: int, H: int, reverse: bool, batch_first: bool,
         """x (T, B, I); ``seq_lengths`` (B,) only where the model has sequence_lens
         (torch's packed sequences: steps past a sequence's end output 0)."""
         T, B, _ = x.shape
-        if seq_lengths is not None and not (lengths and not reverse):
-            raise ValueError("this ONNX layer has no sequence_lens input: full sequences only")
+        if seq_lengths is not None and (reverse or not lengths):  # (reverse: x is flipped whole)
+            raise ValueError("this ONNX layer runs full sequences only")
         xs = x[::-1] if reverse else x
         feed = {"X": np.ascontiguousarray(xs.transpose(1, 0, 2) if batch_first else xs,
                                           np.float32),
