@@ -52,6 +52,7 @@ from ..fileio import save_figure, sigint_deferred, write_csv_rows
 from ..layers import Linear
 from ..module import Module
 from ..optim import Adam, clip_grad_norm
+from ..rng import as_generator
 from ..train import TrainingError
 from . import make_recurrent, pyplot
 
@@ -74,7 +75,7 @@ def adding_batch(
     T = check_positive_int("T", T, minimum=2)
     batch = check_positive_int("batch", batch)
     dt = check_float_dtype(dtype)
-    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    rng = as_generator(rng)
     half = T // 2
     values = rng.uniform(0.0, 1.0, size=(T, batch))
     first = rng.integers(0, half, size=batch)
@@ -126,7 +127,7 @@ class AddingModel(Module):
         reference: bool = False,
     ) -> None:
         super().__init__()
-        gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        gen = as_generator(rng)
         self.cell = cell
         self.rnn = self.add_module("rnn", make_recurrent(cell, 2, hidden_size, dtype, gen,
                                                          reference=reference))
