@@ -45,11 +45,12 @@ class ForeignLayer:
                                    #   (torch: i,f,g,o)"
     missing: list[str]             # what the foreign cell cannot hold, e.g. ["input biases
                                    #   b_ih"]; those entries are zeros in state_dict
-    run: Callable                  # run(x: (T,B,I), h0: (D,B,H)|None, c0=None) -> dict with
-                                   #   "output" (T,B,D*H), "h_n" (D,B,H), "c_n" for LSTM
+    run: Callable                  # run(x: (T,B,I), h0: (L·D,B,H)|None, c0=None) -> dict with
+                                   #   "output" (T,B,D*H), "h_n" (L·D,B,H), "c_n" for LSTM
     gradients: Callable | None     # gradients(x, h0, c0, d_output) -> dict "d_input", "d_h0",
                                    #   ("d_c0"), "d_" + torch parameter name; None: no autodiff
     dtype: str = "float64"         # what the runtime computes in
+    num_layers: int = 1            # stacked layers (state_dict has _l0 … _l{L-1}); h0 (L·D,B,H)
     native: dict = field(default_factory=dict)   # foreign-native parameters, for diagnosis;
                                    #   "accepts_h0": False when run() takes no initial state
 

@@ -53,8 +53,9 @@ class ForeignReport:
     def text(self) -> str:
         lay = self.layer
         directions = "bidirectional" if lay.bidirectional else "one direction"
+        layers = "" if lay.num_layers == 1 else f"{lay.num_layers} layers, "
         head = (f"{lay.ecosystem} {TWINS[lay.cell]} ({lay.cell}), input {lay.input_size}, "
-                f"hidden {lay.hidden_size}, {directions}, computed in {lay.dtype}; against "
+                f"hidden {lay.hidden_size}, {layers}{directions}, computed in {lay.dtype}; against "
                 f"torch.nn.{TWINS[lay.cell]} (float64) on {self.examples} examples")
         lines = [head, "conventions:"] + [f"  {c}" for c in lay.conventions]
         for m in lay.missing:
@@ -78,7 +79,8 @@ class ForeignReport:
     def to_dict(self) -> dict:
         lay = self.layer
         return {"ecosystem": lay.ecosystem, "cell": lay.cell, "input_size": lay.input_size,
-                "hidden_size": lay.hidden_size, "bidirectional": lay.bidirectional,
+                "hidden_size": lay.hidden_size, "num_layers": lay.num_layers,
+                "bidirectional": lay.bidirectional,
                 "dtype": lay.dtype, "conventions": lay.conventions, "missing": lay.missing,
                 "examples": self.examples, "passed": self.passed, "diagnosis": self.diagnosis,
                 "rows": [{"quantity": r.quantity, "max_rel": r.max_rel, "tol": r.tol,
@@ -91,7 +93,8 @@ def twin(layer: ForeignLayer, state_dict: dict | None = None):
 
     cls = getattr(torch.nn, TWINS[layer.cell])
     kw = {"nonlinearity": layer.cell[4:]} if layer.cell.startswith("rnn_") else {}
-    m = cls(layer.input_size, layer.hidden_size, bidirectional=layer.bidirectional, **kw)
+    m = cls(layer.input_size, layer.hidden_size, num_layers=layer.num_layers,
+            bidirectional=layer.bidirectional, **kw)
     m = m.double()
     sd = layer.state_dict if state_dict is None else state_dict
     m.load_state_dict({k: torch.tensor(np.asarray(v, dtype=np.float64)) for k, v in sd.items()})
@@ -100,7 +103,7 @@ def twin(layer: ForeignLayer, state_dict: dict | None = None):
 
 def _inputs(layer: ForeignLayer, rng: np.random.Generator, with_state: bool):
     T, B = int(rng.integers(1, 7)), int(rng.integers(1, 4))
-    D, H = 2 if layer.bidirectional else 1, layer.hidden_size
+    D, H = (2 if layer.bidirectional else 1) * layer.num_layers, layer.hidden_size
     x = rng.standard_normal((T, B, layer.input_size))
     h0 = rng.standard_normal((D, B, H)) if with_state else None
     c0 = rng.standard_normal((D, B, H)) if with_state and layer.cell == "lstm" else None

@@ -58,7 +58,8 @@ def foreign_main(argv: list[str]) -> int:
     ap = _Parser(prog="python -m parity check",
                  description="check a recurrent layer of another ecosystem against torch.nn")
     which = ap.add_mutually_exclusive_group(required=True)
-    which.add_argument("--onnx", metavar="FILE", help="an .onnx model with an RNN/LSTM/GRU node")
+    which.add_argument("--onnx", metavar="FILE",
+                       help="an .onnx model with an RNN/LSTM/GRU node, or one per layer")
     which.add_argument("--keras", metavar="MODULE:CALLABLE",
                        help="returns a Keras 3 SimpleRNN/LSTM/GRU layer [, input_size]")
     which.add_argument("--flax", metavar="MODULE:CALLABLE",

@@ -76,21 +76,25 @@ def _direction(cell, W_ih, W_hh, b_ih, b_hh, x, h, c, reverse, cho, z_swap, nonl
 
 def forward(layer: ForeignLayer, sd: dict, x, h0, c0, *, cho=False, z_swap=False,
             nonlinearity=None, reverse=False) -> dict:
-    """torch.nn's forward of ``layer``'s cell with weights ``sd``, or a variant of it."""
+    """torch.nn's forward of ``layer``'s cell with weights ``sd``, or a variant of it (the
+    same variant in every layer: a convention is the runtime's, not one layer's)."""
     D, B, H = (2 if layer.bidirectional else 1), x.shape[1], layer.hidden_size
     nl = nonlinearity or (layer.cell[4:] if layer.cell.startswith("rnn_") else None)
-    outs, hs, cs = [], [], []
-    for d, sfx in enumerate(["_l0", "_l0_reverse"][:D]):
-        h = np.zeros((B, H)) if h0 is None else np.asarray(h0[d], dtype=np.float64)
-        c = np.zeros((B, H)) if c0 is None else np.asarray(c0[d], dtype=np.float64)
-        o, h, c = _direction(layer.cell, sd["weight_ih" + sfx], sd["weight_hh" + sfx],
-                             sd.get("bias_ih" + sfx, 0.0), sd.get("bias_hh" + sfx, 0.0),
-                             np.asarray(x, dtype=np.float64), h, c, (d == 1) != reverse,
-                             cho, z_swap, nl)
-        outs.append(o)
-        hs.append(h)
-        cs.append(c)
-    got = {"output": np.concatenate(outs, axis=2), "h_n": np.stack(hs)}
+    layer_in = np.asarray(x, dtype=np.float64)
+    hs, cs = [], []
+    for k in range(layer.num_layers):
+        outs = []
+        for d, sfx in enumerate([f"_l{k}", f"_l{k}_reverse"][:D]):
+            h = np.zeros((B, H)) if h0 is None else np.asarray(h0[k * D + d], dtype=np.float64)
+            c = np.zeros((B, H)) if c0 is None else np.asarray(c0[k * D + d], dtype=np.float64)
+            o, h, c = _direction(layer.cell, sd["weight_ih" + sfx], sd["weight_hh" + sfx],
+                                 sd.get("bias_ih" + sfx, 0.0), sd.get("bias_hh" + sfx, 0.0),
+                                 layer_in, h, c, (d == 1) != reverse, cho, z_swap, nl)
+            outs.append(o)
+            hs.append(h)
+            cs.append(c)
+        layer_in = np.concatenate(outs, axis=2)
+    got = {"output": layer_in, "h_n": np.stack(hs)}
     if layer.cell == "lstm":
         got["c_n"] = np.stack(cs)
     return got

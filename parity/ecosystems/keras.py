@@ -305,13 +305,17 @@ def reference_state_dict(reference: Any, mapped: dict) -> dict:
                           f"{type(reference).__name__}")
     sd = {k: np.asarray(v.detach().cpu().numpy() if hasattr(v, "detach") else v,
                         dtype=np.float64) for k, v in reference.items()}
-    for k, v in mapped.items():
-        if k not in sd and k.startswith("bias"):
-            sd[k] = np.zeros_like(v)  # a bias=False torch module: zeros
-    if set(sd) != set(mapped) or any(sd[k].shape != mapped[k].shape for k in mapped):
-        got = {k: tuple(v.shape) for k, v in sd.items()}
-        want = {k: tuple(v.shape) for k, v in mapped.items()}
-        raise UserMistake(f"the reference's torch weights {got} do not fit the layer {want}")
+    if not any(k.startswith("bias") for k in sd):  # a bias=False torch module: zeros
+        sd.update({k: np.zeros_like(v) for k, v in mapped.items() if k.startswith("bias")})
+    lacking = [k for k in mapped if k not in sd]
+    extra = [k for k in sd if k not in mapped]
+    shapes = [f"{k} {tuple(sd[k].shape)} (the layer's: {tuple(v.shape)})"
+              for k, v in mapped.items() if k in sd and sd[k].shape != v.shape]
+    why = "; ".join(f"{what} {', '.join(keys)}" for what, keys in (
+        ("it lacks", lacking), ("it has, beyond the layer's,", extra), ("shapes", shapes))
+        if keys)
+    if why:
+        raise UserMistake(f"the reference's torch weights do not fit the layer: {why}")
     return sd
 
 

@@ -1,10 +1,13 @@
 r"""ONNX adapter: the ``RNN``, ``LSTM`` or ``GRU`` node of an ``.onnx`` file, run in
 onnxruntime, as a :class:`ForeignLayer`.
 
-``load("model.onnx")`` finds the file's one recurrent node (a model holding just that node,
+``load("model.onnx")`` finds the file's recurrent node (a model holding just that node,
 or a whole exported ``torch.nn`` RNN module with Transpose/Squeeze around it), reads its
 weights (initializers or Constant nodes) and attributes, and runs *that node* in
-onnxruntime, on its own: the ops around it are not part of the check. onnxruntime's CPU
+onnxruntime, on its own: the ops around it are not part of the check. A multi-layer
+module is exported as one node per layer, each fed by the one before: those nodes are
+checked as one stack (``num_layers``), chained as torch stacks its layers (a layer's
+Y [T, D, B, H] is the next layer's X [T, B, D·H]), against an L-layer torch twin. onnxruntime's CPU
 kernels for these ops compute in float32 only ("GRU operator does not support double
 yet"), so the check is float32 (tolerance 1e-4) and gives no gradients.
 
@@ -22,7 +25,9 @@ ONNX's conventions (onnx/defs/rnn/defs.cc, operator docs), mapped to torch's nam
     activations RNN Tanh | Relu; LSTM Sigmoid, Tanh, Tanh; GRU Sigmoid, Tanh (others refused)
 
 Refused with one line, having no torch counterpart: peepholes (input P), ``input_forget=1``,
-``clip``, non-default activations or ``activation_alpha/beta``, more than one recurrent node.
+``clip``, non-default activations or ``activation_alpha/beta``; several recurrent nodes
+that are not one stack (other ops or attributes, a node not fed by the one before,
+direction=reverse or layout=1 in a stack).
 """
 
 from __future__ import annotations
@@ -82,10 +87,7 @@ def _read(path: str):
         ops = sorted({n.op_type for n in model.graph.node}) or ["none"]
         raise UserMistake(f"python -m parity check --onnx: {path} holds no RNN, LSTM or GRU "
                           f"node (its ops: {', '.join(ops[:8])})")
-    if len(nodes) > 1:
-        raise UserMistake(f"python -m parity check --onnx: {path} holds {len(nodes)} recurrent "
-                          "nodes (a stacked or multi-layer model); the check takes one")
-    return model, nodes[0]
+    return model, nodes
 
 
 def _refuse(op: str, attrs: dict, inputs: list[str], path: str) -> None:
@@ -114,12 +116,13 @@ def _refuse(op: str, attrs: dict, inputs: list[str], path: str) -> None:
                               + (" (or Relu)" if op == "RNN" else ""))
 
 
-def _state_dict(op: str, W, R, B, H: int, D: int) -> dict[str, np.ndarray]:
+def _state_dict(op: str, W, R, B, H: int, D: int, layer: int = 0) -> dict[str, np.ndarray]:
+    """torch's names for one node's W, R, B, as layer ``layer`` of a torch module."""
     G = OPS[op]
     rows = np.concatenate([np.arange(k * H, (k + 1) * H) for k in ORDER[op]])
     sd = {}
     for d in range(D):
-        sfx = "_l0" + ("_reverse" if d == 1 else "")
+        sfx = f"_l{layer}" + ("_reverse" if d == 1 else "")
         sd["weight_ih" + sfx] = np.asarray(W[d], np.float64)[rows]
         sd["weight_hh" + sfx] = np.asarray(R[d], np.float64)[rows]
         b = np.zeros(2 * G * H) if B is None else np.asarray(B[d], np.float64)
@@ -127,12 +130,16 @@ def _state_dict(op: str, W, R, B, H: int, D: int) -> dict[str, np.ndarray]:
     return sd
 
 
-def _conventions(op: str, attrs: dict, has_B: bool, graph_nodes: int) -> list[str]:
+def _conventions(op: str, attrs: dict, has_B: bool, graph_nodes: int,
+                 layers: int = 1) -> list[str]:
+    what = ("the recurrent node run on its own" if layers == 1 else
+            f"the {layers} recurrent nodes run on their own, one per layer, chained as torch "
+            "stacks layers (Y [T, D, B, H] → the next X [T, B, D·H])")
     lines = ["onnxruntime CPU, float32 (its RNN/LSTM/GRU kernels have no float64); "
-             "the recurrent node run on its own, outputs only (no gradients)"]
-    if graph_nodes > 1:
-        lines.append(f"the model's other {graph_nodes - 1} node(s) (Transpose, Squeeze, ...) "
-                     "are not part of the check")
+             f"{what}, outputs only (no gradients)"]
+    if graph_nodes > layers:
+        lines.append(f"the model's other {graph_nodes - layers} node(s) (Transpose, Squeeze, "
+                     "...) are not part of the check")
     lines.append(f"W [D, {OPS[op]}H, I], R [D, {OPS[op]}H, H] = weight_ih, weight_hh; "
                  "B = [Wb, Rb] = [bias_ih, bias_hh]" + ("" if has_B else " (absent: zeros)"))
     if op == "LSTM":
@@ -226,25 +233,81 @@ def _runner(model, op: str, D: int, H: int, reverse: bool, batch_first: bool,
     return run
 
 
-def foreign_layer(model, node, path: str = "the model", lengths: bool = False):
-    """The :class:`ForeignLayer` of ``node`` (an RNN/LSTM/GRU NodeProto of ``model``);
-    ``lengths``: its ``run`` takes ``seq_lengths`` (fed as the node's sequence_lens)."""
-    from . import ForeignLayer
-
-    op, attrs, inputs = node.op_type, _attrs(node), list(node.input)
-    _refuse(op, attrs, inputs, path)
-    values = _constants(model.graph)
+def _weights(node, values: dict, path: str):
+    """W, R, B (None when absent) of a recurrent ``node``, from the graph's stored tensors."""
+    op, inputs = node.op_type, list(node.input)
     missing = [n for n in inputs[1:3] if n not in values]
     if missing:
         raise UserMistake(f"python -m parity check --onnx: {path}: {op} weight {missing[0]} is "
                           "computed in the graph, not stored; the check needs W and R stored")
     W, R = values[inputs[1]], values[inputs[2]]
     B = values.get(inputs[3]) if len(inputs) > 3 and inputs[3] else None
+    return W, R, B
+
+
+def _fed_by(graph, node, earlier) -> bool:
+    """Whether ``node``'s input X is computed from ``earlier``'s output Y."""
+    producer = {out: n for n in graph.node for out in n.output}
+    seen, todo = set(), [node.input[0]]
+    while todo:
+        name = todo.pop()
+        if name == earlier.output[0]:
+            return True
+        if name in seen or name not in producer:
+            continue
+        seen.add(name)
+        todo.extend(producer[name].input)
+    return False
+
+
+def _check_stack(graph, nodes: list, attrs: dict, path: str) -> None:
+    """Several recurrent nodes are checked only as torch's stacked layers: one op, the same
+    attributes, each node fed by the one before, forward or bidirectional, layout 0."""
+    where = f"python -m parity check --onnx: {path} holds {len(nodes)} recurrent nodes"
+    ops = [n.op_type for n in nodes]
+    if len(set(ops)) > 1:
+        raise UserMistake(f"{where} of different ops ({', '.join(ops)}): no one torch module")
+    for k, n in enumerate(nodes[1:], start=1):
+        other = _attrs(n)
+        if other != attrs:
+            differ = ", ".join(f"{a}={other.get(a)} (node 0: {attrs.get(a)})"
+                               for a in sorted(set(other) | set(attrs))
+                               if other.get(a) != attrs.get(a))
+            raise UserMistake(f"{where}: node {k} differs from node 0 in {differ}; torch's "
+                              "layers share one cell")
+        if not _fed_by(graph, n, nodes[k - 1]):
+            raise UserMistake(f"{where}: node {k}'s input X is not computed from node "
+                              f"{k - 1}'s output Y: not one stack of layers")
+    if attrs.get("direction", "forward") == "reverse" or attrs.get("layout", 0):
+        what = "direction=reverse" if attrs.get("layout", 0) == 0 else "layout=1"
+        raise UserMistake(f"{where} with {what}: torch's exporter writes neither in a stack; "
+                          "the check takes such a node alone")
+
+
+def foreign_layer(model, nodes, path: str = "the model", lengths: bool = False):
+    """The :class:`ForeignLayer` of ``nodes`` (the RNN/LSTM/GRU NodeProtos of ``model``, in
+    graph order: one, or one per layer of a stack); ``lengths``: its ``run`` takes
+    ``seq_lengths`` (fed as the nodes' sequence_lens)."""
+    from . import ForeignLayer
+
+    op, attrs = nodes[0].op_type, _attrs(nodes[0])
+    for node in nodes:
+        _refuse(node.op_type, _attrs(node), list(node.input), path)
+    if len(nodes) > 1:
+        _check_stack(model.graph, nodes, attrs, path)
+    values = _constants(model.graph)
+    layers = [_weights(node, values, path) for node in nodes]
+    W, R, B = layers[0]
     D, H = W.shape[0], int(attrs.get("hidden_size", R.shape[-1]))
+    G = OPS[op]
+    for k, (W_k, R_k, B_k) in enumerate(layers):
+        I_k = W.shape[2] if k == 0 else D * H  # a layer above the first reads D·H features
+        if (W_k.ndim != 3 or R_k.shape != (D, G * H, H) or W_k.shape != (D, G * H, I_k)
+                or (B_k is not None and B_k.shape != (D, 2 * G * H))):
+            at = "" if len(nodes) == 1 else f" (layer {k})"
+            raise UserMistake(f"python -m parity check --onnx: {path}: {op}{at} W {W_k.shape} "
+                              f"/ R {R_k.shape} do not fit hidden_size {H}")
     direction = attrs.get("direction", "forward")
-    if W.ndim != 3 or R.shape != (D, OPS[op] * H, H) or W.shape[1] != OPS[op] * H:
-        raise UserMistake(f"python -m parity check --onnx: {path}: {op} W {W.shape} / R "
-                          f"{R.shape} do not fit hidden_size {H}")
     acts = attrs.get("activations", DEFAULT_ACTIVATIONS[op])
     cell = {"LSTM": "lstm", "GRU": "gru"}.get(op, "rnn_relu" if acts[0] == "Relu" else "rnn_tanh")
     # layout=1 only transposes X, Y and the states (the spec), and onnxruntime's CPU
@@ -252,14 +315,22 @@ def foreign_layer(model, node, path: str = "the model", lengths: bool = False):
     # the node is run with layout=0 on the transposed arrays
     run_attrs = {k: v for k, v in attrs.items()
                  if (k != "activations" or op == "RNN") and k != "layout"}
-    layout = bool(attrs.get("layout", 0))
-    one = _one_node_model(op, run_attrs, W, R, B, lengths)
+    if len(nodes) == 1:
+        runnable = _one_node_model(op, run_attrs, W, R, B, lengths)
+    else:
+        zeros = np.zeros((D, 2 * G * H))
+        runnable = _stacked_model(op, run_attrs, [(W_k, R_k, zeros if B_k is None else B_k)
+                                                  for W_k, R_k, B_k in layers], lengths)
+    state_dict = {}
+    for k, (W_k, R_k, B_k) in enumerate(layers):
+        state_dict.update(_state_dict(op, W_k, R_k, B_k, H, D, k))
     return ForeignLayer(
         ecosystem="onnx", cell=cell, input_size=int(W.shape[2]), hidden_size=H,
-        bidirectional=direction == "bidirectional", batch_first=layout,
-        state_dict=_state_dict(op, W, R, B, H, D),
-        conventions=_conventions(op, attrs, B is not None, len(model.graph.node)),
-        missing=[], run=_runner(one, op, D, H, direction == "reverse", False, lengths),
+        bidirectional=direction == "bidirectional", batch_first=bool(attrs.get("layout", 0)),
+        state_dict=state_dict, num_layers=len(nodes),
+        conventions=_conventions(op, attrs, B is not None, len(model.graph.node), len(nodes)),
+        missing=[], run=_runner(runnable, op, D, H, direction == "reverse", False, lengths,
+                                len(nodes)),
         gradients=None, dtype="float32",
         native={"W": W, "R": R, "B": B, "attributes": attrs})
 
@@ -275,8 +346,8 @@ def load(spec: str, *, reference=None, **options):
     """
     from .keras import reference_state_dict
 
-    model, node = _read(spec)
-    layer = foreign_layer(model, node, spec)
+    model, nodes = _read(spec)
+    layer = foreign_layer(model, nodes, spec)
     if reference is not None:
         layer.state_dict = reference_state_dict(reference, layer.state_dict)
         nonlinearity = getattr(reference, "nonlinearity", None)  # torch.nn.RNN's
@@ -360,12 +431,8 @@ def from_torch_state_dict(cell: str, state_dict: dict, *, bidirectional: bool = 
         attrs["linear_before_reset"] = 1
     if cell == "rnn_relu":
         attrs["activations"] = ["Relu"] * len(sfxs)
-    model = _one_node_model(op, attrs, *layers[0], lengths)
+    model = (_one_node_model(op, attrs, *layers[0], lengths) if L == 1 else
+             _stacked_model(op, attrs, layers, lengths))
     onnx.checker.check_model(model)
-    layer = foreign_layer(model, model.graph.node[0], "vectors", lengths)
-    if L > 1:  # the report's state_dict and conventions stay layer 0's; run() is the stack's
-        stacked = _stacked_model(op, attrs, layers, lengths)
-        onnx.checker.check_model(stacked)
-        layer.run = _runner(stacked, op, len(sfxs), H, False, False, lengths, L)
-        layer.native["num_layers"] = L
-    return layer
+    return foreign_layer(model, [n for n in model.graph.node if n.op_type in OPS], "vectors",
+                         lengths)

@@ -15,21 +15,24 @@ from parity.ecosystems.check import relative, torch_reference, twin  # noqa: E40
 from parity.ecosystems.diagnose import forward, variants  # noqa: E402
 
 
-def layer_of(cell: str, bidirectional: bool, seed: int, I: int = 3, H: int = 4):
+def layer_of(cell: str, bidirectional: bool, seed: int, I: int = 3, H: int = 4,
+             num_layers: int = 1):
     torch.manual_seed(seed)
     cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}.get(cell, torch.nn.RNN)
     kw = {"nonlinearity": cell[4:]} if cell.startswith("rnn_") else {}
-    m = cls(I, H, bidirectional=bidirectional, **kw).double()
+    m = cls(I, H, num_layers, bidirectional=bidirectional, **kw).double()
     sd = {k: v.detach().numpy() for k, v in m.state_dict().items()}
-    return ForeignLayer("onnx", cell, I, H, bidirectional, False, sd, [], [], None, None)
+    return ForeignLayer("onnx", cell, I, H, bidirectional, False, sd, [], [], None, None,
+                        num_layers=num_layers)
 
 
 @given(cell=st.sampled_from(["rnn_tanh", "rnn_relu", "lstm", "gru"]), bi=st.booleans(),
-       seed=st.integers(0, 2**16), T=st.integers(1, 5), B=st.integers(1, 3))
-def test_the_plain_forward_equals_torch(cell, bi, seed, T, B):
-    layer = layer_of(cell, bi, seed)
+       seed=st.integers(0, 2**16), T=st.integers(1, 5), B=st.integers(1, 3),
+       L=st.integers(1, 3))
+def test_the_plain_forward_equals_torch(cell, bi, seed, T, B, L):
+    layer = layer_of(cell, bi, seed, num_layers=L)
     rng = np.random.default_rng(seed)
-    D = 2 if bi else 1
+    D = (2 if bi else 1) * L
     x = rng.standard_normal((T, B, 3))
     h0 = rng.standard_normal((D, B, 4))
     c0 = rng.standard_normal((D, B, 4)) if cell == "lstm" else None

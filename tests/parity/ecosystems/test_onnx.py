@@ -261,3 +261,155 @@ def test_from_torch_state_dict_refuses_nothing_torch_can_hold():
     assert check_foreign(layer, examples=2).passed
     with pytest.raises(UserMistake):
         ox.load("/nonexistent/m.onnx")
+
+
+# -- a stack: one node per layer, as torch exports a multi-layer module ------------------
+def torch_stack(cell: str, num_layers: int, bidirectional: bool = False, seed: int = 0):
+    torch.manual_seed(seed)
+    cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}.get(cell, torch.nn.RNN)
+    kw = {"nonlinearity": cell[4:]} if cell.startswith("rnn_") else {}
+    return cls(I, H, num_layers, bidirectional=bidirectional, **kw)
+
+
+def exported(m, path):
+    """``m`` through the TorchScript exporter (the dynamo one needs onnxscript)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # its deprecation and tracer notes
+            torch.onnx.export(m, (torch.randn(5, 2, I),), str(path), dynamo=False)
+    except Exception as exc:  # pragma: no cover - an exporter missing offline
+        pytest.skip(f"torch.onnx.export failed here: {type(exc).__name__}")
+    return onnx.load(str(path))
+
+
+def recurrent_nodes(m_onnx):
+    return [n for n in m_onnx.graph.node if n.op_type in ox.OPS]
+
+
+def set_attribute(node, name, value):
+    kept = [a for a in node.attribute if a.name != name]
+    del node.attribute[:]
+    node.attribute.extend(kept + [helper.make_attribute(name, value)])
+
+
+@pytest.mark.parametrize("cell,num_layers,bidirectional", [
+    ("lstm", 2, False), ("gru", 3, True), ("rnn_relu", 2, False)])
+def test_a_torch_export_of_a_stack_passes_against_its_module(tmp_path, capsys, cell,
+                                                              num_layers, bidirectional):
+    path = tmp_path / f"{cell}.onnx"
+    exported(torch_stack(cell, num_layers, bidirectional), path)
+    ref = tmp_path / "ref.py"
+    ref.write_text("from tests.parity.ecosystems.test_onnx import torch_stack\n\n"
+                   f"def make():\n    return torch_stack({cell!r}, {num_layers}, "
+                   f"{bidirectional})\n")
+    code = main(["check", "--onnx", str(path), "--torch", f"{ref}:make", "--examples", "3"])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert f"{num_layers} layers" in out.splitlines()[0]
+    assert f"the {num_layers} recurrent nodes run on their own, one per layer" in out
+
+
+def test_a_stack_alone_reads_every_layer_and_checks_its_attributes(tmp_path):
+    m = torch_stack("gru", 2)
+    path = tmp_path / "gru.onnx"
+    exported(m, path)
+    layer = ox.load(str(path))  # no reference: each node's own weights under ONNX's reading
+    assert layer.num_layers == 2
+    for k, v in m.state_dict().items():
+        assert np.allclose(layer.state_dict[k], v.detach().numpy(), atol=1e-7), k
+    assert check_foreign(layer, examples=3).passed
+
+
+@pytest.mark.parametrize("cell,fault,named", [
+    ("gru", "linear_before_reset=0", "GRU: reset applied before the hidden projection"),
+    ("lstm", "blocks f and o swapped", "gate blocks f and o swapped"),
+])
+def test_a_fault_in_every_layer_is_named(tmp_path, cell, fault, named):
+    m = torch_stack(cell, 2)
+    path = tmp_path / "m.onnx"
+    m_onnx = exported(m, path)
+    stored = {t.name: t for t in m_onnx.graph.initializer}
+    for node in recurrent_nodes(m_onnx):
+        if fault == "linear_before_reset=0":
+            set_attribute(node, "linear_before_reset", 0)
+            continue
+        # ONNX's blocks i,o,f,c: o and f written in each other's place, in W, R and B
+        swap = np.concatenate([np.arange(0, H), np.arange(2 * H, 3 * H), np.arange(H, 2 * H),
+                               np.arange(3 * H, 4 * H)])
+        for name, rows in ((node.input[1], swap), (node.input[2], swap),
+                           (node.input[3], np.concatenate([swap, swap + 4 * H]))):
+            a = numpy_helper.to_array(stored[name])
+            stored[name].CopyFrom(numpy_helper.from_array(a[:, rows], name))
+    onnx.save(m_onnx, str(path))
+    report = check_foreign(ox.load(str(path), reference=m), examples=3)
+    assert not report.passed
+    assert any(d.startswith(named) for d in report.diagnosis), report.diagnosis
+
+
+def test_a_fault_in_one_layer_fails(tmp_path):
+    m = torch_stack("lstm", 2)
+    path = tmp_path / "m.onnx"
+    m_onnx = exported(m, path)
+    R1 = next(t for t in m_onnx.graph.initializer
+              if t.name == recurrent_nodes(m_onnx)[1].input[2])
+    R1.CopyFrom(numpy_helper.from_array(-numpy_helper.to_array(R1), R1.name))  # layer 1 only
+    onnx.save(m_onnx, str(path))
+    report = check_foreign(ox.load(str(path), reference=m), examples=3)
+    assert {r.quantity for r in report.rows if not r.passed} >= {"output", "h_n"}
+
+
+def two_nodes(ops=("RNN", "RNN"), chained=True, attrs=({}, {})):
+    """Two recurrent nodes built by hand, the second fed by the first's Y (squeezed) when
+    ``chained``, else by X itself."""
+    rng = np.random.default_rng(0)
+    nodes, inits = [], [numpy_helper.from_array(np.array([1], np.int64), "axis1")]
+    x = "X"
+    for k, op in enumerate(ops):
+        G, In = ox.OPS[op], I if k == 0 or not chained else H
+        for n, shape in (("W", (1, G * H, In)), ("R", (1, G * H, H))):
+            inits.append(numpy_helper.from_array(rng.uniform(-1, 1, shape).astype(np.float32),
+                                                 f"{n}{k}"))
+        nodes.append(helper.make_node(op, [x, f"W{k}", f"R{k}"], [f"Y{k}"], hidden_size=H,
+                                      **attrs[k]))
+        if chained:
+            nodes.append(helper.make_node("Squeeze", [f"Y{k}", "axis1"], [f"X{k + 1}"]))
+            x = f"X{k + 1}"
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info(
+        "X", TensorProto.FLOAT, [None, None, I])], [helper.make_tensor_value_info(
+            f"Y{len(ops) - 1}", TensorProto.FLOAT, None)], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+
+
+@pytest.mark.parametrize("make,words", [
+    (lambda: two_nodes(("LSTM", "GRU")), "of different ops (LSTM, GRU)"),
+    (lambda: two_nodes(chained=False), "node 1's input X is not computed from node 0's"),
+    (lambda: two_nodes(attrs=({}, {"activations": ["Relu"]})),
+     "node 1 differs from node 0 in activations=['Relu'] (node 0: None)"),
+    (lambda: two_nodes(attrs=({"direction": "reverse"},) * 2), "with direction=reverse"),
+])
+def test_nodes_that_are_not_one_stack_are_one_line_exit_2(tmp_path, capsys, make, words):
+    path = tmp_path / "m.onnx"
+    onnx.save(make(), str(path))
+    code = main(["check", "--onnx", str(path)])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and words in err, err
+
+
+def test_a_hand_built_chain_passes(tmp_path):
+    path = tmp_path / "m.onnx"
+    onnx.save(two_nodes(), str(path))
+    report = check_foreign(ox.load(str(path)), examples=3)
+    assert report.passed and report.layer.num_layers == 2
+
+
+def test_a_reference_with_fewer_layers_is_one_line_naming_what_it_lacks(tmp_path, capsys):
+    path = tmp_path / "lstm2.onnx"
+    exported(torch_stack("lstm", 2), path)
+    ref = tmp_path / "ref.py"
+    ref.write_text("from tests.parity.ecosystems.test_onnx import torch_stack\n\n"
+                   "def make():\n    return torch_stack('lstm', 1)\n")
+    code = main(["check", "--onnx", str(path), "--torch", f"{ref}:make"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "it lacks weight_ih_l1, weight_hh_l1, bias_ih_l1, bias_hh_l1" in err, err
