@@ -336,7 +336,8 @@ def foreign_layer(model, nodes, path: str = "the model", lengths: bool = False):
 
 
 def load(spec: str, *, reference=None, **options):
-    """An ``.onnx`` file's recurrent node → :class:`ForeignLayer`.
+    """An ``.onnx`` file's recurrent node (or stack of them, one per layer) →
+    :class:`ForeignLayer`.
 
     ``reference``: the torch module (or state_dict) the model was exported from or is meant
     to equal. Without it the torch side holds the node's own weights read under ONNX's
