@@ -2,6 +2,7 @@
 
     python bench/run.py [--threads 1|2] [--rounds 40] [--json] [--sweeps] [--plot PNG]
                         [--labs] [--lab-rounds 3] [--cells elman,lstm,gru]
+                        [--contenders fast,unchecked,kernels,minimal]
 
 Everything runs in ONE process with the BLAS and torch thread counts pinned to the
 same number, float32, forward + backward. The contenders (see ``bench/timing.py``)
@@ -13,7 +14,8 @@ the work runs in the calling thread at one thread; preemption by other processes
 then does not count), ``--clock wall`` for elapsed time. The report states which
 contenders compute the gradient of their input (the labs need it: the embedding's
 gradient flows through it). ``--labs`` adds one training epoch of each lab on each backend, the two
-backends alternating epoch by epoch.
+backends alternating epoch by epoch. ``--contenders`` times only those at the lab shape
+(fewer contenders a round: less of the others' memory traffic between two of them).
 
 On a shared machine run it at a higher priority (``nice -n -5``). Where the
 environment sets ``OPENBLAS_CORETYPE``/``OPENBLAS_L2_SIZE`` (work-arounds for old
@@ -49,6 +51,8 @@ def main() -> None:
     ap.add_argument("--cells", default="elman,lstm,gru")
     ap.add_argument("--clock", default="cpu", choices=("cpu", "wall"),
                     help="cpu: this thread's CPU time (robust to preemption); wall: elapsed")
+    ap.add_argument("--contenders", default=None,
+                    help="comma-separated: time only these at the lab shape (default: all)")
     args = ap.parse_args()
     if args.rounds < 4:
         ap.error("--rounds must be at least 4 (quartiles)")
@@ -56,10 +60,20 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from bench import timing
 
+    which = None
+    if args.contenders is not None:
+        which = tuple(args.contenders.split(","))
+        unknown = [c for c in which if c not in timing.CONTENDERS]
+        if unknown or len(which) < 2:
+            ap.error(f"--contenders takes two or more of {', '.join(timing.CONTENDERS)}"
+                     + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+        if args.sweeps or args.plot:
+            ap.error("--contenders times the lab shape only; the sweeps need their own set")
+
     timing.CLOCK = args.clock
     report = timing.run_all(args.threads, rounds=args.rounds, sweep=args.sweeps or bool(args.plot),
                             labs=args.labs, lab_rounds=args.lab_rounds, plot=args.plot,
-                            cells=tuple(args.cells.split(",")))
+                            cells=tuple(args.cells.split(",")), which=which)
     report["machine"] = {"cpu": platform.processor() or platform.machine(),
                          "python": platform.python_version(), "threads": args.threads,
                          "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}

@@ -363,14 +363,14 @@ SWEEP_CONTENDERS = ("fast", "minimal", "floor", "torch_fused", "torch_cells")
 
 
 def run_all(threads: int, rounds: int = 40, sweep: bool = False, labs: bool = False,
-            lab_rounds: int = 3, plot: str | None = None, cells=CELLS) -> dict:
+            lab_rounds: int = 3, plot: str | None = None, cells=CELLS, which=None) -> dict:
     torch.set_num_threads(threads)
     # what the first fast forward would do anyway; done first so that every contender
     # (torch included) runs under the same allocator policy
     retained = fastpath.retain_freed_memory()
     rows = []
     for cell in cells:
-        rows.append({"sweep": "lab", **time_shape(cell, **LAB, rounds=rounds)})
+        rows.append({"sweep": "lab", **time_shape(cell, **LAB, rounds=rounds, which=which)})
         print(_row_line(rows[-1]), file=__import__("sys").stderr, flush=True)
     if sweep:
         for name, shapes in sweeps():
@@ -382,7 +382,8 @@ def run_all(threads: int, rounds: int = 40, sweep: bool = False, labs: bool = Fa
     report = {"threads": threads, "torch": torch.__version__, "numpy": np.__version__,
               "blas": blas_info(), "rounds": rounds, "clock": CLOCK,
               "retain_freed_memory": retained,
-              "contenders": {k: {"what": w, "input_grad": g} for k, (w, g) in CONTENDERS.items()},
+              "contenders": {k: {"what": w, "input_grad": g} for k, (w, g) in CONTENDERS.items()
+                             if which is None or k in which},
               "rows": rows, "memory": [memory_row(c, **LAB) for c in cells],
               "ufuncs": ufunc_costs(rounds)}
     if labs:
