@@ -7,9 +7,9 @@ weights (initializers or Constant nodes) and attributes, and runs *that node* in
 onnxruntime, on its own: the ops around it are not part of the check. A multi-layer
 module is exported as one node per layer, each fed by the one before: those nodes are
 checked as one stack (``num_layers``), chained as torch stacks its layers (a layer's
-Y [T, D, B, H] is the next layer's X [T, B, D·H]), against an L-layer torch twin. onnxruntime's CPU
-kernels for these ops compute in float32 only ("GRU operator does not support double
-yet"), so the check is float32 (tolerance 1e-4) and gives no gradients.
+Y [T, D, B, H] is the next layer's X [T, B, D·H]), against an L-layer torch twin.
+onnxruntime's CPU kernels for these ops compute in float32 only ("GRU operator does not
+support double yet"), so the check is float32 (tolerance 1e-4) and gives no gradients.
 
 ONNX's conventions (onnx/defs/rnn/defs.cc, operator docs), mapped to torch's names::
 
