@@ -103,10 +103,10 @@ def twin(layer: ForeignLayer, state_dict: dict | None = None):
 
 def _inputs(layer: ForeignLayer, rng: np.random.Generator, with_state: bool):
     T, B = int(rng.integers(1, 7)), int(rng.integers(1, 4))
-    D, H = (2 if layer.bidirectional else 1) * layer.num_layers, layer.hidden_size
+    LD, H = (2 if layer.bidirectional else 1) * layer.num_layers, layer.hidden_size
     x = rng.standard_normal((T, B, layer.input_size))
-    h0 = rng.standard_normal((D, B, H)) if with_state else None
-    c0 = rng.standard_normal((D, B, H)) if with_state and layer.cell == "lstm" else None
+    h0 = rng.standard_normal((LD, B, H)) if with_state else None
+    c0 = rng.standard_normal((LD, B, H)) if with_state and layer.cell == "lstm" else None
     return x, h0, c0
 
 

@@ -245,9 +245,9 @@ def _weights(node, values: dict, path: str):
     return W, R, B
 
 
-def _fed_by(graph, node, earlier) -> bool:
-    """Whether ``node``'s input X is computed from ``earlier``'s output Y."""
-    producer = {out: n for n in graph.node for out in n.output}
+def _fed_by(producer: dict, node, earlier) -> bool:
+    """Whether ``node``'s input X is computed from ``earlier``'s output Y (``producer``:
+    each tensor name → the graph node that outputs it)."""
     seen, todo = set(), [node.input[0]]
     while todo:
         name = todo.pop()
@@ -265,6 +265,7 @@ def _check_stack(graph, nodes: list, attrs: dict, path: str) -> None:
     attributes, each node fed by the one before, forward or bidirectional, layout 0."""
     where = f"python -m parity check --onnx: {path} holds {len(nodes)} recurrent nodes"
     ops = [n.op_type for n in nodes]
+    producer = {out: n for n in graph.node for out in n.output}
     if len(set(ops)) > 1:
         raise UserMistake(f"{where} of different ops ({', '.join(ops)}): no one torch module")
     for k, n in enumerate(nodes[1:], start=1):
@@ -275,7 +276,7 @@ def _check_stack(graph, nodes: list, attrs: dict, path: str) -> None:
                                if other.get(a) != attrs.get(a))
             raise UserMistake(f"{where}: node {k} differs from node 0 in {differ}; torch's "
                               "layers share one cell")
-        if not _fed_by(graph, n, nodes[k - 1]):
+        if not _fed_by(producer, n, nodes[k - 1]):
             raise UserMistake(f"{where}: node {k}'s input X is not computed from node "
                               f"{k - 1}'s output Y: not one stack of layers")
     if attrs.get("direction", "forward") == "reverse" or attrs.get("layout", 0):
