@@ -70,6 +70,11 @@ def _constants(graph) -> dict[str, np.ndarray]:
     return values
 
 
+def recurrent_nodes(model) -> list:
+    """The model's RNN, LSTM and GRU nodes, in graph order (a stack: one per layer)."""
+    return [n for n in model.graph.node if n.op_type in OPS]
+
+
 def _read(path: str):
     import onnx
 
@@ -82,7 +87,7 @@ def _read(path: str):
     except Exception as exc:  # a damaged or foreign file: one line
         raise UserMistake(f"python -m parity check --onnx: {path}: not an ONNX model "
                           f"({type(exc).__name__})") from None
-    nodes = [n for n in model.graph.node if n.op_type in OPS]
+    nodes = recurrent_nodes(model)
     if not nodes:
         ops = sorted({n.op_type for n in model.graph.node}) or ["none"]
         raise UserMistake(f"python -m parity check --onnx: {path} holds no RNN, LSTM or GRU "
@@ -436,5 +441,4 @@ def from_torch_state_dict(cell: str, state_dict: dict, *, bidirectional: bool = 
     model = (_one_node_model(op, attrs, *layers[0], lengths) if L == 1 else
              _stacked_model(op, attrs, layers, lengths))
     onnx.checker.check_model(model)
-    return foreign_layer(model, [n for n in model.graph.node if n.op_type in OPS], "vectors",
-                         lengths)
+    return foreign_layer(model, recurrent_nodes(model), "vectors", lengths)

@@ -282,10 +282,6 @@ def exported(m, path):
     return onnx.load(str(path))
 
 
-def recurrent_nodes(m_onnx):
-    return [n for n in m_onnx.graph.node if n.op_type in ox.OPS]
-
-
 def set_attribute(node, name, value):
     kept = [a for a in node.attribute if a.name != name]
     del node.attribute[:]
@@ -329,7 +325,7 @@ def test_a_fault_in_every_layer_is_named(tmp_path, cell, fault, named):
     path = tmp_path / "m.onnx"
     m_onnx = exported(m, path)
     stored = {t.name: t for t in m_onnx.graph.initializer}
-    for node in recurrent_nodes(m_onnx):
+    for node in ox.recurrent_nodes(m_onnx):
         if fault == "linear_before_reset=0":
             set_attribute(node, "linear_before_reset", 0)
             continue
@@ -351,7 +347,7 @@ def test_a_fault_in_one_layer_fails(tmp_path):
     path = tmp_path / "m.onnx"
     m_onnx = exported(m, path)
     R1 = next(t for t in m_onnx.graph.initializer
-              if t.name == recurrent_nodes(m_onnx)[1].input[2])
+              if t.name == ox.recurrent_nodes(m_onnx)[1].input[2])
     R1.CopyFrom(numpy_helper.from_array(-numpy_helper.to_array(R1), R1.name))  # layer 1 only
     onnx.save(m_onnx, str(path))
     report = check_foreign(ox.load(str(path), reference=m), examples=3)
